@@ -1,0 +1,145 @@
+"""Agent stepping: the Numba macrophage kernel against a pure-Python Mesa stepping of the same rules.
+
+Both step the same macrophage cohorts (polarise, clear debris, secrete, die, move up the
+debris/tnf signal) on the same fields for the same number of steps, in this process; the figure
+is the ratio of agent-steps per second. Target: >= 50x.
+
+    NUMBA_NUM_THREADS=1 .venv/bin/python benchmarks/bench_agents.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import mesa
+import numpy as np
+from mesa.discrete_space import CellAgent, OrthogonalVonNeumannGrid
+
+from woundsim.kernels import cells as K
+from woundsim.params import ModelParams
+from woundsim.rates import macrophage_vector, tissue_vector
+from woundsim.rules import hill, inhibition, rate_to_prob, relax  # noqa: F401  (the same rule functions)
+
+
+class PyMacrophage(CellAgent):
+    """The macrophage rules written per agent in Python, as a plain Mesa model would."""
+
+    def __init__(self, model, cell, phi):
+        super().__init__(model)
+        self.cell, self.phi = cell, phi
+
+    def step(self):
+        m, tp, mp, dt = self.model, self.model.tp, self.model.mp, self.model.dt
+        y, x = self.cell.coordinate
+        c = m.c
+        deb = m.debris[y, x]
+        max_clear = mp[K.M_CLEAR] * dt
+        cleared = min(deb, max_clear * hill(deb, tp[K.T_K_DEBRIS]))
+        m.debris[y, x] = deb - cleared
+        up = mp[K.M_M2] * (mp[K.M_BASAL] + hill(c[K.IL10, y, x], tp[K.T_K_IL10])
+                           + mp[K.M_EV_GAIN] * hill(c[K.EV, y, x], tp[K.T_K_EV])
+                           + mp[K.M_EFF_GAIN] * cleared / max_clear) / (1.0 + mp[K.M_GLYC_SLOW])
+        down = mp[K.M_M1] * hill(c[K.TNF, y, x], tp[K.T_K_TNF])
+        self.phi = relax(self.phi, up, down, dt)
+        m.source[K.TNF, y, x] += mp[K.M_S_TNF] * tp[K.T_TNF_MULT] * (1.0 - self.phi)
+        m.source[K.IL10, y, x] += mp[K.M_S_IL10] * self.phi
+        m.source[K.TGFB, y, x] += mp[K.M_S_TGFB] * tp[K.T_TGFB_MULT] * self.phi
+        m.source[K.PDGF, y, x] += mp[K.M_S_PDGF] * (0.3 + 0.7 * self.phi)
+        m.source[K.VEGF, y, x] += mp[K.M_S_VEGF] * self.phi
+        m.uptake[K.EV, y, x] += mp[K.M_EV_UPTAKE]
+        u = self.model.rng.random()
+        p_death = rate_to_prob(mp[K.M_DEATH], dt)
+        if u < p_death:
+            self.remove()
+            return
+        if self.model.rng.random() < rate_to_prob(mp[K.M_MOVE], dt):
+            s0 = hill(m.debris[y, x], tp[K.T_K_DEBRIS]) + 2 * hill(c[K.TNF, y, x], tp[K.T_K_TNF])
+            options, weights = [], []
+            for cell in self.cell.neighborhood:
+                if cell.is_empty:
+                    yy, xx = cell.coordinate
+                    s = hill(m.debris[yy, xx], tp[K.T_K_DEBRIS]) + 2 * hill(c[K.TNF, yy, xx], tp[K.T_K_TNF])
+                    options.append(cell)
+                    weights.append(1.0 + mp[K.M_CHEMO] * max(0.0, s - s0))
+            if options:
+                w = np.asarray(weights)
+                self.cell = options[int(self.model.rng.choice(len(options), p=w / w.sum()))]
+
+
+class PyModel(mesa.Model):
+    def __init__(self, n_side, ys, xs, phi, fields, debris, seed):
+        super().__init__(rng=seed)
+        self.grid = OrthogonalVonNeumannGrid((n_side, n_side), torus=False, random=self.random)
+        self.c, self.debris = fields, debris
+        self.source, self.uptake = np.zeros_like(fields), np.zeros_like(fields)
+        p = ModelParams()
+        self.tp, self.mp, self.dt = tissue_vector(p, 0.5, 0.3), macrophage_vector(p, 0.5), 1.0
+        for y, x, f in zip(ys, xs, phi):
+            PyMacrophage(self, self.grid[(int(y), int(x))], float(f))
+
+    def step(self):
+        self.agents.shuffle_do("step")
+
+
+def setup(n_side: int, n_agents: int, seed: int):
+    rng = np.random.default_rng(seed)
+    flat = rng.choice(n_side * n_side, n_agents, replace=False)
+    ys, xs = np.divmod(flat, n_side)
+    fields = rng.random((7, n_side, n_side))
+    debris = rng.random((n_side, n_side))
+    return ys.astype(np.int64), xs.astype(np.int64), rng.random(n_agents), fields, debris
+
+
+def bench_numba(n_side, n_agents, steps, seed):
+    ys, xs, phi, fields, debris = setup(n_side, n_agents, seed)
+    p = ModelParams()
+    tp, mp = tissue_vector(p, 0.5, 0.3), macrophage_vector(p, 0.5)
+    occ = np.zeros((n_side, n_side), dtype=np.int64)
+    occ[ys, xs] = 1
+    anywhere = np.ones((n_side, n_side), dtype=np.bool_)
+    source, uptake = np.zeros_like(fields), np.zeros_like(fields)
+    rng = np.random.default_rng(seed)
+    y, x, uid, ph = ys.copy(), xs.copy(), np.arange(n_agents), phi.copy()
+    n = n_agents
+
+    def one_step(n):
+        u = rng.random(2 * n)
+        K.macrophage_step(n, y, x, ph, u[:n], u[n:], fields, source, uptake, debris, occ, anywhere, tp, mp, 1.0)
+        return K.compact(n, y, x, uid, ph)
+
+    one_step(n)  # compile (or load from cache)
+    agent_steps, t0 = 0, time.perf_counter()
+    for _ in range(steps):
+        agent_steps += n
+        n = one_step(n)
+    return agent_steps / (time.perf_counter() - t0)
+
+
+def bench_python(n_side, n_agents, steps, seed):
+    ys, xs, phi, fields, debris = setup(n_side, n_agents, seed)
+    model = PyModel(n_side, ys, xs, phi, fields, debris, seed)
+    agent_steps, t0 = 0, time.perf_counter()
+    for _ in range(steps):
+        agent_steps += len(model.agents)
+        model.step()
+    return agent_steps / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--side", type=int, default=200, help="grid side (voxels)")
+    ap.add_argument("--agents", type=int, default=4000, help="macrophage cohorts")
+    ap.add_argument("--steps", type=int, default=24, help="steps of the Python reference (Numba runs 10x more)")
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    py = bench_python(a.side, a.agents, a.steps, a.seed)
+    nb = bench_numba(a.side, a.agents, 10 * a.steps, a.seed)
+    print(f"macrophage rules, {a.agents} cohorts on {a.side}x{a.side}")
+    print(f"  pure-Python Mesa agents : {py / 1e6:8.3f} M agent-steps/s")
+    print(f"  Numba kernel            : {nb / 1e6:8.3f} M agent-steps/s")
+    print(f"  ratio                   : {nb / py:8.1f}x   (target >= 50x)")
+
+
+if __name__ == "__main__":
+    main()

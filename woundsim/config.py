@@ -1,0 +1,124 @@
+"""Structured configs for Hydra, and their conversion to the plain objects the model takes.
+
+Only entry points (woundsim.cli, experiments/) import Hydra; this module uses OmegaConf alone to
+register schemas and to turn a composed config into `ModelParams`, `Patient`, `Treatment`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from woundsim.errors import InputError
+from woundsim.params import ModelParams
+from woundsim.patient import CohortSpec, Patient
+from woundsim.treatment import Treatment
+
+
+@dataclass
+class PatientConf:
+    """Schema of conf/patient/*.yaml (see woundsim.patient.Patient for meanings and units)."""
+
+    area_cm2: float = 2.0
+    aspect: float = 1.3
+    irregularity: float = 0.1
+    texas_grade: int = 2
+    texas_stage: str = "A"
+    duration_weeks: float = 15.0
+    hba1c_pct: float = 8.0
+    age_years: float = 52.0
+
+
+@dataclass
+class TreatmentConf:
+    """Schema of conf/treatment/*.yaml (see woundsim.treatment.Treatment)."""
+
+    product: str = "mixture"
+    dose_ug_per_site: float = 10.0
+    sites: int = 8
+    distance_mm: float = 2.0
+    schedule_days: list[float] = field(default_factory=lambda: [0.0, 7.0, 14.0, 21.0])
+    mixture: dict[str, float] = field(default_factory=lambda: {"conditioned_medium": 1 / 3,
+                                                               "extracellular_vesicles": 1 / 3,
+                                                               "exosomes": 1 / 3})
+
+
+@dataclass
+class RunConf:
+    """What one run does beyond the model: seed, horizon, snapshots, name."""
+
+    name: str = "patient"
+    seed: int = 0
+    horizon_weeks: float | None = None  # None: 12 weeks with injections, 20 weeks for standard care alone
+    snapshot_days: list[float] = field(default_factory=lambda: [0.0, 7.0, 14.0, 28.0])
+    replicates: int = 1  # seeds per scenario (derived from `seed` by SeedSequence)
+    progress: bool | None = None  # None: a progress bar only on runs longer than a few seconds
+    figures: bool = True
+
+
+@dataclass
+class WoundsimConf:
+    """The whole `woundsim run` config: groups patient, treatment, model, grid (into model.numerics), run."""
+
+    patient: PatientConf = field(default_factory=PatientConf)
+    treatment: TreatmentConf = field(default_factory=TreatmentConf)
+    model: ModelParams = field(default_factory=ModelParams)
+    run: RunConf = field(default_factory=RunConf)
+    cohort: Any = None  # optional CohortSpec options (conf/cohort/*.yaml) for cohort studies
+    parallel: Any = None  # optional ParallelConfig (conf/parallel/*.yaml)
+
+
+def register_configs() -> None:
+    """Register the schemas in Hydra's ConfigStore (called by entry points before composing)."""
+    from hydra.core.config_store import ConfigStore
+
+    cs = ConfigStore.instance()
+    cs.store(name="woundsim_schema", node=WoundsimConf)
+
+
+def to_objects(cfg: DictConfig | dict) -> tuple[ModelParams, Patient, Treatment, RunConf]:
+    """Turn a composed config into the model's plain objects, validating every value.
+
+    Raises:
+        InputError: one line naming the first bad parameter.
+    """
+    try:
+        if not isinstance(cfg, DictConfig):
+            cfg = OmegaConf.merge(OmegaConf.structured(WoundsimConf), cfg)
+        data = OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException as exc:
+        raise InputError(str(exc).splitlines()[0]) from None
+    params = _update(ModelParams(), data.get("model") or {})
+    run = RunConf(**(data.get("run") or {}))
+    treatment = Treatment(**(data.get("treatment") or {}))
+    horizon = run.horizon_weeks if run.horizon_weeks is not None else (12.0 if treatment.injects else 20.0)
+    params = dataclasses.replace(params, numerics=dataclasses.replace(params.numerics, horizon_weeks=float(horizon)))
+    patient = Patient(**(data.get("patient") or {}))
+    return params, patient, treatment, run
+
+
+def cohort_from(cfg: DictConfig | dict | None) -> CohortSpec:
+    """A CohortSpec from a conf/cohort option (raises InputError on unknown keys)."""
+    data = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg or {})
+    known = {f.name for f in dataclasses.fields(CohortSpec)}
+    unknown = set(data) - known
+    if unknown:
+        raise InputError(f"cohort has unknown keys {sorted(unknown)}; allowed {sorted(known)}")
+    return CohortSpec(**data)
+
+
+def _update(instance: Any, data: dict) -> Any:
+    """Copy of the dataclass `instance` with the nested values of `data` applied."""
+    names = {f.name for f in dataclasses.fields(instance)}
+    unknown = set(data) - names
+    if unknown:
+        raise InputError(f"unknown {type(instance).__name__} keys {sorted(unknown)}; allowed {sorted(names)}")
+    changes = {}
+    for key, value in data.items():
+        current = getattr(instance, key)
+        changes[key] = _update(current, value) if dataclasses.is_dataclass(current) else value
+    return dataclasses.replace(instance, **changes)

@@ -1,0 +1,43 @@
+"""Errors that woundsim raises for bad input: one line, naming the parameter and the allowed range."""
+
+
+class InputError(ValueError):
+    """Invalid user input (configuration, patient, treatment or study specification)."""
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise `InputError(message)` unless `condition` holds."""
+    if not condition:
+        raise InputError(message)
+
+
+def require_range(name: str, value: float, low: float, high: float, *, low_open: bool = False,
+                  high_open: bool = False, unit: str = "") -> None:
+    """Check `low <= value <= high` (open ends when asked) and that `value` is a finite number.
+
+    Raises:
+        InputError: naming the parameter, its value and the allowed range.
+    """
+    import math
+
+    unit_s = f" {unit}" if unit else ""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {value!r}") from None
+    if math.isnan(v):
+        raise InputError(f"{name} is NaN; allowed range {_fmt_range(low, high, low_open, high_open)}{unit_s}")
+    too_low = v <= low if low_open else v < low
+    too_high = v >= high if high_open else v > high
+    if too_low or too_high:
+        raise InputError(
+            f"{name} = {value}{unit_s} is out of range; allowed {_fmt_range(low, high, low_open, high_open)}{unit_s}"
+        )
+
+
+def _fmt_range(low: float, high: float, low_open: bool, high_open: bool) -> str:
+    return f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+
+
+class NumericalError(RuntimeError):
+    """A simulation state went bad during a run (NaN, infinity or a negative concentration)."""

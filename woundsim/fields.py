@@ -1,0 +1,185 @@
+"""The diffusing paracrine fields: a validating wrapper around the implicit LOD kernel.
+
+Units: µm, hours; concentrations in model units (ng/mL-equivalent). Each step the caller
+accumulates production into `source` (concentration/h) and extra first-order loss into `uptake`
+(1/h), then calls `step(dt_h)`, which solves
+
+    dc/dt = D ∇²c - (k + uptake) c + source     (no-flux outer boundary)
+
+with an unconditionally stable implicit scheme (see `woundsim.kernels.diffusion`) and then zeroes
+`source` and `uptake`, ready to be accumulated again for the next step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from woundsim.errors import InputError, NumericalError, require, require_range
+from woundsim.kernels.diffusion import (
+    first_bad_value,
+    lod_diffuse_decay_2d,
+    lod_factors,
+    mark_active_fields,
+)
+
+FIELD_NAMES = ("tnf", "il10", "tgfb", "pdgf", "vegf", "egf", "ev")
+NEGATIVE_TOLERANCE = -1e-12  # concentration; `check()` accepts round-off down to this
+
+
+class FactorFields:
+    """Concentration fields c[f, y, x] on a square lattice, stepped by implicit diffusion-decay.
+
+    Per step: add to `source` and `uptake` (in place), call `step(dt_h)`. `step` consumes them:
+    both are zero afterwards. Fields whose concentration and source are all zero are skipped.
+
+    Attributes:
+        names: field names, in array order.
+        dx_um: voxel edge (µm).
+        diff_um2_h: diffusion coefficient per field (µm²/h).
+        decay_per_h: decay rate per field (1/h).
+    """
+
+    def __init__(self, shape: tuple[int, int], diff_um2_h: Sequence[float], decay_per_h: Sequence[float],
+                 dx_um: float, names: Sequence[str] = FIELD_NAMES) -> None:
+        """Create all-zero fields.
+
+        Args:
+            shape: (ny, nx) lattice size in voxels, each >= 3.
+            diff_um2_h: diffusion coefficient per field (µm²/h, finite, >= 0).
+            decay_per_h: decay rate per field (1/h, finite, >= 0).
+            dx_um: voxel edge (µm, > 0).
+            names: field names (unique), one per coefficient.
+
+        Raises:
+            InputError: naming the parameter and its allowed range.
+        """
+        self.names = _check_names(names)
+        self._index = {name: f for f, name in enumerate(self.names)}
+        ny, nx = _check_shape(shape)
+        self.diff_um2_h = _per_field("diff_um2_h", diff_um2_h, self.names, "µm²/h")
+        self.decay_per_h = _per_field("decay_per_h", decay_per_h, self.names, "1/h")
+        require_range("dx_um", dx_um, 0.0, math.inf, low_open=True, high_open=True, unit="µm")
+        self.dx_um = float(dx_um)
+        nf = len(self.names)
+        self._c = np.zeros((nf, ny, nx))
+        self._source = np.zeros((nf, ny, nx))
+        self._uptake = np.zeros((nf, ny, nx))
+        self._active = np.ones(nf, dtype=np.bool_)
+        self._factors_dt_h = math.nan
+        self._factors: tuple[np.ndarray, ...] = ()
+
+    @property
+    def c(self) -> np.ndarray:
+        """Concentrations (nf, ny, nx); modify in place only."""
+        return self._c
+
+    @property
+    def source(self) -> np.ndarray:
+        """Production rate (concentration/h) to apply in the next step, (nf, ny, nx); add in place."""
+        return self._source
+
+    @property
+    def uptake(self) -> np.ndarray:
+        """Extra first-order loss rate (1/h) for the next step, (nf, ny, nx); add in place."""
+        return self._uptake
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(ny, nx) in voxels."""
+        return self._c.shape[1], self._c.shape[2]
+
+    def index(self, name: str) -> int:
+        """Position of field `name` in the arrays."""
+        try:
+            return self._index[name]
+        except KeyError:
+            raise InputError(f"field name {name!r} is unknown; allowed {', '.join(self.names)}") from None
+
+    def field(self, name: str) -> np.ndarray:
+        """The 2-D concentration view (ny, nx) of field `name` (writes go into the fields)."""
+        return self._c[self.index(name)]
+
+    def step(self, dt_h: float) -> None:
+        """Advance all fields by `dt_h` hours, then zero `source` and `uptake`.
+
+        The Thomas factors are cached and recomputed only when `dt_h` changes.
+
+        Args:
+            dt_h: time step (h, finite, > 0); any size is stable.
+
+        Raises:
+            InputError: for a bad `dt_h`, or a negative, NaN or infinite source or uptake (named
+                with its field and voxel; the fields are then partly stepped and the run should stop).
+        """
+        require_range("dt_h", dt_h, 0.0, math.inf, low_open=True, high_open=True, unit="h")
+        if float(dt_h) != self._factors_dt_h:
+            self._factors_dt_h = float(dt_h)
+            ny, nx = self.shape
+            self._factors = (*lod_factors(nx, self.diff_um2_h, self._factors_dt_h, self.dx_um),
+                             *lod_factors(ny, self.diff_um2_h, self._factors_dt_h, self.dx_um))
+        mark_active_fields(self._c, self._source, self._active)
+        bad = lod_diffuse_decay_2d(self._c, self._source, self._uptake, self.decay_per_h, self._factors_dt_h,
+                                   self._active, *self._factors)
+        if bad >= 0:
+            raise InputError(self._bad_input_message(int(bad)))
+
+    def check(self) -> None:
+        """Raise `NumericalError` if any field holds NaN, infinity or a value below -1e-12."""
+        for f, name in enumerate(self.names):
+            bad = int(first_bad_value(self._c[f], NEGATIVE_TOLERANCE))
+            if bad >= 0:
+                y, x = divmod(bad, self.shape[1])
+                v = float(self._c[f, y, x])
+                kind = "NaN" if math.isnan(v) else "an infinite value" if math.isinf(v) else "a negative value"
+                raise NumericalError(f"field {name!r} has {kind} ({v!r}) at voxel (y={y}, x={x}); "
+                                     f"concentrations must be finite and >= {NEGATIVE_TOLERANCE}")
+
+    def totals(self) -> dict[str, float]:
+        """Amount of each field: sum of concentration x voxel area (concentration·µm²)."""
+        sums = self._c.sum(axis=(1, 2)) * (self.dx_um * self.dx_um)
+        return {name: float(sums[f]) for f, name in enumerate(self.names)}
+
+    def active_fields(self) -> tuple[str, ...]:
+        """Names of the fields stepped in the last `step` (all, before the first step)."""
+        return tuple(name for f, name in enumerate(self.names) if self._active[f])
+
+    def _bad_input_message(self, flat: int) -> str:
+        f, y, x = np.unravel_index(flat, self._c.shape)
+        s, u = float(self._source[f, y, x]), float(self._uptake[f, y, x])
+        array, value, unit = ("uptake", u, "1/h") if _is_rate(s) else ("source", s, "concentration/h")
+        return (f"{array}[{self.names[f]!r}] at voxel (y={y}, x={x}) = {value!r} {unit}; "
+                f"allowed finite values >= 0")
+
+
+def _is_rate(v: float) -> bool:
+    return math.isfinite(v) and v >= 0.0
+
+
+def _check_names(names: Sequence[str]) -> tuple[str, ...]:
+    names = tuple(names)
+    require(len(names) >= 1 and all(isinstance(n, str) and n for n in names),
+            f"names = {names!r}; allowed a non-empty sequence of non-empty strings")
+    require(len(set(names)) == len(names), f"names = {names!r} has duplicates; field names must be unique")
+    return names
+
+
+def _check_shape(shape: tuple[int, int]) -> tuple[int, int]:
+    ok = (isinstance(shape, Sequence) and len(shape) == 2
+          and all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in shape))
+    require(ok and min(shape) >= 3, f"shape = {shape!r} is out of range; allowed (ny, nx) integers >= 3")
+    return int(shape[0]), int(shape[1])
+
+
+def _per_field(param: str, values: Sequence[float], names: tuple[str, ...], unit: str) -> np.ndarray:
+    try:
+        values = np.atleast_1d(np.asarray(values, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise InputError(f"{param} = {values!r}; allowed one number per field ({', '.join(names)})") from None
+    require(values.shape == (len(names),),
+            f"{param} has {values.size} values; allowed one per field ({len(names)}: {', '.join(names)})")
+    for name, v in zip(names, values):
+        require_range(f"{param}[{name!r}]", float(v), 0.0, math.inf, high_open=True, unit=unit)
+    return values

@@ -1,0 +1,124 @@
+"""Ulcer geometry on the lattice: mask, tissue deficit, injection-site layout (DESIGN.md sections 2, 5)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from woundsim.errors import InputError
+from woundsim.patient import Patient
+from woundsim.units import UM_PER_MM, UM2_PER_CM2
+
+MAX_GRID_VOXELS = 2_500_000  # ~1600 x 1600; about 0.8 kB a voxel (Mesa cells, layers, fields): 2 GiB
+
+
+@dataclass
+class UlcerGeometry:
+    """The ulcer on its lattice.
+
+    Attributes:
+        shape: (ny, nx) voxels.
+        dx_um: voxel edge (µm).
+        wound: bool mask of voxels inside the ulcer at day 0.
+        deficit_mm: tissue depth to fill per voxel (mm; 0 outside the ulcer).
+        centre: (y, x) of the ulcer centre (voxel units, float).
+        edge_radius: function of angle giving the edge distance from the centre (voxels).
+    """
+
+    shape: tuple[int, int]
+    dx_um: float
+    wound: np.ndarray
+    deficit_mm: np.ndarray
+    centre: tuple[float, float]
+    semi_axes: tuple[float, float]  # (along y, along x) in voxels
+    harmonics: np.ndarray  # (k, amplitude, phase) rows of the margin irregularity
+
+    def edge_radius(self, theta: float) -> float:
+        """Distance (voxels) from the centre to the ulcer edge along angle `theta` (rad)."""
+        ay, ax = self.semi_axes
+        t = np.array([theta])
+        return float(_ellipse_radius(ax, ay, t)[0] * _irregular_factor(self.harmonics, t)[0])
+
+    def injection_sites(self, n_sites: int, distance_mm: float) -> list[tuple[int, int]]:
+        """Voxel coordinates of `n_sites` sites on a ring `distance_mm` outside (> 0) or inside the edge."""
+        cy, cx = self.centre
+        d_vox = distance_mm * UM_PER_MM / self.dx_um
+        sites = []
+        for k in range(int(n_sites)):
+            theta = 2.0 * math.pi * k / n_sites
+            r = max(self.edge_radius(theta) + d_vox, 0.0)
+            y = int(round(cy + r * math.sin(theta)))
+            x = int(round(cx + r * math.cos(theta)))
+            sites.append((min(max(y, 0), self.shape[0] - 1), min(max(x, 0), self.shape[1] - 1)))
+        return sites
+
+    def disc(self, site: tuple[int, int], radius_mm: float) -> tuple[np.ndarray, np.ndarray]:
+        """Voxel indices (ys, xs) within `radius_mm` of `site` (at least the site itself)."""
+        r = radius_mm * UM_PER_MM / self.dx_um
+        ri = int(math.ceil(r))
+        y0, x0 = site
+        ys, xs = np.mgrid[max(y0 - ri, 0): min(y0 + ri + 1, self.shape[0]), max(x0 - ri, 0): min(x0 + ri + 1, self.shape[1])]
+        keep = (ys - y0) ** 2 + (xs - x0) ** 2 <= max(r * r, 0.25)
+        return ys[keep], xs[keep]
+
+
+def build_geometry(patient: Patient, depth_mm: float, dx_um: float, margin_mm: float,
+                   rng: np.random.Generator, extra_margin_mm: float = 0.0) -> UlcerGeometry:
+    """Lay the patient's ulcer on a lattice with at least `margin_mm` of intact skin around it.
+
+    Args:
+        patient: the patient (area, aspect, irregularity).
+        depth_mm: maximal tissue deficit (mm) at the ulcer centre, from the Texas grade.
+        dx_um: voxel edge (µm).
+        margin_mm: intact skin on every side of the ulcer's bounding box (mm).
+        rng: generator for the margin irregularity.
+        extra_margin_mm: widen the margin (e.g. for injection rings outside it).
+    """
+    area_vox = patient.area_cm2 * UM2_PER_CM2 / dx_um**2
+    k = np.arange(2, 7)
+    amp = patient.irregularity * rng.uniform(0.5, 1.0, k.size) / k * 2.0
+    harmonics = np.column_stack([k, amp, rng.uniform(0, 2 * math.pi, k.size)])
+    # edge r(theta) = ellipse(theta) * irregular(theta); scale it so that its area is the patient's
+    theta = np.linspace(0.0, 2.0 * math.pi, 2048, endpoint=False)
+    b0 = 1.0
+    a0 = patient.aspect * b0
+    r_unit = _ellipse_radius(a0, b0, theta) * _irregular_factor(harmonics, theta)
+    scale = math.sqrt(area_vox / (0.5 * np.mean(r_unit**2) * 2.0 * math.pi))
+    a, b = a0 * scale, b0 * scale
+    r_edge = r_unit * scale
+    ey, ex = r_edge * np.sin(theta), r_edge * np.cos(theta)
+    lo_y, hi_y = int(math.ceil(-ey.min())), int(math.ceil(ey.max()))
+    lo_x, hi_x = int(math.ceil(-ex.min())), int(math.ceil(ex.max()))
+    margin_vox = int(math.ceil((margin_mm + extra_margin_mm) * UM_PER_MM / dx_um))
+    ny = lo_y + hi_y + 2 * margin_vox + 1
+    nx = lo_x + hi_x + 2 * margin_vox + 1
+    if ny * nx > MAX_GRID_VOXELS:
+        raise InputError(
+            f"patient.area_cm2 = {patient.area_cm2} needs a {ny} x {nx} grid at dx = {dx_um} µm, over the "
+            f"{MAX_GRID_VOXELS:,}-voxel limit; use a coarser model.numerics.dx_um (<= 250) or a smaller ulcer")
+    centre = (float(margin_vox + lo_y), float(margin_vox + lo_x))
+    yy, xx = np.mgrid[0:ny, 0:nx].astype(np.float64)
+    dy, dxx = yy - centre[0], xx - centre[1]
+    ang = np.arctan2(dy, dxx)
+    rho = np.hypot(dy, dxx) / (_ellipse_radius(a, b, ang) * _irregular_factor(harmonics, ang))
+    wound = rho <= 1.0
+    if wound.sum() < 4:
+        raise InputError(f"patient.area_cm2 = {patient.area_cm2} covers fewer than 4 voxels at dx = {dx_um} µm; "
+                         "use a finer model.numerics.dx_um")
+    deficit = np.where(wound, depth_mm * (0.3 + 0.7 * np.sqrt(np.clip(1.0 - rho**2, 0.0, 1.0))), 0.0)
+    return UlcerGeometry(shape=(ny, nx), dx_um=dx_um, wound=wound, deficit_mm=deficit, centre=centre,
+                         semi_axes=(b, a), harmonics=harmonics)
+
+
+def _ellipse_radius(a: float, b: float, theta: np.ndarray) -> np.ndarray:
+    """Distance from the centre to an ellipse of semi-axes a (along x) and b (along y) at angle theta."""
+    return 1.0 / np.sqrt((np.sin(theta) / b) ** 2 + (np.cos(theta) / a) ** 2)
+
+
+def _irregular_factor(harmonics: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    f = np.ones_like(theta, dtype=np.float64)
+    for k, amp, phase in harmonics:
+        f += amp * np.cos(k * theta + phase)
+    return np.maximum(f, 0.3)

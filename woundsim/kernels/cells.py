@@ -1,0 +1,261 @@
+"""Numba kernels for the cell cohorts and tissue layers: flat arrays and scalars in, no random draws.
+
+Agents are held as structs of arrays (y, x, phi, uid). Each kernel takes the uniforms it needs
+(drawn in Python from `model.rng`) and a float64 parameter vector whose layout is given by the
+index constants below (built by `woundsim.cohorts.*_vector`). Occupancy arrays cap each voxel at
+one cohort per cell type (the crowding limit at 100 µm). A removed agent gets y = -1; `compact`
+then closes the gaps.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from woundsim.rules import hill, inhibition, rate_to_prob, relax
+
+# field indices (order of woundsim.fields.FIELD_NAMES)
+TNF, IL10, TGFB, PDGF, VEGF, EGF, EV = 0, 1, 2, 3, 4, 5, 6
+DY = np.array([-1, 1, 0, 0], dtype=np.int64)
+DX = np.array([0, 0, -1, 1], dtype=np.int64)
+
+# shared tissue vector (per-hour rates, Hill constants, patient state)
+(T_K_TNF, T_K_IL10, T_K_TGFB, T_K_PDGF, T_K_VEGF, T_K_EGF, T_K_EV, T_K_DEBRIS, T_TNF_INH,
+ T_TNF_MULT, T_TGFB_MULT, T_SENESCENCE, T_IMPAIR, T_DEBRIS_GROWTH, T_DEBRIS_MAX, T_DEBRIS_TNF,
+ T_ANGIO, T_MMP, T_DEBRIS_BLOCK, T_DX, T_LEN) = range(21)
+
+# macrophage vector
+(M_DEATH, M_MOVE, M_CHEMO, M_M2, M_M1, M_EV_GAIN, M_EFF_GAIN, M_CLEAR, M_S_TNF, M_S_IL10, M_S_TGFB,
+ M_S_PDGF, M_S_VEGF, M_EV_UPTAKE, M_GLYC_SLOW, M_BASAL, M_LEN) = range(17)
+
+# fibroblast vector
+(F_MOVE, F_CHEMO, F_DIVIDE, F_DEATH, F_LEAVE, F_COLLAGEN, F_BASAL, F_S_TGFB, F_S_KGF, F_EV_GAIN,
+ F_GLYC, F_EV_UPTAKE, F_LEN) = range(13)
+
+# keratinocyte vector
+(K_ADVANCE, K_DIVIDE, K_EGF_GAIN, K_EV_GAIN, K_GLYC, K_COVER, K_DIFF, K_S_VEGF, K_EV_UPTAKE, K_CARGO_UPTAKE,
+ K_CARGO_LOSS, K_LEN) = range(12)
+
+
+@njit(cache=True)
+def _signal(c, tp, yy, xx, f1, k1, f2, k2):
+    return hill(c[f1, yy, xx], tp[k1]) + hill(c[f2, yy, xx], tp[k2])
+
+
+@njit(cache=True)
+def _cue(extra, mode, tp, yy, xx):
+    """Non-field cue added to the chemotactic signal: 1 = debris (macrophages), 2 = unfilled deficit (fibroblasts)."""
+    if mode == 1:
+        return hill(extra[yy, xx], tp[T_K_DEBRIS])
+    if mode == 2:
+        return 1.0 - extra[yy, xx]
+    return 0.0
+
+
+@njit(cache=True)
+def _chemotactic_target(y0, x0, u, occ, allowed, c, extra, tp, chemo, mode, f1, k1, f2, k2):
+    """Pick a free, allowed 4-neighbour with weights 1 + chemo * max(0, signal gain); -1 if none."""
+    ny, nx = occ.shape
+    weights = np.zeros(4)
+    s0 = _signal(c, tp, y0, x0, f1, k1, f2, k2) + _cue(extra, mode, tp, y0, x0)
+    total = 0.0
+    for d in range(4):
+        yy, xx = y0 + DY[d], x0 + DX[d]
+        if yy < 0 or yy >= ny or xx < 0 or xx >= nx or occ[yy, xx] > 0 or not allowed[yy, xx]:
+            continue
+        s = _signal(c, tp, yy, xx, f1, k1, f2, k2) + _cue(extra, mode, tp, yy, xx)
+        weights[d] = 1.0 + chemo * max(0.0, s - s0)
+        total += weights[d]
+    if total <= 0.0:
+        return -1
+    target = u * total
+    acc = 0.0
+    for d in range(4):
+        acc += weights[d]
+        if weights[d] > 0.0 and target <= acc:
+            return d
+    return -1
+
+
+@njit(cache=True)
+def macrophage_step(n, y, x, phi, u1, u2, c, source, uptake, debris, occ, anywhere, tp, mp, dt):
+    """Polarise, clear debris, secrete, die, move: one step for `n` macrophage cohorts."""
+    p_death = rate_to_prob(mp[M_DEATH], dt)
+    p_move = rate_to_prob(mp[M_MOVE], dt)
+    max_clear = mp[M_CLEAR] * dt
+    for i in range(n):
+        yi, xi = y[i], x[i]
+        deb = debris[yi, xi]
+        cleared = min(deb, max_clear * hill(deb, tp[T_K_DEBRIS]))
+        debris[yi, xi] = deb - cleared
+        eff = cleared / max_clear if max_clear > 0.0 else 0.0
+        up = mp[M_M2] * (mp[M_BASAL] + hill(c[IL10, yi, xi], tp[T_K_IL10]) + mp[M_EV_GAIN] * hill(c[EV, yi, xi], tp[T_K_EV])
+                         + mp[M_EFF_GAIN] * eff) / (1.0 + mp[M_GLYC_SLOW])
+        down = mp[M_M1] * hill(c[TNF, yi, xi], tp[T_K_TNF])
+        p = relax(phi[i], up, down, dt)
+        phi[i] = p
+        source[TNF, yi, xi] += mp[M_S_TNF] * tp[T_TNF_MULT] * (1.0 - p)
+        source[IL10, yi, xi] += mp[M_S_IL10] * p
+        source[TGFB, yi, xi] += mp[M_S_TGFB] * tp[T_TGFB_MULT] * p
+        source[PDGF, yi, xi] += mp[M_S_PDGF] * (0.3 + 0.7 * p)
+        source[VEGF, yi, xi] += mp[M_S_VEGF] * p
+        uptake[EV, yi, xi] += mp[M_EV_UPTAKE]
+        u = u1[i]
+        if u < p_death:
+            occ[yi, xi] -= 1
+            y[i] = -1
+            continue
+        if (u - p_death) / (1.0 - p_death) < p_move:
+            d = _chemotactic_target(yi, xi, u2[i], occ, anywhere, c, debris, tp, mp[M_CHEMO], 1,
+                                    TNF, T_K_TNF, TNF, T_K_TNF)
+            if d >= 0:
+                occ[yi, xi] -= 1
+                y[i], x[i] = yi + DY[d], xi + DX[d]
+                occ[y[i], x[i]] += 1
+
+
+@njit(cache=True)
+def fibroblast_step(n, cap, y, x, uid, next_uid, u1, u2, c, source, uptake, gran, deficit, epi, wound, occ,
+                    tp, fp, dt):
+    """Deposit collagen, secrete, die or leave, divide, move; returns the new agent count."""
+    ny, nx = occ.shape
+    p_move = rate_to_prob(fp[F_MOVE], dt)
+    growth_factor = (1.0 - fp[F_GLYC]) * (1.0 - tp[T_SENESCENCE])
+    n_now = n
+    for i in range(n):
+        yi, xi = y[i], x[i]
+        tnf_inh = inhibition(c[TNF, yi, xi], tp[T_K_TNF], tp[T_TNF_INH])
+        tgfb = hill(c[TGFB, yi, xi], tp[T_K_TGFB])
+        ev = hill(c[EV, yi, xi], tp[T_K_EV])
+        if wound[yi, xi] and gran[yi, xi] < 1.0:
+            fill_mm = fp[F_COLLAGEN] * dt * (fp[F_BASAL] + (1.0 - fp[F_BASAL]) * min(1.0, tgfb + fp[F_EV_GAIN] * ev))
+            fill_mm *= tnf_inh * growth_factor
+            _deposit(yi, xi, fill_mm, gran, deficit, wound)
+        source[TGFB, yi, xi] += fp[F_S_TGFB] * tp[T_TGFB_MULT]
+        source[EGF, yi, xi] += fp[F_S_KGF]
+        uptake[EV, yi, xi] += fp[F_EV_UPTAKE]
+        done = (not wound[yi, xi]) or (gran[yi, xi] >= 1.0 and epi[yi, xi] >= 1.0)
+        p_die = rate_to_prob(fp[F_DEATH] + (fp[F_LEAVE] if done else 0.0), dt)
+        u = u1[i]
+        if u < p_die:
+            occ[yi, xi] -= 1
+            y[i] = -1
+            continue
+        u = (u - p_die) / (1.0 - p_die)
+        stim = min(1.0, hill(c[PDGF, yi, xi], tp[T_K_PDGF]) + fp[F_EV_GAIN] * ev)
+        p_div = rate_to_prob(fp[F_DIVIDE] * stim * tnf_inh * growth_factor, dt)
+        if u < p_div:
+            d = int(u2[i] * 4.0) % 4
+            yy, xx = yi + DY[d], xi + DX[d]
+            if 0 <= yy < ny and 0 <= xx < nx and occ[yy, xx] == 0 and wound[yy, xx] and n_now < cap:
+                y[n_now], x[n_now], uid[n_now] = yy, xx, next_uid[0]
+                next_uid[0] += 1
+                occ[yy, xx] += 1
+                n_now += 1
+            continue
+        if (u - p_div) / (1.0 - p_div) < p_move:
+            d = _chemotactic_target(yi, xi, u2[i], occ, wound, c, gran, tp, fp[F_CHEMO], 2,
+                                    PDGF, T_K_PDGF, TGFB, T_K_TGFB)
+            if d >= 0:
+                occ[yi, xi] -= 1
+                y[i], x[i] = yi + DY[d], xi + DX[d]
+                occ[y[i], x[i]] += 1
+    return n_now
+
+
+@njit(cache=True)
+def _deposit(y0, x0, fill_mm, gran, deficit, wound):
+    """Spread `fill_mm` of new tissue: half in the cohort's voxel, an eighth in each 4-neighbour."""
+    ny, nx = gran.shape
+    for d in range(-1, 4):
+        if d < 0:
+            yy, xx, w = y0, x0, 0.5
+        else:
+            yy, xx, w = y0 + DY[d], x0 + DX[d], 0.125
+        if 0 <= yy < ny and 0 <= xx < nx and wound[yy, xx] and deficit[yy, xx] > 0.0:
+            gran[yy, xx] = min(1.0, gran[yy, xx] + w * fill_mm / deficit[yy, xx])
+
+
+@njit(cache=True)
+def keratinocyte_step(n, cap, y, x, uid, cargo, next_uid, u1, u2, c, source, uptake, gran, epi, wound, debris,
+                      occ, tp, kp, dt):
+    """Take up EV cargo, advance into coverable open voxels, fill the edge, differentiate in the interior.
+
+    The edge advances by migration and proliferation together: a cohort that covers an open voxel
+    leaves a daughter there and stays, so the edge keeps its cohorts; interior cohorts (no open
+    neighbour) leave the pool. `cargo` in [0, 1] is the EV cargo (miRNA) a cohort carries: taken up
+    with the local ev field, lost with its half-life, inherited by daughters.
+    """
+    ny, nx = occ.shape
+    n_now = n
+    for i in range(n):
+        yi, xi = y[i], x[i]
+        source[VEGF, yi, xi] += kp[K_S_VEGF]
+        uptake[EV, yi, xi] += kp[K_EV_UPTAKE]
+        n_open = 0
+        n_cover = 0
+        for d in range(4):
+            yy, xx = yi + DY[d], xi + DX[d]
+            if 0 <= yy < ny and 0 <= xx < nx and wound[yy, xx] and epi[yy, xx] < 1.0:
+                n_open += 1
+                if gran[yy, xx] >= kp[K_COVER] and occ[yy, xx] == 0:
+                    n_cover += 1
+        u = u1[i]
+        if n_open == 0:
+            if u < rate_to_prob(kp[K_DIFF], dt):
+                occ[yi, xi] -= 1
+                y[i] = -1
+            continue
+        cargo[i] = relax(cargo[i], kp[K_CARGO_UPTAKE] * hill(c[EV, yi, xi], tp[T_K_EV]), kp[K_CARGO_LOSS], dt)
+        boost = 1.0 + kp[K_EGF_GAIN] * hill(c[EGF, yi, xi], tp[T_K_EGF]) + kp[K_EV_GAIN] * cargo[i]
+        speed = boost * inhibition(c[TNF, yi, xi], tp[T_K_TNF], tp[T_TNF_INH]) * kp[K_GLYC] * (1.0 - tp[T_SENESCENCE])
+        p_adv = rate_to_prob(kp[K_ADVANCE] * speed, dt)
+        p_div = rate_to_prob(kp[K_DIVIDE] * speed, dt)
+        if u < p_adv and n_cover > 0:
+            d = _pick_coverable(yi, xi, u2[i], n_cover, gran, epi, wound, occ, kp[K_COVER])
+            yy, xx = yi + DY[d], xi + DX[d]
+            # debris (slough, biofilm) blocks the edge: u / p_adv is a fresh uniform given u < p_adv
+            if u / p_adv < 1.0 - tp[T_DEBRIS_BLOCK] * hill(debris[yy, xx], tp[T_K_DEBRIS]):
+                epi[yy, xx] = 1.0
+                if n_now < cap:
+                    y[n_now], x[n_now], uid[n_now], cargo[n_now] = yy, xx, next_uid[0], cargo[i]
+                    next_uid[0] += 1
+                    occ[yy, xx] += 1
+                    n_now += 1
+        elif u >= p_adv and (u - p_adv) / (1.0 - p_adv) < p_div and n_now < cap:
+            d = int(u2[i] * 4.0) % 4
+            yy, xx = yi + DY[d], xi + DX[d]
+            if 0 <= yy < ny and 0 <= xx < nx and occ[yy, xx] == 0 and (epi[yy, xx] >= 1.0 or not wound[yy, xx]):
+                y[n_now], x[n_now], uid[n_now], cargo[n_now] = yy, xx, next_uid[0], cargo[i]
+                next_uid[0] += 1
+                occ[yy, xx] += 1
+                n_now += 1
+    return n_now
+
+
+@njit(cache=True)
+def _pick_coverable(yi, xi, u, n_cover, gran, epi, wound, occ, cover):
+    ny, nx = occ.shape
+    k = min(int(u * n_cover), n_cover - 1)
+    for d in range(4):
+        yy, xx = yi + DY[d], xi + DX[d]
+        if 0 <= yy < ny and 0 <= xx < nx and wound[yy, xx] and epi[yy, xx] < 1.0 and gran[yy, xx] >= cover \
+                and occ[yy, xx] == 0:
+            if k == 0:
+                return d
+            k -= 1
+    return -1
+
+
+@njit(cache=True)
+def compact(n, y, x, uid, extra):
+    """Close the gaps left by removed agents (y == -1); returns the new count. `extra` moves along."""
+    j = 0
+    for i in range(n):
+        if y[i] >= 0:
+            if j != i:
+                y[j], x[j], uid[j], extra[j] = y[i], x[i], uid[i], extra[i]
+            j += 1
+    return j

@@ -1,0 +1,299 @@
+"""WoundModel: a diabetic foot ulcer healing on a lattice, with or without hUC-MSCD injections.
+
+`step()` advances one agent step (`dt_agent_h`, 1 h by default; Mesa's time counts steps) and
+reads as the biology: inject, debride, recruit, act, remodel, diffuse, observe.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+import numpy as np
+from mesa.discrete_space import OrthogonalVonNeumannGrid
+
+from woundsim.cohorts import Cohort
+from woundsim.fields import FIELD_NAMES, FactorFields
+from woundsim.geometry import build_geometry
+from woundsim.kernels import cells as K
+from woundsim.kernels.tissue import open_voxels, recruitment_cumsum, release_depots, tissue_step
+from woundsim.params import ModelParams, validate
+from woundsim.patient import Patient
+from woundsim.rates import fibroblast_vector, keratinocyte_vector, macrophage_vector, tissue_vector
+from woundsim.rules import impairment_strength, senescence
+from woundsim.summary import closure_quality
+from woundsim.treatment import PRODUCTS, Treatment, standard_care, validate_treatment
+from woundsim.units import DAYS_PER_WEEK, HOURS_PER_DAY, cm2_per_s_to_um2_per_h, half_life_to_rate
+from woundsim.units import per_day_to_per_hour, voxels_to_area_cm2
+
+INITIAL_MACROPHAGE_DENSITY = 0.05  # cohorts per open wound voxel at entry (chronic, M1-dominated bed)
+INITIAL_FIBROBLAST_DENSITY = 0.02  # cohorts per wound voxel at entry
+
+
+class WoundModel(mesa.Model):
+    """Agent-based model of one ulcer. `WoundModel()` builds a small default patient in well under a second.
+
+    Args:
+        params: model parameters (default `ModelParams()`).
+        patient: the patient (default: a 1 cm² Texas II ulcer).
+        treatment: injections on top of standard care (default: standard care alone).
+        seed: the one seed that determines the run.
+    """
+
+    def __init__(self, params: ModelParams | None = None, patient: Patient | None = None,
+                 treatment: Treatment | None = None, *, seed: int | None = 0) -> None:
+        super().__init__(rng=seed)
+        self.params = params = params if params is not None else ModelParams()
+        self.patient = patient = patient if patient is not None else Patient(area_cm2=1.0)
+        self.treatment = treatment = treatment if treatment is not None else standard_care()
+        self.seed = seed
+        validate(params)
+        num = params.numerics
+        self.dt = num.dt_agent_h
+        # the horizon plus the 2-week window in which a closure at the horizon is confirmed
+        self.horizon_h = (num.horizon_weeks + num.confirm_weeks) * DAYS_PER_WEEK * HOURS_PER_DAY
+        validate_treatment(treatment, num.horizon_weeks * DAYS_PER_WEEK)
+        self.hours = 0.0
+        self.impairment = impairment_strength(patient.glucose_mM, params.impairment.glucose_normal_mM,
+                                              params.impairment.glucose_high_mM)
+        self.senescence = senescence(patient.duration_weeks, params.impairment.senescence_max,
+                                     params.impairment.senescence_tau_weeks)
+        self._build_tissue()
+        self._build_fields()
+        self._build_cohorts()
+        self._build_injections()
+        self._refresh_vectors()
+        self.first_closure_h = math.nan
+        self.closure_quality = math.nan
+        self.records: list[dict] = []
+        self.snapshots: dict[str, dict[str, np.ndarray]] = {}
+        self.snapshot_days: tuple[float, ...] = ()
+        self._observe_day()
+
+    # ---- construction -------------------------------------------------------------------------
+    def _build_tissue(self) -> None:
+        p, pt = self.params, self.patient
+        depth = (p.tissue.depth_grade1_mm, p.tissue.depth_grade2_mm, p.tissue.depth_grade3_mm)[pt.texas_grade - 1]
+        extra = max(0.0, self.treatment.distance_mm + p.derivative.bolus_radius_mm - p.numerics.margin_mm + 1.0) \
+            if self.treatment.injects else 0.0
+        self.geometry = g = build_geometry(pt, depth, p.numerics.dx_um, p.numerics.margin_mm, self.rng, extra)
+        self.grid = OrthogonalVonNeumannGrid(g.shape, torus=False, random=self.random)
+        self.wound = g.wound
+        self.wound_idx = np.flatnonzero(g.wound.ravel()).astype(np.int64)
+        self.deficit_mm = g.deficit_mm
+        self.granulation = np.where(g.wound, 0.0, 1.0)
+        self.epithelium = np.where(g.wound, 0.0, 1.0)
+        debris0 = p.tissue.debris_initial * (p.tissue.debris_infected_fold if pt.infected else 1.0)
+        self.debris = np.where(g.wound, debris0, 0.0)
+        intact = p.tissue.perfusion_ischaemic if pt.ischaemic else p.tissue.perfusion_intact
+        self.perfusion_max = np.full(g.shape, intact)
+        self.perfusion = np.where(g.wound, intact * p.tissue.perfusion_wound_fraction, intact)
+        self.n_wound = int(self.wound_idx.size)
+        self._cumsum = np.zeros(self.n_wound)
+
+    def _build_fields(self) -> None:
+        fp = self.params.fields
+        diff = [cm2_per_s_to_um2_per_h(getattr(fp, n).diff_cm2_s) for n in FIELD_NAMES]
+        decay = [half_life_to_rate(getattr(fp, n).half_life_h) for n in FIELD_NAMES]
+        self.fields = FactorFields(self.geometry.shape, diff, decay, self.params.numerics.dx_um)
+
+    def _build_cohorts(self) -> None:
+        shape = self.geometry.shape
+        self.next_uid = np.array([1], dtype=np.int64)
+        self.cohorts = {k: Cohort(k) for k in ("macrophage", "fibroblast", "keratinocyte")}
+        self.occupancy = {k: np.zeros(shape, dtype=np.int64) for k in self.cohorts}
+        wy, wx = np.divmod(self.wound_idx, shape[1])
+        for kind, density, phi in (("macrophage", INITIAL_MACROPHAGE_DENSITY, self.params.macrophage.phi_initial),
+                                   ("fibroblast", INITIAL_FIBROBLAST_DENSITY, 0.0)):
+            pick = self.rng.random(self.n_wound) < density
+            self._add(kind, wy[pick], wx[pick], phi)
+        ey, ex = np.nonzero(_edge_ring(self.wound))
+        pick = self.rng.random(ey.size) < self.params.keratinocyte.initial_edge_fraction
+        self._add("keratinocyte", ey[pick], ex[pick], 0.0)
+
+    def _add(self, kind: str, ys: np.ndarray, xs: np.ndarray, phi: float) -> None:
+        self.cohorts[kind].add(ys, xs, self.next_uid, phi)
+        self.occupancy[kind][ys, xs] += 1
+
+    def _build_injections(self) -> None:
+        t, d = self.treatment, self.params.derivative
+        self.depot = np.zeros((len(PRODUCTS),) + self.geometry.shape)
+        self.injection_sites = self.geometry.injection_sites(t.sites, t.distance_mm) if t.injects else []
+        footprints = [self.geometry.disc(s, d.bolus_radius_mm) for s in self.injection_sites]
+        self._footprints = footprints
+        flat = [ys * self.geometry.shape[1] + xs for ys, xs in footprints]
+        self.depot_idx = np.unique(np.concatenate(flat)).astype(np.int64) if flat else np.zeros(0, np.int64)
+        self.injection_hours = sorted({round(day * HOURS_PER_DAY / self.dt) for day in t.schedule_days}) \
+            if t.injects else []
+        half = (d.cm_release_half_life_h, d.ev_release_half_life_h, d.exosome_release_half_life_h)
+        self.release_per_h = np.array([half_life_to_rate(h) for h in half])
+        self.release_to = np.array([[K.IL10, K.TGFB, K.VEGF, K.EGF], [K.EV, -1, -1, -1], [K.EV, -1, -1, -1]])
+        self.release_share = np.array([[d.cm_fraction_il10, d.cm_fraction_tgfb, d.cm_fraction_vegf, d.cm_fraction_egf],
+                                       [1.0, 0, 0, 0], [d.exosome_potency, 0, 0, 0]])
+
+    def _refresh_vectors(self) -> None:
+        p, s = self.params, self.impairment
+        self.tp = tissue_vector(p, s, self.senescence)
+        self.mp, self.fp, self.kp = macrophage_vector(p, s), fibroblast_vector(p, s), keratinocyte_vector(p, s)
+
+    # ---- one step -----------------------------------------------------------------------------
+    def step(self) -> None:
+        """Advance one agent step (dt_agent_h hours)."""
+        self._inject()
+        self._debride()
+        self._recruit()
+        self._act()
+        self._remodel()
+        self._diffuse()
+        self._observe()
+
+    def _inject(self) -> None:
+        step = round(self.hours / self.dt)
+        if step not in self.injection_hours:
+            return
+        doses = self.treatment.product_doses()
+        for k, product in enumerate(PRODUCTS):
+            amount = doses.get(product, 0.0) * self.params.derivative.units_per_ug
+            for ys, xs in self._footprints:
+                self.depot[k, ys, xs] += amount / ys.size
+
+    def _debride(self) -> None:
+        sc = self.params.standard_care
+        interval_h = sc.debridement_interval_days * HOURS_PER_DAY
+        if interval_h <= 0 or round(self.hours / self.dt) % max(round(interval_h / self.dt), 1) != 0:
+            return
+        open_ = self.wound & (self.epithelium < 1.0)
+        self.debris[open_] *= 1.0 - sc.debridement_efficiency
+        self.senescence *= 1.0 - sc.senescence_reset
+        self.tp[K.T_SENESCENCE] = self.senescence
+
+    def _recruit(self) -> None:
+        m, f = self.params.macrophage, self.params.fibroblast
+        self._recruit_kind("macrophage", 0, per_day_to_per_hour(m.recruit_per_day), m.recruit_tnf_gain,
+                           m.recruit_debris_gain, m.phi_initial)
+        self._recruit_kind("fibroblast", 1, per_day_to_per_hour(f.entry_per_day) * (1.0 - self.senescence),
+                           f.entry_pdgf_gain, 0.0, 0.0)
+
+    def _recruit_kind(self, kind: str, code: int, base: float, gain_a: float, gain_b: float, phi: float) -> None:
+        total = recruitment_cumsum(self.wound_idx, self.occupancy[kind], self.epithelium, self.granulation,
+                                   self.perfusion, self.fields.c, self.debris, self.tp, base, gain_a, gain_b, code,
+                                   self._cumsum)
+        n = self.rng.poisson(total * self.dt) if total > 0 else 0
+        if n == 0:
+            return
+        k = np.unique(np.searchsorted(self._cumsum, self.rng.random(n) * total, side="right"))
+        k = k[k < self.n_wound]
+        ys, xs = np.divmod(self.wound_idx[k], self.geometry.shape[1])
+        free = self.occupancy[kind][ys, xs] == 0
+        self._add(kind, ys[free], xs[free], phi)
+
+    def _act(self) -> None:
+        f, c, dt = self.fields, self.fields.c, self.dt
+        mac, fib, ker = self.cohorts["macrophage"], self.cohorts["fibroblast"], self.cohorts["keratinocyte"]
+        u = self.rng.random(2 * mac.n)
+        K.macrophage_step(mac.n, mac.y, mac.x, mac.state, u[: mac.n], u[mac.n:], c, f.source, f.uptake, self.debris,
+                          self.occupancy["macrophage"], self._anywhere, self.tp, self.mp, dt)
+        for cohort, kernel in ((fib, self._fibroblasts), (ker, self._keratinocytes)):
+            cohort.reserve(2 * cohort.n + 16)  # at most one daughter per cohort per step
+            cohort.n = kernel(cohort, self.rng.random(2 * cohort.n))
+        for cohort in self.cohorts.values():
+            cohort.n = K.compact(cohort.n, cohort.y, cohort.x, cohort.uid, cohort.state)
+
+    def _fibroblasts(self, fib: Cohort, u: np.ndarray) -> int:
+        f = self.fields
+        return K.fibroblast_step(fib.n, fib.capacity, fib.y, fib.x, fib.uid, self.next_uid, u[: fib.n], u[fib.n:], f.c,
+                                 f.source, f.uptake, self.granulation, self.deficit_mm, self.epithelium, self.wound,
+                                 self.occupancy["fibroblast"], self.tp, self.fp, self.dt)
+
+    def _keratinocytes(self, ker: Cohort, u: np.ndarray) -> int:
+        f = self.fields
+        return K.keratinocyte_step(ker.n, ker.capacity, ker.y, ker.x, ker.uid, ker.state, self.next_uid, u[: ker.n], u[ker.n:],
+                                   f.c, f.source, f.uptake, self.granulation, self.epithelium, self.wound, self.debris,
+                                   self.occupancy["keratinocyte"], self.tp, self.kp, self.dt)
+
+    @property
+    def _anywhere(self) -> np.ndarray:
+        if not hasattr(self, "_anywhere_mask"):
+            self._anywhere_mask = np.ones(self.geometry.shape, dtype=np.bool_)
+        return self._anywhere_mask
+
+    def _remodel(self) -> None:
+        k = self.params.keratinocyte
+        tissue_step(self.wound_idx, self.fields.c, self.fields.source, self.debris, self.perfusion,
+                    self.perfusion_max, self.granulation, self.epithelium, self.tp,
+                    per_day_to_per_hour(k.purse_string_per_day), k.cover_granulation, self.dt)
+        if self.depot_idx.size:
+            release_depots(self.depot_idx, self.depot, self.release_per_h, self.release_to, self.release_share,
+                           self.fields.source, self.dt)
+
+    def _diffuse(self) -> None:
+        n_sub = max(1, math.ceil(self.dt / self.params.numerics.dt_field_h - 1e-9))
+        if n_sub == 1:
+            self.fields.step(self.dt)
+            return
+        source, uptake = self.fields.source.copy(), self.fields.uptake.copy()
+        for _ in range(n_sub):  # sources and uptake held over the agent step; step() clears them
+            self.fields.source[...] = source
+            self.fields.uptake[...] = uptake
+            self.fields.step(self.dt / n_sub)
+
+    def _observe(self) -> None:
+        self.hours += self.dt
+        n_open = open_voxels(self.wound_idx, self.epithelium)
+        if n_open == 0 and math.isnan(self.first_closure_h):
+            self.first_closure_h = self.hours
+            self.closure_quality = closure_quality(self)
+            self._snapshot("closure")
+        elif n_open > 0 and not math.isnan(self.first_closure_h):
+            self.first_closure_h = math.nan  # re-opened before confirmation
+        sync = self.params.numerics.mesa_sync_hours
+        if round(self.hours / self.dt) % max(round(sync / self.dt), 1) == 0:
+            self.sync_agents()
+        if round(self.hours / self.dt) % round(HOURS_PER_DAY / self.dt) == 0:
+            self._observe_day()
+        confirm_h = self.params.numerics.confirm_weeks * DAYS_PER_WEEK * HOURS_PER_DAY
+        confirmed = not math.isnan(self.first_closure_h) and self.hours >= self.first_closure_h + confirm_h
+        if self.hours >= self.horizon_h - 1e-9 or (confirmed and self.params.numerics.stop_at_confirmed_closure):
+            self.running = False
+            self.sync_agents()
+
+    def _observe_day(self) -> None:
+        self.fields.check()
+        from woundsim.observe import daily_record  # local: observe imports the model's arrays only
+
+        rec = daily_record(self)
+        self.records.append(rec)
+        day = rec["day"]
+        for target in self.snapshot_days:
+            if abs(day - target) < 1e-9:
+                self._snapshot(f"day {target:g}")
+
+    def _snapshot(self, label: str) -> None:
+        from woundsim.observe import snapshot
+
+        self.snapshots[label] = snapshot(self)
+
+    # ---- views --------------------------------------------------------------------------------
+    def sync_agents(self) -> None:
+        """Bring the Mesa agents (model.agents, on model.grid) up to date with the cohort arrays."""
+        for cohort in self.cohorts.values():
+            cohort.sync(self, self.grid)
+
+    @property
+    def open_area_cm2(self) -> float:
+        return voxels_to_area_cm2(open_voxels(self.wound_idx, self.epithelium), self.params.numerics.dx_um)
+
+    @property
+    def day(self) -> float:
+        return self.hours / HOURS_PER_DAY
+
+
+def _edge_ring(wound: np.ndarray) -> np.ndarray:
+    """Intact voxels 4-adjacent to the ulcer: where the epithelial edge starts."""
+    ring = np.zeros_like(wound)
+    ring[1:, :] |= wound[:-1, :]
+    ring[:-1, :] |= wound[1:, :]
+    ring[:, 1:] |= wound[:, :-1]
+    ring[:, :-1] |= wound[:, 1:]
+    return ring & ~wound
+

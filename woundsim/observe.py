@@ -1,0 +1,62 @@
+"""What is recorded from a running WoundModel: the daily row and the wound snapshots."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from woundsim.fields import FIELD_NAMES
+from woundsim.units import voxels_to_area_cm2
+
+
+def daily_record(model) -> dict:
+    """One row of the daily time series (DESIGN.md section 7)."""
+    dx = model.params.numerics.dx_um
+    wound = model.wound
+    mac = model.cohorts["macrophage"]
+    phi = mac.phi[: mac.n]
+    n_m1 = int(np.count_nonzero(phi < 0.5))
+    open_vox = int(np.count_nonzero(wound & (model.epithelium < 1.0)))
+    area0 = voxels_to_area_cm2(model.n_wound, dx)
+    area = voxels_to_area_cm2(open_vox, dx)
+    rec = {
+        "day": round(model.hours / 24.0, 6),
+        "open_area_cm2": area,
+        "par_pct": 100.0 * (1.0 - area / area0),
+        "macrophages": int(mac.n),
+        "m1_macrophages": n_m1,
+        "m2_macrophages": int(mac.n - n_m1),
+        "m1_fraction": n_m1 / mac.n if mac.n else np.nan,
+        "mean_phi": float(phi.mean()) if mac.n else np.nan,
+        "fibroblasts": int(model.cohorts["fibroblast"].n),
+        "keratinocytes": int(model.cohorts["keratinocyte"].n),
+        "granulation_mean": float(model.granulation[wound].mean()),
+        "epithelium_mean": float(model.epithelium[wound].mean()),
+        "perfusion_mean": float(model.perfusion[wound].mean()),
+        "debris_total": float(model.debris[wound].sum()),
+        "depot_total": float(model.depot.sum()),
+    }
+    for name in model.fields.names:
+        rec[f"{name}_wound_mean"] = float(model.fields.field(name)[wound].mean())
+    return rec
+
+
+def phi_map(model) -> np.ndarray:
+    """Macrophage polarisation per voxel (NaN where no macrophage cohort sits)."""
+    out = np.full(model.geometry.shape, np.nan)
+    mac = model.cohorts["macrophage"]
+    out[mac.y[: mac.n], mac.x[: mac.n]] = mac.phi[: mac.n]
+    return out
+
+
+def snapshot(model) -> dict[str, np.ndarray]:
+    """Copies of the layers the figures show: epithelium, granulation, polarisation, fields."""
+    snap = {
+        "day": np.array(model.hours / 24.0),
+        "wound": model.wound.copy(),
+        "epithelium": model.epithelium.copy(),
+        "granulation": model.granulation.copy(),
+        "phi": phi_map(model),
+    }
+    for name in FIELD_NAMES:
+        snap[name] = model.fields.field(name).copy()
+    return snap

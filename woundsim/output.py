@@ -1,0 +1,115 @@
+"""Self-describing run folders: resolved config, seed, versions, git revision, tables, snapshots."""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+PACKAGES = ("woundsim", "mesa", "numpy", "numba", "scipy", "pandas", "pyarrow", "hydra-core", "SALib", "matplotlib")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def versions() -> dict[str, str]:
+    """Python and package versions of this process."""
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def git_revision(repo: Path = REPO_ROOT) -> dict[str, object]:
+    """Commit of the code that ran and whether the work tree had uncommitted changes."""
+    try:
+        rev = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip() != ""
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": "unknown", "dirty": None}
+    return {"commit": rev or "unknown", "dirty": dirty if rev else None}
+
+
+def provenance(seed: int | None, wall_time_s: float | None = None) -> dict:
+    """Seed, versions, git revision, command line and time of a run."""
+    return {"seed": seed, "versions": versions(), "git": git_revision(), "argv": sys.argv,
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "wall_time_s": wall_time_s}
+
+
+def _json_default(obj):
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return None if math.isnan(obj) else float(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj)}")
+
+
+def _clean(obj):
+    """Replace float NaN by None so that the JSON is standard (pandas reads None as NaN)."""
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write `data` as indented standard JSON (NaN as null), atomically."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(_clean(data), indent=2, default=_json_default))
+    tmp.replace(path)
+
+
+def write_run(folder: Path, result, *, config_yaml: str | None = None, wall_time_s: float | None = None) -> Path:
+    """Write one simulated patient's folder: config.yaml, run.json, timeseries.parquet/.csv,
+    summary.json and snapshots.npz (what the figures are drawn from)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if config_yaml is not None:
+        (folder / "config.yaml").write_text(config_yaml)
+    meta = provenance(result.seed, wall_time_s)
+    meta.update({"patient": result.patient.to_dict(), "treatment": result.treatment.to_dict(),
+                 "params": asdict(result.params), "dx_um": result.dx_um,
+                 "injection_sites_voxel": [list(map(int, s)) for s in result.injection_sites]})
+    write_json(folder / "run.json", meta)
+    result.timeseries.to_parquet(folder / "timeseries.parquet", index=False)
+    result.timeseries.to_csv(folder / "timeseries.csv", index=False)
+    write_json(folder / "summary.json", result.summary)
+    arrays = {f"{label}/{name}": arr for label, snap in result.snapshots.items() for name, arr in snap.items()}
+    np.savez_compressed(folder / "snapshots.npz", **arrays)
+    return folder
+
+
+def read_run(folder: Path) -> dict:
+    """Read a run folder back: {"timeseries", "summary", "run", "snapshots"}."""
+    folder = Path(folder)
+    if not (folder / "summary.json").exists():
+        raise FileNotFoundError(f"{folder} is not a woundsim run folder (no summary.json)")
+    snaps: dict[str, dict[str, np.ndarray]] = {}
+    if (folder / "snapshots.npz").exists():
+        with np.load(folder / "snapshots.npz") as z:
+            for key in z.files:
+                label, name = key.split("/", 1)
+                snaps.setdefault(label, {})[name] = z[key]
+    return {"timeseries": pd.read_parquet(folder / "timeseries.parquet"),
+            "summary": json.loads((folder / "summary.json").read_text()),
+            "run": json.loads((folder / "run.json").read_text()),
+            "snapshots": snaps}

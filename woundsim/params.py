@@ -1,0 +1,280 @@
+"""Model parameters: every rate and constant, one a line, with units and source.
+
+Literature values are starting points (DESIGN.md section 10), not truths; values marked
+"prior" have no literature anchor and are calibrated (issue 3). Concentrations are in model
+units (ng/mL-equivalent, "u"); Hill half-saturation constants are in the same units.
+
+The dataclasses double as Hydra structured configs (conf/model/*.yaml fill them), but the
+model only ever receives these plain dataclasses, never a DictConfig.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from woundsim.errors import InputError, require_range
+
+
+@dataclass
+class FactorParams:
+    """Transport of one diffusing paracrine factor."""
+
+    diff_cm2_s: float  # cm²/s, diffusion coefficient in granulation tissue / fibrin
+    half_life_h: float  # h, first-order decay half-life in tissue
+
+
+def _protein(mw_kda: float, half_life_h: float) -> FactorParams:
+    # D of ~8-50 kDa proteins in fibrin gel: IGF-I (7.6 kDa) 1.59e-6 cm²/s measured, others scaled
+    # by MW^-1/3 (Nauman et al. 2007).
+    return FactorParams(diff_cm2_s=round(1.59e-6 * (7.6 / mw_kda) ** (1.0 / 3.0), 9), half_life_h=half_life_h)
+
+
+@dataclass
+class FieldParams:
+    """The seven diffusing fields (DESIGN.md section 3)."""
+
+    tnf: FactorParams = field(default_factory=lambda: _protein(52.0, 0.8))  # TNF-a trimer; t1/2 49 min terminal, Clin Sci 1994 87:459
+    il10: FactorParams = field(default_factory=lambda: _protein(37.0, 3.0))  # IL-10 dimer; t1/2 2-4.5 h, Huhn et al. 1996-97
+    tgfb: FactorParams = field(default_factory=lambda: _protein(25.0, 1.83))  # TGF-b1; decay 9.1/day, Waugh & Sherratt 2006
+    pdgf: FactorParams = field(default_factory=lambda: _protein(30.0, 2.0))  # PDGF; tissue t1/2 prior
+    vegf: FactorParams = field(default_factory=lambda: _protein(45.0, 1.0))  # VEGF165; tissue t1/2 prior
+    egf: FactorParams = field(default_factory=lambda: _protein(20.0, 1.6))  # EGF/KGF/HGF proxy; EGF 78-119 min, Kuo et al. 1992
+    ev: FactorParams = field(default_factory=lambda: FactorParams(2.0e-8, 24.0))  # EVs: 4.4-13.2 µm²/s in water (Stokes-Einstein), ~2 in matrix (prior); clearance prior
+
+
+@dataclass
+class MacrophageParams:
+    """Macrophage cohorts: recruitment, polarisation phi (0 = M1, 1 = M2), secretion, clearance."""
+
+    recruit_per_day: float = 0.04  # 1/day per open wound voxel at full perfusion, basal (prior)
+    recruit_tnf_gain: float = 2.0  # -, extra recruitment at saturating tnf (chemokine proxy, prior)
+    recruit_debris_gain: float = 2.0  # -, extra recruitment at saturating debris (prior)
+    death_per_day: float = 0.2  # 1/day, lifespan ~5 d, Waugh & Sherratt 2006
+    speed_um_day: float = 600.0  # µm/day, random motility + chemotaxis in tissue (prior)
+    chemotaxis: float = 4.0  # -, bias towards higher debris/tnf signal (prior)
+    phi_initial: float = 0.1  # -, polarisation of a newly recruited (monocyte-derived, M1) cohort
+    m2_rate_per_day: float = 1.0  # 1/day, M1 -> M2 at saturating il10 (prior)
+    m2_basal: float = 0.15  # -, share of m2_rate that acts without signals (maturation of recruits, prior)
+    m1_rate_per_day: float = 1.0  # 1/day, M2 -> M1 at saturating tnf (prior)
+    ev_m2_gain: float = 3.0  # -, EV cargo (miR-21/-181c/let-7b) push to M2 relative to il10 (prior)
+    efferocytosis_m2_gain: float = 1.0  # -, push to M2 from debris cleared (prior)
+    clear_u_per_h: float = 0.05  # u/h of debris cleared per cohort at saturation (prior)
+    secrete_tnf: float = 1.0  # u/h per cohort at phi = 0 (prior)
+    secrete_il10: float = 0.6  # u/h per cohort at phi = 1 (prior)
+    secrete_tgfb: float = 0.6  # u/h per cohort at phi = 1 (prior)
+    secrete_pdgf: float = 0.6  # u/h per cohort at phi = 1 (prior)
+    secrete_vegf: float = 0.5  # u/h per cohort at phi = 1 (prior)
+    ev_uptake_per_h: float = 0.05  # 1/h, first-order EV uptake by a cohort (prior)
+
+
+@dataclass
+class FibroblastParams:
+    """Fibroblast cohorts: entry, chemotaxis, proliferation, collagen deposition."""
+
+    entry_per_day: float = 0.2  # 1/day per perfused wound voxel from the wound base and edges (prior)
+    entry_pdgf_gain: float = 3.0  # -, extra entry at saturating pdgf (prior)
+    speed_um_day: float = 240.0  # µm/day, fibroblast migration in granulation tissue (prior)
+    chemotaxis: float = 3.0  # -, bias up pdgf/tgfb and towards unfilled deficit (prior)
+    divide_per_day: float = 0.5  # 1/day at saturating pdgf, no crowding (prior)
+    death_per_day: float = 0.05  # 1/day, basal apoptosis (prior)
+    leave_per_day: float = 0.5  # 1/day, die-back once filled and epithelialised above (prior)
+    collagen_mm_day: float = 1.5  # mm/day of deficit filled per cohort at saturating tgfb (prior)
+    collagen_basal: float = 0.25  # -, fraction of the maximal deposition without tgfb (prior)
+    secrete_tgfb: float = 0.1  # u/h per cohort (prior)
+    secrete_kgf: float = 0.4  # u/h per cohort into egf (prior)
+    ev_gain: float = 2.0  # -, activation by EV cargo relative to pdgf (prior)
+
+
+@dataclass
+class KeratinocyteParams:
+    """Keratinocyte cohorts at the epithelial edge."""
+
+    speed_um_day: float = 80.0  # µm/day, edge advance at normal glucose, no inhibition (prior; DFU healers ~0.1 mm/day)
+    doubling_normal_d: float = 3.65  # days at 6 mM glucose, Int Wound J 2005 2:298
+    doubling_high_d: float = 5.43  # days at 12 mM glucose, Int Wound J 2005 2:298
+    egf_gain: float = 2.0  # -, extra speed at saturating egf (prior)
+    ev_gain: float = 3.0  # -, extra speed of a cohort carrying saturating EV cargo (prior)
+    cargo_uptake_per_day: float = 2.0  # 1/day, EV cargo uptake at saturating ev (prior)
+    cargo_half_life_d: float = 7.0  # days, persistence of EV cargo (miRNA) effects in a cohort (prior)
+    cover_granulation: float = 0.8  # -, granulation fraction needed before epithelium can cover (prior)
+    differentiate_per_day: float = 0.5  # 1/day, interior cohorts (no open neighbour) leave the edge pool
+    secrete_vegf: float = 0.3  # u/h per cohort (prior)
+    initial_edge_fraction: float = 1.0  # -, share of edge voxels seeded with a cohort at entry (0: none)
+    purse_string_per_day: float = 0.5  # 1/day, closure of a granulated hole ringed by epithelium (actin purse string, prior)
+
+
+@dataclass
+class TissueParams:
+    """Tissue layers: debris, perfusion, granulation breakdown, Hill constants of the fields."""
+
+    debris_initial: float = 1.0  # u per open voxel at entry, Texas stage A (prior)
+    debris_infected_fold: float = 3.0  # -, stage B/D infection multiplies debris (prior)
+    debris_growth_per_day: float = 0.15  # 1/day, bacterial regrowth in open wound voxels (prior)
+    debris_max: float = 3.0  # u, carrying capacity of debris per voxel (prior)
+    debris_tnf: float = 0.3  # u/h of tnf per unit debris (damage signal, prior)
+    perfusion_intact: float = 1.0  # -, intact skin
+    perfusion_ischaemic: float = 0.5  # -, intact-skin perfusion at Texas stage C/D (prior)
+    perfusion_wound_fraction: float = 0.4  # -, wound-bed perfusion relative to intact at entry (prior)
+    angiogenesis_per_day: float = 0.1  # 1/day, perfusion rise at saturating vegf (prior)
+    mmp_per_day: float = 0.05  # 1/day, granulation breakdown at saturating tnf (prior)
+    k_tnf: float = 1.0  # u, Hill half-saturation of tnf effects
+    k_il10: float = 0.5  # u
+    k_tgfb: float = 0.5  # u
+    k_pdgf: float = 0.5  # u
+    k_vegf: float = 0.5  # u
+    k_egf: float = 0.5  # u
+    k_ev: float = 0.5  # u
+    k_debris: float = 0.5  # u
+    tnf_inhibition: float = 0.7  # -, fractional slowing of fibroblasts/keratinocytes at saturating tnf (prior)
+    debris_blocks_epithelium: float = 0.8  # -, fractional slowing of the edge at saturating debris (prior)
+    depth_grade1_mm: float = 1.0  # mm of tissue deficit at Texas grade I (model choice: < 2 mm, superficial)
+    depth_grade2_mm: float = 3.5  # mm at grade II (model choice: 2-5 mm, to tendon or capsule)
+    depth_grade3_mm: float = 7.5  # mm at grade III (model choice: 5-10 mm, to bone or joint)
+
+
+@dataclass
+class ImpairmentParams:
+    """Diabetic impairment (HbA1c) and chronicity (ulcer duration)."""
+
+    glucose_normal_mM: float = 6.0  # mM, no impairment (keratinocyte data at 6 mM)
+    glucose_high_mM: float = 12.0  # mM, impairment strength 1 (keratinocyte data at 12 mM)
+    tnf_fold: float = 2.0  # -, TNF production multiplier at strength 1 (Mi et al. 2007 used 4)
+    tgfb_loss: float = 0.67  # -, fractional TGF-b1 production loss at strength 1 (Mi et al. 2007: -67%)
+    m2_slowing: float = 1.0  # -, M1->M2 rate divided by (1 + m2_slowing * strength) (prior; Waugh & Sherratt 2006)
+    fibroblast_slowing: float = 0.4  # -, fractional loss of fibroblast proliferation at strength 1 (prior)
+    senescence_max: float = 0.6  # -, maximal edge senescence of a long-standing ulcer (prior)
+    senescence_tau_weeks: float = 12.0  # weeks, time scale of senescence build-up with duration (prior)
+
+
+@dataclass
+class StandardCareParams:
+    """What every trial arm gets: debridement, offloading and dressings (the latter in baseline rates)."""
+
+    debridement_interval_days: float = 7.0  # days between sharp debridements (weekly visits)
+    debridement_efficiency: float = 0.8  # -, fraction of debris removed
+    senescence_reset: float = 0.3  # -, fraction of edge senescence removed by debridement (prior)
+
+
+@dataclass
+class DerivativeParams:
+    """hUC-MSCD products: depot release and composition; dose-to-model-unit factors."""
+
+    units_per_ug: float = 1000.0  # u·voxel per µg protein-equivalent (potency, calibrated)
+    cm_release_half_life_h: float = 2.0  # h, conditioned medium leaves its depot fast (prior)
+    ev_release_half_life_h: float = 24.0  # h, vesicles retained longer in the injected bolus (prior)
+    exosome_release_half_life_h: float = 36.0  # h (prior)
+    cm_fraction_il10: float = 0.3  # -, share of conditioned medium released into il10 (prior)
+    cm_fraction_tgfb: float = 0.2  # -, into tgfb (prior)
+    cm_fraction_vegf: float = 0.25  # -, into vegf (prior)
+    cm_fraction_egf: float = 0.25  # -, into egf (HGF/KGF/EGF, prior)
+    exosome_potency: float = 1.2  # -, cargo effect per unit relative to EVs (prior)
+    bolus_radius_mm: float = 3.0  # mm, plan-view radius one injection (~0.1-0.3 mL) spreads over (prior)
+
+
+@dataclass
+class RecurrenceParams:
+    """Post-closure recurrence: monthly hazard rising with poor tissue quality and patient risk."""
+
+    hazard_per_month: float = 0.03  # 1/month at perfect tissue quality, no impairment (calibrated to ~40%/yr of SOC healers)
+    quality_gain: float = 2.0  # -, log-hazard per unit loss of tissue quality (prior)
+    impairment_gain: float = 0.5  # -, log-hazard per unit impairment strength (prior)
+    followup_months: float = 24.0  # months of follow-up for recurrence_risk_followup
+
+
+@dataclass
+class NumericsParams:
+    """Grid and time steps."""
+
+    dx_um: float = 100.0  # µm voxel edge (50-250)
+    margin_mm: float = 5.0  # mm of intact skin around the ulcer's bounding box (>= 5)
+    dt_agent_h: float = 1.0  # h, agent step
+    dt_field_h: float = 1.0  # h, field step (<= dt_agent_h; implicit solver, no stability limit)
+    horizon_weeks: float = 12.0  # weeks simulated (treated 12, standard care 20-26)
+    confirm_weeks: float = 2.0  # weeks closure must hold to be confirmed (FDA)
+    stop_at_confirmed_closure: bool = True  # end the run once closure is confirmed (nothing left to heal)
+    mesa_sync_hours: float = 1.0  # h between syncs of the Mesa agent mirror (simulate uses 24)
+
+
+@dataclass
+class ModelParams:
+    """All model parameters. `ModelParams()` is the default (uncalibrated prior-centre) set."""
+
+    fields: FieldParams = field(default_factory=FieldParams)
+    macrophage: MacrophageParams = field(default_factory=MacrophageParams)
+    fibroblast: FibroblastParams = field(default_factory=FibroblastParams)
+    keratinocyte: KeratinocyteParams = field(default_factory=KeratinocyteParams)
+    tissue: TissueParams = field(default_factory=TissueParams)
+    impairment: ImpairmentParams = field(default_factory=ImpairmentParams)
+    standard_care: StandardCareParams = field(default_factory=StandardCareParams)
+    derivative: DerivativeParams = field(default_factory=DerivativeParams)
+    recurrence: RecurrenceParams = field(default_factory=RecurrenceParams)
+    numerics: NumericsParams = field(default_factory=NumericsParams)
+
+
+def flatten(params: Any, prefix: str = "") -> dict[str, Any]:
+    """Dotted-name view of a parameter tree: {"macrophage.death_per_day": 0.2, ...}."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(params):
+        value = getattr(params, f.name)
+        name = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(value):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def with_overrides(params: ModelParams, overrides: dict[str, float]) -> ModelParams:
+    """Copy of `params` with dotted-name overrides, e.g. {"impairment.tnf_fold": 3.0}.
+
+    Raises:
+        InputError: for a name that is not a model parameter.
+    """
+    params = _deep_copy(params)
+    for name, value in overrides.items():
+        *path, leaf = name.split(".")
+        node: Any = params
+        for part in path:
+            if not dataclasses.is_dataclass(node) or not hasattr(node, part):
+                raise InputError(f"unknown model parameter {name!r} (see woundsim.params.flatten(ModelParams()))")
+            node = getattr(node, part)
+        if not dataclasses.is_dataclass(node) or leaf not in {f.name for f in dataclasses.fields(node)}:
+            raise InputError(f"unknown model parameter {name!r} (see woundsim.params.flatten(ModelParams()))")
+        current = getattr(node, leaf)
+        setattr(node, leaf, type(current)(value) if isinstance(current, (int, float)) and not isinstance(current, bool) else value)
+    return params
+
+
+def _deep_copy(params: Any) -> Any:
+    changes = {f.name: _deep_copy(getattr(params, f.name)) for f in dataclasses.fields(params)
+               if dataclasses.is_dataclass(getattr(params, f.name))}
+    return dataclasses.replace(params, **changes)
+
+
+def validate(params: ModelParams) -> None:
+    """Check every number is finite and in range; raise InputError naming the first bad one."""
+    for name, value in flatten(params).items():
+        if isinstance(value, bool):
+            continue
+        require_range(f"model.{name}", value, 0.0, float("inf"), high_open=True)
+    num = params.numerics
+    require_range("model.numerics.dx_um", num.dx_um, 50.0, 250.0, unit="µm")
+    require_range("model.numerics.margin_mm", num.margin_mm, 5.0, 50.0, unit="mm")
+    require_range("model.numerics.dt_agent_h", num.dt_agent_h, 0.0, 24.0, low_open=True, unit="h")
+    require_range("model.numerics.dt_field_h", num.dt_field_h, 0.0, num.dt_agent_h, low_open=True, unit="h")
+    require_range("model.numerics.horizon_weeks", num.horizon_weeks, 0.0, 104.0, low_open=True, unit="weeks")
+    require_range("model.numerics.mesa_sync_hours", num.mesa_sync_hours, num.dt_agent_h, 24.0 * 7, unit="h")
+    for name in ("macrophage.phi_initial", "keratinocyte.cover_granulation", "keratinocyte.initial_edge_fraction",
+                 "tissue.tnf_inhibition",
+                 "tissue.debris_blocks_epithelium", "standard_care.debridement_efficiency",
+                 "standard_care.senescence_reset", "impairment.tgfb_loss", "impairment.senescence_max",
+                 "tissue.perfusion_wound_fraction", "tissue.perfusion_ischaemic", "tissue.perfusion_intact"):
+        node: Any = params
+        for part in name.split("."):
+            node = getattr(node, part)
+        require_range(f"model.{name}", node, 0.0, 1.0)
+    for f in dataclasses.fields(params.fields):
+        require_range(f"model.fields.{f.name}.half_life_h", getattr(params.fields, f.name).half_life_h,
+                      0.0, float("inf"), low_open=True, high_open=True, unit="h")

@@ -1,0 +1,170 @@
+"""Patients and cohort specifications (DESIGN.md section 6)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from woundsim.errors import InputError, require, require_range
+from woundsim.units import hba1c_to_glucose_mM
+
+_GRADE_NAMES = {"I": 1, "II": 2, "III": 3, "1": 1, "2": 2, "3": 3}
+STAGES = ("A", "B", "C", "D")  # A clean, B infected, C ischaemic, D infected and ischaemic
+
+
+def parse_grade(grade: int | str) -> int:
+    """University of Texas grade as 1, 2 or 3 (accepts 1-3 or "I"-"III")."""
+    key = str(grade).strip().upper()
+    if key not in _GRADE_NAMES:
+        raise InputError(f"patient.texas_grade = {grade!r} is not a Texas grade; allowed 1, 2, 3 (or I, II, III)")
+    return _GRADE_NAMES[key]
+
+
+@dataclass
+class Patient:
+    """One person with one ulcer at trial entry.
+
+    Attributes:
+        area_cm2: ulcer area (cm²).
+        aspect: ellipse aspect ratio, long over short axis (>= 1).
+        irregularity: relative amplitude of margin irregularity (0 = smooth ellipse).
+        texas_grade: University of Texas grade 1-3 (sets the tissue deficit depth).
+        texas_stage: A clean, B infected (more debris), C ischaemic (less perfusion), D both.
+        duration_weeks: ulcer duration before entry (weeks; drives edge senescence).
+        hba1c_pct: glycated haemoglobin (%; drives diabetic impairment).
+        age_years: age (years; recurrence risk covariate, reported).
+    """
+
+    area_cm2: float = 2.0
+    aspect: float = 1.3
+    irregularity: float = 0.1
+    texas_grade: int = 2
+    texas_stage: str = "A"
+    duration_weeks: float = 15.0
+    hba1c_pct: float = 8.0
+    age_years: float = 52.0
+
+    def __post_init__(self) -> None:
+        self.texas_grade = parse_grade(self.texas_grade)
+        self.texas_stage = str(self.texas_stage).strip().upper()
+        validate_patient(self)
+
+    @property
+    def glucose_mM(self) -> float:
+        """Estimated average glucose (mM) from HbA1c (ADAG)."""
+        return hba1c_to_glucose_mM(self.hba1c_pct)
+
+    @property
+    def infected(self) -> bool:
+        return self.texas_stage in ("B", "D")
+
+    @property
+    def ischaemic(self) -> bool:
+        return self.texas_stage in ("C", "D")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def validate_patient(p: Patient) -> None:
+    """Raise InputError naming the first patient attribute out of its allowed range."""
+    require_range("patient.area_cm2", p.area_cm2, 0.0, 60.0, low_open=True, unit="cm²")
+    require_range("patient.aspect", p.aspect, 1.0, 5.0)
+    require_range("patient.irregularity", p.irregularity, 0.0, 0.5)
+    require(p.texas_stage in STAGES, f"patient.texas_stage = {p.texas_stage!r} is not a Texas stage; allowed A, B, C, D")
+    require_range("patient.duration_weeks", p.duration_weeks, 0.0, 520.0, unit="weeks")
+    require_range("patient.hba1c_pct", p.hba1c_pct, 4.0, 16.0, unit="%")
+    require_range("patient.age_years", p.age_years, 18.0, 110.0, unit="years")
+
+
+@dataclass
+class CohortSpec:
+    """How to sample patients for a cohort (a trial arm's population).
+
+    Areas are log-normal (median, geometric SD) truncated to the inclusion window; durations
+    likewise; HbA1c and age normal, truncated to their inclusion windows. Grade and stage are
+    drawn from the given mixes.
+    """
+
+    name: str = "custom"
+    area_median_cm2: float = 1.5  # Oyibo et al. 2001: median 1.5 cm² (IQR 0.6-4.0)
+    area_gsd: float = 4.1  # geometric SD; IQR 0.6-4.0 implies sigma = ln(4/0.6)/1.349 = 1.41
+    area_min_cm2: float = 0.5  # inclusion window (AREA01: 0.5-20 cm² typical)
+    area_max_cm2: float = 20.0
+    grade_mix: dict[str, float] = field(default_factory=lambda: {"1": 0.0, "2": 0.5, "3": 0.5})
+    stage_mix: dict[str, float] = field(default_factory=lambda: {"A": 1.0, "B": 0.0, "C": 0.0, "D": 0.0})
+    duration_median_weeks: float = 15.0
+    duration_gsd: float = 1.5
+    duration_min_weeks: float = 4.0
+    duration_max_weeks: float = 104.0
+    hba1c_mean_pct: float = 8.5
+    hba1c_sd_pct: float = 1.5
+    hba1c_min_pct: float = 6.0
+    hba1c_max_pct: float = 12.0
+    age_mean_years: float = 55.0
+    age_sd_years: float = 10.0
+    aspect_max: float = 2.0  # aspect uniform on [1, aspect_max]
+    irregularity_max: float = 0.2  # irregularity uniform on [0, irregularity_max]
+
+    def __post_init__(self) -> None:
+        require(0 < self.area_min_cm2 < self.area_max_cm2,
+                f"cohort {self.name}: area window [{self.area_min_cm2}, {self.area_max_cm2}] cm² must satisfy 0 < min < max")
+        require_range(f"cohort {self.name}: area_median_cm2", self.area_median_cm2, 0.0, 60.0, low_open=True)
+        require_range(f"cohort {self.name}: area_gsd", self.area_gsd, 1.0, 20.0)
+        require_range(f"cohort {self.name}: duration_gsd", self.duration_gsd, 1.0, 20.0)
+        require(self.hba1c_min_pct < self.hba1c_max_pct, f"cohort {self.name}: hba1c window must satisfy min < max")
+        for label, mix, allowed in (("grade_mix", self.grade_mix, {"1", "2", "3"}),
+                                    ("stage_mix", self.stage_mix, set(STAGES))):
+            keys = {str(k).upper() for k in mix}
+            require(keys <= allowed, f"cohort {self.name}: {label} keys {sorted(keys)} must be among {sorted(allowed)}")
+            total = sum(float(v) for v in mix.values())
+            require(total > 0 and all(float(v) >= 0 for v in mix.values()),
+                    f"cohort {self.name}: {label} weights must be >= 0 with a positive sum")
+
+    def sample(self, n: int, rng: np.random.Generator) -> list[Patient]:
+        """Draw `n` patients (all draws from `rng`)."""
+        require(int(n) >= 0, f"cohort {self.name}: n = {n} must be >= 0")
+        area = _truncated_lognormal(rng, n, self.area_median_cm2, self.area_gsd, self.area_min_cm2, self.area_max_cm2)
+        duration = _truncated_lognormal(rng, n, self.duration_median_weeks, self.duration_gsd,
+                                        self.duration_min_weeks, self.duration_max_weeks)
+        hba1c = _truncated_normal(rng, n, self.hba1c_mean_pct, self.hba1c_sd_pct, self.hba1c_min_pct, self.hba1c_max_pct)
+        age = _truncated_normal(rng, n, self.age_mean_years, self.age_sd_years, 18.0, 95.0)
+        grades = _draw_mix(rng, n, self.grade_mix)
+        stages = _draw_mix(rng, n, self.stage_mix)
+        aspect = rng.uniform(1.0, max(self.aspect_max, 1.0), n)
+        irregular = rng.uniform(0.0, self.irregularity_max, n)
+        return [
+            Patient(area_cm2=float(area[i]), aspect=float(aspect[i]), irregularity=float(irregular[i]),
+                    texas_grade=int(grades[i]), texas_stage=str(stages[i]).upper(), duration_weeks=float(duration[i]),
+                    hba1c_pct=float(hba1c[i]), age_years=float(age[i]))
+            for i in range(n)
+        ]
+
+
+def _truncated_lognormal(rng, n, median, gsd, low, high):
+    sigma = math.log(gsd)
+    return _by_rejection(rng, n, lambda k: median * np.exp(sigma * rng.standard_normal(k)), low, high)
+
+
+def _truncated_normal(rng, n, mean, sd, low, high):
+    return _by_rejection(rng, n, lambda k: mean + sd * rng.standard_normal(k), low, high)
+
+
+def _by_rejection(rng, n, draw, low, high, max_rounds: int = 1000):
+    out = np.empty(0)
+    for _ in range(max_rounds):
+        if out.size >= n:
+            break
+        x = draw(max(2 * (n - out.size), 8))
+        out = np.concatenate([out, x[(x >= low) & (x <= high)]])
+    if out.size < n:
+        raise InputError(f"inclusion window [{low}, {high}] is too narrow for the sampling distribution")
+    return out[:n]
+
+
+def _draw_mix(rng, n, mix):
+    keys = list(mix)
+    p = np.array([float(mix[k]) for k in keys])
+    return np.array(keys, dtype=object)[rng.choice(len(keys), size=n, p=p / p.sum())]

@@ -1,0 +1,130 @@
+"""Figures of one simulated patient, drawn from its run folder (and nothing else)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from woundsim.output import read_run  # noqa: E402
+
+SNAPSHOT_ORDER = ("day 0", "day 7", "day 14", "day 28", "closure")
+
+
+def plot_run(folder: Path) -> list[Path]:
+    """Draw every figure of a run folder into `folder/figures/`; returns the files written."""
+    folder = Path(folder)
+    run = read_run(folder)
+    out = folder / "figures"
+    out.mkdir(exist_ok=True)
+    files = [closure_curve(run, out / "closure_curve.png"), cell_dynamics(run, out / "cells.png")]
+    if run["snapshots"]:
+        files.append(wound_snapshots(run, out / "wound_snapshots.png"))
+    return files
+
+
+def closure_curve(run: dict, path: Path) -> Path:
+    """Open area and percent area reduction against time, with closure and injection days."""
+    ts, s, meta = run["timeseries"], run["summary"], run["run"]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(ts["day"], ts["open_area_cm2"], color="tab:red", lw=2, label="open area")
+    ax.set_xlabel("day since entry")
+    ax.set_ylabel("open ulcer area (cm²)")
+    ax.set_ylim(0, max(ts["open_area_cm2"].max() * 1.1, 1e-3))
+    ax2 = ax.twinx()
+    ax2.plot(ts["day"], ts["par_pct"], color="tab:blue", lw=1, ls="--", label="PAR")
+    ax2.set_ylabel("percent area reduction (%)", color="tab:blue")
+    ax2.set_ylim(0, 105)
+    for day in meta["treatment"]["schedule_days"] if meta["treatment"]["product"] != "none" else []:
+        ax.axvline(day, color="tab:green", alpha=0.4, lw=1)
+    for key, style, label in (("first_closure_day", "-", "first closure"), ("confirmed_closure_day", ":", "confirmed")):
+        if s.get(key) is not None:
+            ax.axvline(s[key], color="k", ls=style, lw=1)
+            ax.text(s[key], ax.get_ylim()[1] * 0.95, f" {label}\n day {s[key]:.0f}", fontsize=8, va="top")
+    ax.axvline(84, color="grey", ls="-.", lw=0.8)
+    ax.text(84, 0, " week 12", fontsize=8, color="grey", va="bottom")
+    tr = meta["treatment"]
+    ax.set_title(f"{_patient_label(meta['patient'])} — {_treatment_label(tr)}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def cell_dynamics(run: dict, path: Path) -> Path:
+    """Cohort counts by type and macrophage polarisation over time."""
+    ts = run["timeseries"]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for col, color in (("macrophages", "tab:purple"), ("fibroblasts", "tab:orange"), ("keratinocytes", "tab:green")):
+        a.plot(ts["day"], ts[col], label=col, color=color)
+    a.set_xlabel("day")
+    a.set_ylabel("cohorts (agents)")
+    a.legend(fontsize=8)
+    b.plot(ts["day"], 1 - ts["m1_fraction"], color="tab:blue", label="M2 fraction (phi >= 0.5)")
+    b.plot(ts["day"], ts["mean_phi"], color="tab:cyan", ls="--", label="mean phi")
+    b.plot(ts["day"], ts["granulation_mean"], color="tab:brown", label="granulation (ulcer mean)")
+    b.set_ylim(0, 1)
+    b.set_xlabel("day")
+    b.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def wound_snapshots(run: dict, path: Path) -> Path:
+    """Epithelium, granulation, macrophage polarisation and one field at day 0, weeks 1, 2, 4, closure."""
+    snaps = run["snapshots"]
+    labels = [k for k in SNAPSHOT_ORDER if k in snaps] + [k for k in snaps if k not in SNAPSHOT_ORDER]
+    field = "ev" if run["run"]["treatment"]["product"] not in ("none", "placebo") else "tnf"
+    cols = (("epithelium", "Greens", (0, 1)), ("granulation", "copper", (0, 1)),
+            ("phi", "coolwarm_r", (0, 1)), (field, "magma", None))
+    sites = np.array(run["run"]["injection_sites_voxel"] or np.zeros((0, 2)))
+    window = _crop(snaps[labels[0]]["wound"], sites)
+    fig, axes = plt.subplots(len(labels), 4, figsize=(11, 2.7 * len(labels)), squeeze=False)
+    vmax_field = max(float(np.nanmax(snaps[k][field])) for k in labels) or 1.0
+    for r, label in enumerate(labels):
+        snap = snaps[label]
+        for c, (name, cmap, lim) in enumerate(cols):
+            ax = axes[r, c]
+            img = snap[name][window]
+            vmin, vmax = lim if lim else (0.0, vmax_field)
+            im = ax.imshow(img, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+            ax.contour(snap["wound"][window], levels=[0.5], colors="w", linewidths=0.6)
+            if name == field and sites.size:
+                ax.plot(sites[:, 1] - window[1].start, sites[:, 0] - window[0].start, "c+", ms=6)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title({"phi": "macrophage phi (0 M1, 1 M2)"}.get(name, name), fontsize=9)
+            if c == 0:
+                ax.set_ylabel(f"{label}\n(day {float(snap['day']):.0f})", fontsize=9)
+            fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _crop(wound: np.ndarray, sites: np.ndarray, pad: int = 15) -> tuple[slice, slice]:
+    ys, xs = np.nonzero(wound)
+    if sites.size:
+        ys, xs = np.concatenate([ys, sites[:, 0]]), np.concatenate([xs, sites[:, 1]])
+    return (slice(max(ys.min() - pad, 0), ys.max() + pad + 1), slice(max(xs.min() - pad, 0), xs.max() + pad + 1))
+
+
+def _patient_label(p: dict) -> str:
+    grade = {1: "I", 2: "II", 3: "III"}[int(p["texas_grade"])]
+    return f"{p['area_cm2']:.1f} cm² Texas {grade}{p['texas_stage']}, HbA1c {p['hba1c_pct']:.1f}%, {p['duration_weeks']:.0f} wk"
+
+
+def _treatment_label(t: dict) -> str:
+    if t["product"] == "none":
+        return "standard care"
+    days = ", ".join(f"{d:g}" for d in t["schedule_days"])
+    return f"{t['product']} {t['dose_ug_per_site']:g} µg x {t['sites']} sites, days {days}"
+

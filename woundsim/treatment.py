@@ -1,0 +1,88 @@
+"""The intervention: perilesional injections of hUC-MSC derivatives (DESIGN.md section 5)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from woundsim.errors import InputError, require, require_range
+
+#: products that carry paracrine factors; "placebo" injects vehicle only, "none" is standard care alone
+PRODUCTS = ("conditioned_medium", "extracellular_vesicles", "exosomes")
+PRODUCT_CHOICES = PRODUCTS + ("mixture", "placebo", "none")
+
+
+@dataclass
+class Treatment:
+    """A perilesional injection regimen on top of standard care.
+
+    Attributes:
+        product: one of conditioned_medium, extracellular_vesicles, exosomes, mixture, placebo, none.
+        dose_ug_per_site: protein-equivalent dose per injection site per session (µg).
+        sites: number of injection sites on a ring around the margin.
+        distance_mm: distance of the ring from the ulcer edge (mm; > 0 outside, < 0 inside).
+        schedule_days: days of injection sessions (day 0 = trial entry).
+        mixture: for product "mixture", the share of the dose given as each product.
+    """
+
+    product: str = "mixture"
+    dose_ug_per_site: float = 10.0
+    sites: int = 8
+    distance_mm: float = 2.0
+    schedule_days: list[float] = field(default_factory=lambda: [0.0, 7.0, 14.0, 21.0])
+    mixture: dict[str, float] = field(default_factory=lambda: {p: 1.0 / 3.0 for p in PRODUCTS})
+
+    def __post_init__(self) -> None:
+        self.product = str(self.product).strip().lower()
+        self.schedule_days = [float(d) for d in (self.schedule_days or [])]
+        self.mixture = {str(k): float(v) for k, v in (self.mixture or {}).items()}
+        validate_treatment(self)
+
+    @property
+    def injects(self) -> bool:
+        """True when the regimen has injection sessions (including placebo)."""
+        return self.product != "none" and len(self.schedule_days) > 0
+
+    def product_doses(self) -> dict[str, float]:
+        """Dose per site per session (µg) of each active product; empty for placebo/none."""
+        if self.product in ("placebo", "none"):
+            return {}
+        if self.product == "mixture":
+            total = sum(self.mixture.values())
+            return {p: self.dose_ug_per_site * w / total for p, w in self.mixture.items() if w > 0}
+        return {self.product: self.dose_ug_per_site}
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def standard_care() -> Treatment:
+    """Standard care alone: no injections."""
+    return Treatment(product="none", dose_ug_per_site=0.0, sites=0, schedule_days=[])
+
+
+def validate_treatment(t: Treatment, horizon_days: float | None = None) -> None:
+    """Raise InputError naming the first treatment attribute out of range.
+
+    Args:
+        t: the treatment.
+        horizon_days: simulated horizon (days); injection days must fall inside it.
+    """
+    require(t.product in PRODUCT_CHOICES,
+            f"treatment.product = {t.product!r} is unknown; allowed {', '.join(PRODUCT_CHOICES)}")
+    require_range("treatment.dose_ug_per_site", t.dose_ug_per_site, 0.0, 1.0e4, unit="µg")
+    require_range("treatment.distance_mm", t.distance_mm, -20.0, 20.0, unit="mm")
+    require_range("treatment.sites", t.sites, 0, 64)
+    require(float(t.sites) == int(t.sites), f"treatment.sites = {t.sites} must be a whole number")
+    if t.product not in ("none",):
+        require(int(t.sites) >= 1 and t.schedule_days,
+                f"treatment.product = {t.product!r} needs sites >= 1 and a non-empty schedule_days")
+    for day in t.schedule_days:
+        require_range("treatment.schedule_days", day, 0.0, horizon_days if horizon_days is not None else 1.0e4,
+                      unit="days (must fall within the simulated horizon)")
+    if t.product == "mixture":
+        unknown = set(t.mixture) - set(PRODUCTS)
+        require(not unknown, f"treatment.mixture has unknown products {sorted(unknown)}; allowed {', '.join(PRODUCTS)}")
+        require(sum(t.mixture.values()) > 0 and all(v >= 0 for v in t.mixture.values()),
+                "treatment.mixture shares must be >= 0 with a positive sum")
+    if t.product != "none" and t.dose_ug_per_site == 0 and t.product != "placebo":
+        raise InputError(f"treatment.dose_ug_per_site = 0 with product {t.product!r}; use product=placebo for vehicle")

@@ -1,0 +1,227 @@
+"""What a blinded weekly assessor records, and the analysis a trial statistician runs on it.
+
+Observation model (`observe_patients`), per simulated patient:
+- dropout: with `design.dropout`, a dropout day (uniform over the follow-up, or exponential with the hazard
+  that loses `rate` by the end of follow-up); the patient attends visits up to that day, the end of
+  follow-up and the simulated horizon (`horizon_days`, if given), whichever comes first.
+- closure: only a closure that the simulation confirmed (`confirmed_closure_day` not NaN) can be recorded.
+  The assessor first sees it at the first visit on or after `first_closure_day` and confirms it at the
+  visit `confirmation_days` later; the simulated confirmation (still closed 14 days after the first
+  closure day) is taken to hold at that visit too (the assessor's confirmation falls at most one visit
+  interval later). A closure is an event only when the patient attends the confirmation visit; otherwise
+  the patient is censored at the last attended visit. Event time = visit of first observed closure.
+- primary: `closed_by_primary` = confirmed closure first seen on or before `primary_day`; patients lost
+  before confirmation count as not closed (intention to treat, non-responder imputation).
+- PAR at week 4: recorded when the patient attends the day-28 visit, else missing.
+- recurrence among healed (confirmed closure during follow-up): a Bernoulli draw with the patient's risk
+  over `recurrence_followup_months` (from `recurrence_risk_12m` assuming a constant hazard when the
+  follow-up is not 12 months).
+
+Analysis (`analyse_trial`), one simulated trial at a time, treatment (arm 0) against control (arm 1):
+- primary: Pearson chi-square without continuity correction (the pooled two-proportion z-test, whose power
+  the textbook formulas give; Yates' correction is conservative), Fisher's exact test when an expected
+  count is below 5; risk difference with a Newcombe hybrid score interval.
+- time to closure: Kaplan-Meier medians, log-rank p, Cox hazard ratio (Efron ties, Wald interval and p);
+  both stratified by `design.stratify_by` when given. HR > 1 means faster closure on treatment.
+- PAR at week 4: Mann-Whitney U (two-sided, normal approximation), because PAR is bounded above at 100%
+  with a point mass there (ulcers closed by week 4), unbounded below (enlarging ulcers) and skewed, so a
+  t-test's normality and equal-variance assumptions fail and single outliers dominate the mean.
+- recurrence at 12 months among healed: Fisher's exact test.
+Intervals are at level 1 - alpha.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from woundsim.errors import InputError
+from woundsim.trial import stats
+from woundsim.trial.design import TrialDesign, dropout_hazard_per_day
+
+PAR_DAY = 28.0  # d; `par_week4` of the per-patient summary is the PAR at day 28
+ENDPOINTS = ("primary", "logrank", "cox", "par_week4", "recurrence")
+P_VALUE_KEY = {"primary": "p_primary", "logrank": "p_logrank", "cox": "p_cox", "par_week4": "p_par_week4",
+               "recurrence": "p_recurrence"}
+REQUIRED_COLUMNS = ("first_closure_day", "confirmed_closure_day")
+
+
+def pool_arrays(pool: pd.DataFrame, stratum_codes: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Validate a per-patient summary table and return the float arrays the observation model reads.
+
+    Args:
+        pool: one row per simulated patient with at least `first_closure_day` and
+            `confirmed_closure_day` (d); optional `par_week4` (%), `recurrence_risk_12m` and `horizon_days`
+            (d; missing means unlimited).
+        stratum_codes: integer stratum code per row, or None.
+    """
+    if not isinstance(pool, pd.DataFrame) or len(pool) == 0:
+        raise InputError("pool must be a non-empty pandas DataFrame of per-patient summaries")
+    missing = [c for c in REQUIRED_COLUMNS if c not in pool.columns]
+    if missing:
+        raise InputError(f"pool lacks columns {missing}; required {list(REQUIRED_COLUMNS)}")
+    n = len(pool)
+
+    def col(name: str, default: float) -> np.ndarray:
+        return pool[name].to_numpy(dtype=float) if name in pool.columns else np.full(n, default)
+
+    first, confirmed = col("first_closure_day", math.nan), col("confirmed_closure_day", math.nan)
+    closure = np.where(np.isfinite(confirmed), first, math.nan)
+    if np.any(closure < 0) or np.any(np.isfinite(confirmed) & ~np.isfinite(first)):
+        raise InputError("first_closure_day must be >= 0 d and given wherever confirmed_closure_day is")
+    risk = col("recurrence_risk_12m", math.nan)
+    if np.any((risk < 0) | (risk > 1)):
+        raise InputError("recurrence_risk_12m must lie in [0, 1]")
+    horizon = col("horizon_days", math.inf)
+    horizon = np.where(np.isnan(horizon), math.inf, horizon)
+    codes = np.zeros(n, dtype=np.int64) if stratum_codes is None else np.asarray(stratum_codes, dtype=np.int64)
+    return {"closure_day": closure, "par_week4": col("par_week4", math.nan), "risk_12m": risk,
+            "horizon_days": horizon, "stratum": codes}
+
+
+def observe_arrays(pool: dict[str, np.ndarray], design: TrialDesign, rng: np.random.Generator) -> dict:
+    """Observation model on arrays from `pool_arrays` (see the module docstring); the fast path."""
+    n = pool["closure_day"].size
+    v = design.visit_interval_days
+    u_drop, u_time, u_rec = rng.random(n), rng.random(n), rng.random(n)
+    if design.dropout.timing == "uniform":
+        dropout_day = np.where(u_drop < design.dropout.rate, u_time * design.followup_days, math.inf)
+    else:
+        hazard = dropout_hazard_per_day(design.dropout, design.followup_days)
+        dropout_day = -np.log1p(-u_time) / hazard if hazard > 0 else np.full(n, math.inf)
+    end = np.minimum(np.minimum(dropout_day, design.followup_days), pool["horizon_days"])
+    last_visit = np.floor(end / v + 1e-9) * v
+    seen = np.maximum(np.ceil(pool["closure_day"] / v - 1e-9), 1.0) * v
+    confirm_visit = np.ceil((seen + design.confirmation_days) / v - 1e-9) * v
+    event = confirm_visit <= last_visit
+    risk = 1.0 - (1.0 - pool["risk_12m"]) ** (design.recurrence_followup_months / 12.0)
+    return {
+        "dropout_day": dropout_day,
+        "last_visit_day": last_visit,
+        "closure_event": event,
+        "closure_time_days": np.where(event, seen, last_visit),
+        "closed_by_primary": event & (seen <= design.primary_day),
+        "par_week4": np.where(last_visit >= PAR_DAY, pool["par_week4"], math.nan),
+        "recurred": np.where(event & np.isfinite(risk), (u_rec < risk).astype(float), math.nan),
+        "stratum": pool["stratum"],
+    }
+
+
+def observe_patients(pool_rows: pd.DataFrame, design: TrialDesign, rng: np.random.Generator) -> pd.DataFrame:
+    """Turn one arm's simulated patients into the assessor's records (one row per patient).
+
+    Args:
+        pool_rows: per-patient summaries (see `pool_arrays`); the `design.stratify_by` column, when given,
+            is carried through.
+        design: the trial design (visits, confirmation, follow-up, dropout).
+        rng: generator for the dropout and recurrence draws.
+
+    Returns:
+        DataFrame with `dropout_day`, `last_visit_day`, `closure_event`, `closure_time_days` (d),
+        `closed_by_primary`, `par_week4` (%, NaN if missed), `healed`, `recurred_12m` (1/0; NaN if not
+        healed or the recurrence risk is unknown) and the stratification column.
+    """
+    obs = observe_arrays(pool_arrays(pool_rows), design, rng)
+    out = pd.DataFrame({k: obs[k] for k in ("dropout_day", "last_visit_day", "closure_event",
+                                            "closure_time_days", "closed_by_primary", "par_week4")},
+                       index=pool_rows.index)
+    out["healed"] = obs["closure_event"]
+    out["recurred_12m"] = obs["recurred"]
+    if design.stratify_by is not None and design.stratify_by in pool_rows.columns:
+        out[design.stratify_by] = pool_rows[design.stratify_by].to_numpy()
+    return out
+
+
+def analyse_trial(observed_a: pd.DataFrame, observed_b: pd.DataFrame, design: TrialDesign,
+                  endpoints: tuple[str, ...] = ENDPOINTS) -> dict[str, float]:
+    """Analyse one trial from the two arms' `observe_patients` tables (a = treatment, b = control).
+
+    Returns:
+        flat dict of estimates and p-values; see `analyse_arrays`.
+    """
+    strat = design.stratify_by
+    if strat is not None and (strat not in observed_a.columns or strat not in observed_b.columns):
+        raise InputError(f"stratify_by = {strat!r} is not a column of the observed tables")
+    codes = (None if strat is None else
+             pd.factorize(pd.concat([observed_a[strat], observed_b[strat]], ignore_index=True))[0])
+
+    def arrays(obs: pd.DataFrame, part: np.ndarray | None) -> dict:
+        out = {k: obs[k].to_numpy() for k in ("closure_event", "closure_time_days", "closed_by_primary",
+                                             "par_week4")}
+        out["recurred"] = obs["recurred_12m"].to_numpy(dtype=float)
+        out["stratum"] = np.zeros(len(obs), dtype=np.int64) if part is None else part
+        return out
+
+    na = len(observed_a)
+    a = arrays(observed_a, None if codes is None else codes[:na])
+    b = arrays(observed_b, None if codes is None else codes[na:])
+    return analyse_arrays(a, b, design, endpoints)
+
+
+def analyse_arrays(a: dict, b: dict, design: TrialDesign, endpoints: tuple[str, ...] = ENDPOINTS) -> dict:
+    """Analyse one trial from `observe_arrays` outputs (a = treatment, b = control); the fast path."""
+    unknown = set(endpoints) - set(ENDPOINTS)
+    if unknown:
+        raise InputError(f"unknown endpoints {sorted(unknown)}; allowed {list(ENDPOINTS)}")
+    z = float(norm.ppf(1.0 - design.alpha / 2.0))
+    res: dict[str, float] = {"n_a": a["closure_event"].size, "n_b": b["closure_event"].size}
+    if "primary" in endpoints:
+        res.update(_primary(a, b, z))
+    if "logrank" in endpoints or "cox" in endpoints:
+        res.update(_time_to_closure(a, b, design, z, endpoints))
+    if "par_week4" in endpoints:
+        res.update(_par(a, b))
+    if "recurrence" in endpoints:
+        res.update(_recurrence(a, b))
+    return res
+
+
+def _primary(a: dict, b: dict, z: float) -> dict:
+    ka, kb = int(a["closed_by_primary"].sum()), int(b["closed_by_primary"].sum())
+    na, nb = a["closed_by_primary"].size, b["closed_by_primary"].size
+    p, test = stats.two_proportion_p(ka, na, kb, nb)
+    lo, hi = stats.newcombe_diff_ci(ka, na, kb, nb, z)
+    return {"closed_a": ka, "closed_b": kb, "rate_a": ka / na, "rate_b": kb / nb,
+            "risk_difference": ka / na - kb / nb, "rd_ci_low": lo, "rd_ci_high": hi,
+            "primary_fisher": float(test == "fisher"), "p_primary": p}
+
+
+def _time_to_closure(a: dict, b: dict, design: TrialDesign, z: float, endpoints: tuple[str, ...]) -> dict:
+    time = np.concatenate([a["closure_time_days"], b["closure_time_days"]])
+    event = np.concatenate([a["closure_event"], b["closure_event"]])
+    group = np.concatenate([np.ones(a["closure_event"].size, bool), np.zeros(b["closure_event"].size, bool)])
+    plain = stats.risk_tables(time, event, group)
+    strat = plain
+    if design.stratify_by is not None:
+        strat = stats.risk_tables(time, event, group, np.concatenate([a["stratum"], b["stratum"]]))
+    out = {"events_a": int(a["closure_event"].sum()), "events_b": int(b["closure_event"].sum()),
+           "km_median_a": stats.km_median(plain, 1), "km_median_b": stats.km_median(plain, 0)}
+    if "logrank" in endpoints:
+        out["p_logrank"] = stats.logrank_p(strat)[1]
+    if "cox" in endpoints:
+        beta, se = stats.cox_binary(strat)
+        ok = math.isfinite(beta) and math.isfinite(se)
+        out.update({"hazard_ratio": math.exp(beta) if not math.isnan(beta) else math.nan,
+                    "hr_ci_low": math.exp(beta - z * se) if ok else math.nan,
+                    "hr_ci_high": math.exp(beta + z * se) if ok else math.nan,
+                    "p_cox": stats.normal_two_sided_p(beta / se) if ok else math.nan})
+    return out
+
+
+def _par(a: dict, b: dict) -> dict:
+    xa = a["par_week4"][~np.isnan(a["par_week4"])]
+    xb = b["par_week4"][~np.isnan(b["par_week4"])]
+    return {"par_median_a": float(np.median(xa)) if xa.size else math.nan,
+            "par_median_b": float(np.median(xb)) if xb.size else math.nan,
+            "p_par_week4": stats.mann_whitney_p(xa, xb)}
+
+
+def _recurrence(a: dict, b: dict) -> dict:
+    ra, rb = a["recurred"], b["recurred"]
+    ha, hb = int(np.isfinite(ra).sum()), int(np.isfinite(rb).sum())
+    ka, kb = int(np.nansum(ra)), int(np.nansum(rb))
+    p = stats.fisher_exact_p(ka, ha - ka, kb, hb - kb) if ha and hb else math.nan
+    return {"healed_a": ha, "healed_b": hb, "recurred_a": ka, "recurred_b": kb, "p_recurrence": p}
