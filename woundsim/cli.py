@@ -63,8 +63,12 @@ def run_command(overrides: list[str]) -> None:
 
 
 def _run_job(cfg) -> dict:
+    import logging
+
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf
+
+    logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
 
     try:
         return run_scenario(cfg, Path(HydraConfig.get().runtime.output_dir), OmegaConf.to_yaml(cfg, resolve=True))

@@ -35,6 +35,11 @@ class FactorFields:
     Per step: add to `source` and `uptake` (in place), call `step(dt_h)`. `step` consumes them:
     both are zero afterwards. Fields whose concentration and source are all zero are skipped.
 
+    Any dt is stable and keeps fields non-negative, but the scheme is first order in dt: in
+    tests/test_diffusion.py the steady profile around a point source with decay k has a mean
+    relative error of 20 % at k dt = 0.85, 8 % at k dt = 0.21 and 1.4 % at k dt = 0.027, so
+    fast-decaying factors need dt_h well below 1/k.
+
     Attributes:
         names: field names, in array order.
         dx_um: voxel edge (µm).
@@ -102,29 +107,37 @@ class FactorFields:
         """The 2-D concentration view (ny, nx) of field `name` (writes go into the fields)."""
         return self._c[self.index(name)]
 
-    def step(self, dt_h: float) -> None:
+    def step(self, dt_h: float, substeps: int = 1) -> None:
         """Advance all fields by `dt_h` hours, then zero `source` and `uptake`.
 
-        The Thomas factors are cached and recomputed only when `dt_h` changes.
+        With `substeps` > 1 the interval is split into that many equal steps, all using the
+        current source and uptake (no need to copy and refill them between sub-steps). The Thomas
+        factors are cached and recomputed only when the step length changes.
 
         Args:
-            dt_h: time step (h, finite, > 0); any size is stable.
+            dt_h: time to advance (h, finite, > 0); any step length is stable.
+            substeps: number of equal field steps in `dt_h` (integer >= 1).
 
         Raises:
-            InputError: for a bad `dt_h`, or a negative, NaN or infinite source or uptake (named
-                with its field and voxel; the fields are then partly stepped and the run should stop).
+            InputError: for a bad `dt_h` or `substeps`, or a negative, NaN or infinite source or
+                uptake (named with its field and voxel; the fields are then partly stepped and the
+                run should stop).
         """
         require_range("dt_h", dt_h, 0.0, math.inf, low_open=True, high_open=True, unit="h")
-        if float(dt_h) != self._factors_dt_h:
-            self._factors_dt_h = float(dt_h)
+        require(isinstance(substeps, (int, np.integer)) and not isinstance(substeps, bool) and substeps >= 1,
+                f"substeps = {substeps!r}; allowed integers >= 1")
+        step_h = float(dt_h) / int(substeps)
+        if step_h != self._factors_dt_h:
+            self._factors_dt_h = step_h
             ny, nx = self.shape
-            self._factors = (*lod_factors(nx, self.diff_um2_h, self._factors_dt_h, self.dx_um),
-                             *lod_factors(ny, self.diff_um2_h, self._factors_dt_h, self.dx_um))
-        mark_active_fields(self._c, self._source, self._active)
-        bad = lod_diffuse_decay_2d(self._c, self._source, self._uptake, self.decay_per_h, self._factors_dt_h,
-                                   self._active, *self._factors)
-        if bad >= 0:
-            raise InputError(self._bad_input_message(int(bad)))
+            self._factors = (*lod_factors(nx, self.diff_um2_h, step_h, self.dx_um),
+                             *lod_factors(ny, self.diff_um2_h, step_h, self.dx_um))
+        for k in range(substeps):
+            mark_active_fields(self._c, self._source, self._active)
+            bad = lod_diffuse_decay_2d(self._c, self._source, self._uptake, self.decay_per_h, step_h,
+                                       self._active, *self._factors, k == substeps - 1)
+            if bad >= 0:
+                raise InputError(self._bad_input_message(int(bad)))
 
     def check(self) -> None:
         """Raise `NumericalError` if any field holds NaN, infinity or a value below -1e-12."""

@@ -73,36 +73,36 @@ class MacrophageParams:
 class FibroblastParams:
     """Fibroblast cohorts: entry, chemotaxis, proliferation, collagen deposition."""
 
-    entry_per_day: float = 0.2  # 1/day per perfused wound voxel from the wound base and edges (prior)
+    entry_per_day: float = 0.05  # 1/day per perfused wound voxel from the wound base and edges (prior)
     entry_pdgf_gain: float = 3.0  # -, extra entry at saturating pdgf (prior)
     speed_um_day: float = 240.0  # µm/day, fibroblast migration in granulation tissue (prior)
     chemotaxis: float = 3.0  # -, bias up pdgf/tgfb and towards unfilled deficit (prior)
-    divide_per_day: float = 0.5  # 1/day at saturating pdgf, no crowding (prior)
+    divide_per_day: float = 0.3  # 1/day at saturating pdgf, no crowding (prior)
     death_per_day: float = 0.05  # 1/day, basal apoptosis (prior)
     leave_per_day: float = 0.5  # 1/day, die-back once filled and epithelialised above (prior)
-    collagen_mm_day: float = 1.5  # mm/day of deficit filled per cohort at saturating tgfb (prior)
+    collagen_mm_day: float = 3.0  # mm/day of deficit filled per cohort at saturating tgfb (prior)
     collagen_basal: float = 0.25  # -, fraction of the maximal deposition without tgfb (prior)
     secrete_tgfb: float = 0.1  # u/h per cohort (prior)
     secrete_kgf: float = 0.4  # u/h per cohort into egf (prior)
-    ev_gain: float = 2.0  # -, activation by EV cargo relative to pdgf (prior)
+    ev_gain: float = 4.0  # -, activation by EV cargo relative to pdgf (prior)
 
 
 @dataclass
 class KeratinocyteParams:
     """Keratinocyte cohorts at the epithelial edge."""
 
-    speed_um_day: float = 80.0  # µm/day, edge advance at normal glucose, no inhibition (prior; DFU healers ~0.1 mm/day)
+    speed_um_day: float = 60.0  # µm/day, edge advance at normal glucose, no inhibition (prior; DFU healers ~0.1 mm/day)
     doubling_normal_d: float = 3.65  # days at 6 mM glucose, Int Wound J 2005 2:298
     doubling_high_d: float = 5.43  # days at 12 mM glucose, Int Wound J 2005 2:298
     egf_gain: float = 2.0  # -, extra speed at saturating egf (prior)
-    ev_gain: float = 3.0  # -, extra speed of a cohort carrying saturating EV cargo (prior)
+    ev_gain: float = 6.0  # -, extra speed of a cohort carrying saturating EV cargo (prior)
     cargo_uptake_per_day: float = 2.0  # 1/day, EV cargo uptake at saturating ev (prior)
-    cargo_half_life_d: float = 7.0  # days, persistence of EV cargo (miRNA) effects in a cohort (prior)
+    cargo_half_life_d: float = 14.0  # days, persistence of EV cargo (miRNA) effects in a cohort (prior)
     cover_granulation: float = 0.8  # -, granulation fraction needed before epithelium can cover (prior)
     differentiate_per_day: float = 0.5  # 1/day, interior cohorts (no open neighbour) leave the edge pool
     secrete_vegf: float = 0.3  # u/h per cohort (prior)
     initial_edge_fraction: float = 1.0  # -, share of edge voxels seeded with a cohort at entry (0: none)
-    purse_string_per_day: float = 0.5  # 1/day, closure of a granulated hole ringed by epithelium (actin purse string, prior)
+    purse_string_per_day: float = 0.5  # 1/day, closure of a hole ringed by epithelium, half-granulated or more (actin purse string, prior)
 
 
 @dataclass
@@ -154,7 +154,7 @@ class StandardCareParams:
 
     debridement_interval_days: float = 7.0  # days between sharp debridements (weekly visits)
     debridement_efficiency: float = 0.8  # -, fraction of debris removed
-    senescence_reset: float = 0.3  # -, fraction of edge senescence removed by debridement (prior)
+    senescence_reset: float = 0.1  # -, fraction of edge senescence removed by debridement (prior)
 
 
 @dataclass
@@ -170,7 +170,7 @@ class DerivativeParams:
     cm_fraction_vegf: float = 0.25  # -, into vegf (prior)
     cm_fraction_egf: float = 0.25  # -, into egf (HGF/KGF/EGF, prior)
     exosome_potency: float = 1.2  # -, cargo effect per unit relative to EVs (prior)
-    bolus_radius_mm: float = 3.0  # mm, plan-view radius one injection (~0.1-0.3 mL) spreads over (prior)
+    bolus_radius_mm: float = 4.0  # mm, plan-view radius one injection (~0.1-0.3 mL) spreads over (prior)
 
 
 @dataclass
@@ -194,7 +194,7 @@ class NumericsParams:
     horizon_weeks: float = 12.0  # weeks simulated (treated 12, standard care 20-26)
     confirm_weeks: float = 2.0  # weeks closure must hold to be confirmed (FDA)
     stop_at_confirmed_closure: bool = True  # end the run once closure is confirmed (nothing left to heal)
-    mesa_sync_hours: float = 1.0  # h between syncs of the Mesa agent mirror (simulate uses 24)
+    mesa_sync_hours: float = 1.0  # h between syncs of the Mesa agent mirror; 0 = never (simulate: nobody looks)
 
 
 @dataclass
@@ -265,7 +265,8 @@ def validate(params: ModelParams) -> None:
     require_range("model.numerics.dt_agent_h", num.dt_agent_h, 0.0, 24.0, low_open=True, unit="h")
     require_range("model.numerics.dt_field_h", num.dt_field_h, 0.0, num.dt_agent_h, low_open=True, unit="h")
     require_range("model.numerics.horizon_weeks", num.horizon_weeks, 0.0, 104.0, low_open=True, unit="weeks")
-    require_range("model.numerics.mesa_sync_hours", num.mesa_sync_hours, num.dt_agent_h, 24.0 * 7, unit="h")
+    if num.mesa_sync_hours != 0:
+        require_range("model.numerics.mesa_sync_hours", num.mesa_sync_hours, num.dt_agent_h, 24.0 * 7, unit="h (or 0)")
     for name in ("macrophage.phi_initial", "keratinocyte.cover_granulation", "keratinocyte.initial_edge_fraction",
                  "tissue.tnf_inhibition",
                  "tissue.debris_blocks_epithelium", "standard_care.debridement_efficiency",

@@ -102,7 +102,8 @@ def wound_snapshots(run: dict, path: Path) -> Path:
             if r == 0:
                 ax.set_title({"phi": "macrophage phi (0 M1, 1 M2)"}.get(name, name), fontsize=9)
             if c == 0:
-                ax.set_ylabel(f"{label}\n(day {float(snap['day']):.0f})", fontsize=9)
+                ax.set_ylabel(label if label.startswith("day") else f"{label}\n(day {float(snap['day']):.0f})",
+                              fontsize=9)
             fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

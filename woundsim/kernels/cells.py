@@ -58,24 +58,34 @@ def _cue(extra, mode, tp, yy, xx):
 def _chemotactic_target(y0, x0, u, occ, allowed, c, extra, tp, chemo, mode, f1, k1, f2, k2):
     """Pick a free, allowed 4-neighbour with weights 1 + chemo * max(0, signal gain); -1 if none."""
     ny, nx = occ.shape
-    weights = np.zeros(4)
     s0 = _signal(c, tp, y0, x0, f1, k1, f2, k2) + _cue(extra, mode, tp, y0, x0)
-    total = 0.0
+    w0 = w1 = w2 = w3 = 0.0
     for d in range(4):
         yy, xx = y0 + DY[d], x0 + DX[d]
         if yy < 0 or yy >= ny or xx < 0 or xx >= nx or occ[yy, xx] > 0 or not allowed[yy, xx]:
             continue
         s = _signal(c, tp, yy, xx, f1, k1, f2, k2) + _cue(extra, mode, tp, yy, xx)
-        weights[d] = 1.0 + chemo * max(0.0, s - s0)
-        total += weights[d]
+        w = 1.0 + chemo * max(0.0, s - s0)
+        if d == 0:
+            w0 = w
+        elif d == 1:
+            w1 = w
+        elif d == 2:
+            w2 = w
+        else:
+            w3 = w
+    total = w0 + w1 + w2 + w3
     if total <= 0.0:
         return -1
     target = u * total
-    acc = 0.0
-    for d in range(4):
-        acc += weights[d]
-        if weights[d] > 0.0 and target <= acc:
-            return d
+    if target <= w0 and w0 > 0.0:
+        return 0
+    if target <= w0 + w1 and w1 > 0.0:
+        return 1
+    if target <= w0 + w1 + w2 and w2 > 0.0:
+        return 2
+    if w3 > 0.0:
+        return 3
     return -1
 
 
@@ -136,7 +146,7 @@ def fibroblast_step(n, cap, y, x, uid, next_uid, u1, u2, c, source, uptake, gran
         source[TGFB, yi, xi] += fp[F_S_TGFB] * tp[T_TGFB_MULT]
         source[EGF, yi, xi] += fp[F_S_KGF]
         uptake[EV, yi, xi] += fp[F_EV_UPTAKE]
-        done = (not wound[yi, xi]) or (gran[yi, xi] >= 1.0 and epi[yi, xi] >= 1.0)
+        done = (not wound[yi, xi]) or (gran[yi, xi] >= 1.0 and epi[yi, xi] >= 1.0 and not _unfilled_nb(yi, xi, gran, wound))
         p_die = rate_to_prob(fp[F_DEATH] + (fp[F_LEAVE] if done else 0.0), dt)
         u = u1[i]
         if u < p_die:
@@ -163,6 +173,17 @@ def fibroblast_step(n, cap, y, x, uid, next_uid, u1, u2, c, source, uptake, gran
                 y[i], x[i] = yi + DY[d], xi + DX[d]
                 occ[y[i], x[i]] += 1
     return n_now
+
+
+@njit(cache=True)
+def _unfilled_nb(y0, x0, gran, wound):
+    """True if a 4-neighbour wound voxel still has deficit to fill (the cohort stays to fill it)."""
+    ny, nx = gran.shape
+    for d in range(4):
+        yy, xx = y0 + DY[d], x0 + DX[d]
+        if 0 <= yy < ny and 0 <= xx < nx and wound[yy, xx] and gran[yy, xx] < 1.0:
+            return True
+    return False
 
 
 @njit(cache=True)

@@ -26,11 +26,11 @@ recurrences fill the pipeline. Work is done field by field in blocks of eight ro
 forward y-elimination) so each field's data is read from memory about once per step.
 
 Numerical details:
-- exp and expm1 are evaluated without libm (whose calls do not vectorise): a 641-entry table of
-  exp(-n/16) times a degree-9 Taylor series of the remainder, about 2e-16 relative; z = lam dt above
-  40 is treated as 40 (exp(-40) = 4e-18).
+- exp and expm1 are evaluated without libm (whose calls do not vectorise): a 1281-entry table of
+  exp(-n/32) times a degree-7 Taylor series of the remainder, about 2e-15 relative; z = lam dt
+  above 40 is treated as 40 (exp(-40) = 4e-18).
 - Voxels whose uptake is zero take a per-field constant factor; a chunk of 32 voxels with any uptake
-  takes the per-voxel formula.
+  takes the per-voxel formula. Source and uptake are validated in the same pass.
 - Concentrations of magnitude below `FLUSH_BELOW` are set to exactly 0 after the reaction, so
   decayed fields reach zero instead of slowing the CPU with subnormal numbers.
 """
@@ -48,10 +48,9 @@ _CHUNK = 32  # voxels per uptake test in the reaction
 _SCAN = 256  # voxels per chunk in the validation and activity scans
 _DBL_MAX = 1.7976931348623157e308
 _FASTMATH = {"contract"}  # fused multiply-add only; NaN/inf semantics kept
-_T3, _T4, _T5, _T6, _T7, _T8, _T9 = (1.0 / math.factorial(n) for n in range(3, 10))
-_TAB_PER_UNIT = 16  # table entries per unit of lam*dt
+_T3, _T4, _T5, _T6, _T7 = (1.0 / math.factorial(n) for n in range(3, 8))
+_TAB_PER_UNIT = 32  # table entries per unit of lam*dt
 _EXP_TABLE = np.array([math.exp(-n / _TAB_PER_UNIT) for n in range(int(_Z_MAX * _TAB_PER_UNIT) + 1)])
-_EXPM1_TABLE = np.array([math.expm1(-n / _TAB_PER_UNIT) for n in range(int(_Z_MAX * _TAB_PER_UNIT) + 1)])
 
 
 @njit(cache=True)
@@ -104,17 +103,18 @@ def lod_factors(n: int, diff_um2_h: np.ndarray, dt_h: float, dx_um: float) -> tu
 
 @njit(cache=True, fastmath=_FASTMATH, inline="always")
 def _exp_expm1_neg(z):
-    """(exp(-z), expm1(-z)) for z >= 0 (z capped at 40), both to about 2e-16 relative.
+    """(exp(-z), expm1(-z)) for z >= 0 (z capped at 40), both to about 2e-15 relative.
 
-    exp(-z) = exp(-n/16) exp(-r) with n = floor(16 z) from a table and r in [0, 1/16) by a
-    degree-9 Taylor series (truncation below 1e-19).
+    exp(-z) = exp(-n/32) exp(-r) with n = floor(32 z) from a table and r in [0, 1/32) by a
+    degree-7 Taylor series (truncation error below 3e-17). Negative or NaN z (excluded by the
+    callers' validation) count as 0, so the table is never read out of bounds.
     """
-    z = min(z, _Z_MAX)
-    n = int(z * _TAB_PER_UNIT)
+    z = min(z, _Z_MAX) if z > 0.0 else 0.0
+    n = np.uintp(z * _TAB_PER_UNIT)  # unsigned: no negative-index wraparound code
     r = n * (1.0 / _TAB_PER_UNIT) - z
-    mr = r * (1.0 + r * (0.5 + r * (_T3 + r * (_T4 + r * (_T5 + r * (_T6 + r * (_T7 + r * (_T8 + r * _T9))))))))
+    mr = r * (1.0 + r * (0.5 + r * (_T3 + r * (_T4 + r * (_T5 + r * (_T6 + r * _T7))))))
     e_n = _EXP_TABLE[n]
-    return e_n + e_n * mr, _EXPM1_TABLE[n] + e_n * mr
+    return e_n + e_n * mr, (e_n - 1.0) + e_n * mr
 
 
 @njit(cache=True, fastmath=_FASTMATH, inline="always")
@@ -137,8 +137,8 @@ def _is_rate(v):
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def _react_row(cr, sr, ur, k, dt, e_k, p_k):
-    """Exact reaction on one row; clears the row's source and uptake.
+def _react_row(cr, sr, ur, k, dt, e_k, p_k, consume):
+    """Exact reaction on one row; clears the row's source and uptake if `consume`.
 
     Returns -1, or the index of the first voxel whose source or uptake is negative, NaN or
     infinite; the row is then left as it was from that chunk on. Chunks of fixed length `_CHUNK`
@@ -162,13 +162,14 @@ def _react_row(cr, sr, ur, k, dt, e_k, p_k):
             for ii in range(n):
                 i = i0 + ii
                 cr[i] = _flush(cr[i] * e_k + sr[i] * p_k)
-                sr[i] = 0.0
         else:
             for ii in range(n):
                 i = i0 + ii
                 cr[i] = _react_exact(cr[i], sr[i], ur[i], k, dt)
-                sr[i] = 0.0
-                ur[i] = 0.0
+        if consume:
+            for ii in range(n):
+                sr[i0 + ii] = 0.0
+                ur[i0 + ii] = 0.0
     return -1
 
 
@@ -248,7 +249,7 @@ def _lod_y_backward(cf, g):
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def _step_field(cf, sf, uf, k, dt, gx, ix, gy, iy):
+def _step_field(cf, sf, uf, k, dt, gx, ix, gy, iy, consume):
     """Reaction, x-sweep and y-sweep of one field (2-D views), in blocks of eight rows."""
     ny = cf.shape[0]
     e_k, m = _exp_expm1_neg(k * dt)
@@ -258,7 +259,7 @@ def _step_field(cf, sf, uf, k, dt, gx, ix, gy, iy):
     for j0 in range(0, ny, 8):
         j1 = min(j0 + 8, ny)
         for j in range(j0, j1):
-            bad = _react_row(cf[j], sf[j], uf[j], k, dt, e_k, p_k)
+            bad = _react_row(cf[j], sf[j], uf[j], k, dt, e_k, p_k, consume)
             if bad >= 0:
                 return j * cf.shape[1] + bad
         if sweep_x and j1 - j0 == 8:
@@ -274,19 +275,20 @@ def _step_field(cf, sf, uf, k, dt, gx, ix, gy, iy):
 
 
 @njit(cache=True)
-def _check_and_clear(sf, uf):
-    """Inactive field: validate source and uptake (as `_react_row` does), then zero them."""
+def _check_and_clear(sf, uf, consume):
+    """Inactive field: validate source and uptake (as `_react_row` does), then zero them if `consume`."""
     bad_s = first_bad_value(sf, 0.0)
     bad_u = first_bad_value(uf, 0.0)
     if bad_s >= 0 or bad_u >= 0:
         return bad_s if bad_u < 0 or 0 <= bad_s <= bad_u else bad_u
-    sf[:] = 0.0
-    uf[:] = 0.0
+    if consume:
+        sf[:] = 0.0
+        uf[:] = 0.0
     return -1
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def lod_diffuse_decay_2d(c, source, uptake, decay_per_h, dt_h, active, gx, ix, gy, iy):
+def lod_diffuse_decay_2d(c, source, uptake, decay_per_h, dt_h, active, gx, ix, gy, iy, consume=True):
     """One implicit LOD step of diffusion, decay, sources and uptake for all fields, in place.
 
     Reaction solved exactly, then backward-Euler x- and y-sweeps with no-flux ends (Thomas
@@ -295,18 +297,19 @@ def lod_diffuse_decay_2d(c, source, uptake, decay_per_h, dt_h, active, gx, ix, g
 
     Source and uptake must be finite and >= 0; they are checked as they are read, and at the
     first bad value the kernel returns its index at once, leaving the fields partly stepped (a
-    run should stop there). Otherwise the inputs are consumed: `source` and `uptake` are zero on
-    return. Inactive fields keep `c` unchanged.
+    run should stop there). Otherwise, if `consume`, `source` and `uptake` are zero on return
+    (kept for sub-steps otherwise). Inactive fields keep `c` unchanged.
 
     Args:
         c: concentrations, float64 (nf, ny, nx), C-contiguous; updated in place.
-        source: production rate per voxel (concentration/h, >= 0), same shape; zeroed.
-        uptake: extra first-order loss per voxel (1/h, >= 0), same shape; zeroed.
+        source: production rate per voxel (concentration/h, >= 0), same shape.
+        uptake: extra first-order loss per voxel (1/h, >= 0), same shape.
         decay_per_h: decay rate per field (1/h, >= 0), shape (nf,).
         dt_h: time step (h, > 0).
         active: bool (nf,); False skips the field.
         gx, ix: x-sweep Thomas factors (nf, nx) from `lod_factors(nx, D, dt_h, dx)`.
         gy, iy: y-sweep Thomas factors (nf, ny) from `lod_factors(ny, D, dt_h, dx)`.
+        consume: zero `source` and `uptake` after use.
 
     Returns:
         -1 on success, else the flat index (into arrays of shape (nf, ny, nx)) of a voxel whose
@@ -314,9 +317,10 @@ def lod_diffuse_decay_2d(c, source, uptake, decay_per_h, dt_h, active, gx, ix, g
     """
     for f in range(c.shape[0]):
         if active[f]:
-            bad = _step_field(c[f], source[f], uptake[f], decay_per_h[f], dt_h, gx[f], ix[f], gy[f], iy[f])
+            bad = _step_field(c[f], source[f], uptake[f], decay_per_h[f], dt_h, gx[f], ix[f], gy[f], iy[f],
+                              consume)
         else:
-            bad = _check_and_clear(source[f], uptake[f])
+            bad = _check_and_clear(source[f], uptake[f], consume)
         if bad >= 0:
             return f * c[f].size + bad
     return -1

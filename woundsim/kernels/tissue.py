@@ -14,34 +14,39 @@ COVERED_DEBRIS_DECAY_PER_H = 1.0 / 24.0  # 1/h: debris under a closed epithelium
 
 
 @njit(cache=True)
-def tissue_step(wound_idx, c, source, debris, perfusion, perfusion_max, gran, epi, tp, purse_per_h, cover, dt):
+def tissue_step(wy, wx, c, source, debris, perfusion, perfusion_max, gran, epi, tp, purse_per_h, cover, dt):
     """Debris regrowth (open) or resolution (covered), damage-driven tnf, angiogenesis, matrix breakdown,
     and purse-string closure of granulated open voxels whose four neighbours are all covered.
 
     Args:
-        wound_idx: flat indices of wound voxels.
+        wy, wx: row and column of each wound voxel.
         dt: step (h).
     """
-    ny, nx = debris.shape
-    r = tp[T_DEBRIS_GROWTH]
     cap = tp[T_DEBRIS_MAX]
-    for k in range(wound_idx.size):
-        yy, xx = wound_idx[k] // nx, wound_idx[k] % nx
+    grow = math.exp(tp[T_DEBRIS_GROWTH] * dt)  # logistic regrowth, exact over dt
+    resolve = math.exp(-COVERED_DEBRIS_DECAY_PER_H * dt)
+    tnf_per_debris = tp[T_DEBRIS_TNF] * tp[T_TNF_MULT]
+    for k in range(wy.size):
+        yy, xx = wy[k], wx[k]
         deb = debris[yy, xx]
         if epi[yy, xx] < 1.0:
-            if deb > 0.0:  # logistic regrowth, exact solution over dt
-                e = math.exp(r * dt)
-                deb = cap * deb * e / (cap + deb * (e - 1.0))
-            source[TNF, yy, xx] += tp[T_DEBRIS_TNF] * tp[T_TNF_MULT] * deb
-        else:
-            deb *= math.exp(-COVERED_DEBRIS_DECAY_PER_H * dt)
+            if deb > 0.0:
+                deb = cap * deb * grow / (cap + deb * (grow - 1.0))
+                source[TNF, yy, xx] += tnf_per_debris * deb
+            if gran[yy, xx] >= cover and _ringed(yy, xx, epi):
+                epi[yy, xx] = min(1.0, epi[yy, xx] + purse_per_h * dt)
+        elif deb > 0.0:
+            deb = deb * resolve if deb > 1e-6 else 0.0
         debris[yy, xx] = deb
-        if epi[yy, xx] < 1.0 and gran[yy, xx] >= cover and _ringed(yy, xx, epi):
-            epi[yy, xx] = min(1.0, epi[yy, xx] + purse_per_h * dt)
-        pmax = perfusion_max[yy, xx]
-        rate = tp[T_ANGIO] * hill(c[VEGF, yy, xx], tp[T_K_VEGF])
-        perfusion[yy, xx] = pmax - (pmax - perfusion[yy, xx]) * math.exp(-rate * dt)
-        gran[yy, xx] *= math.exp(-tp[T_MMP] * hill(c[TNF, yy, xx], tp[T_K_TNF]) * dt)
+        vegf = c[VEGF, yy, xx]
+        if vegf > 0.0:
+            pmax = perfusion_max[yy, xx]
+            rate = tp[T_ANGIO] * hill(vegf, tp[T_K_VEGF]) * dt
+            perfusion[yy, xx] = pmax - (pmax - perfusion[yy, xx]) * (1.0 - rate + 0.5 * rate * rate)
+        tnf = c[TNF, yy, xx]
+        if tnf > 0.0:
+            rate = tp[T_MMP] * hill(tnf, tp[T_K_TNF]) * dt
+            gran[yy, xx] *= 1.0 - rate + 0.5 * rate * rate  # exp(-rate), rate << 1 per hour
 
 
 @njit(cache=True)
@@ -55,45 +60,50 @@ def _ringed(yy, xx, epi):
 
 
 @njit(cache=True)
-def release_depots(depot_idx, depot, release_per_h, to_field, share, source, dt):
+def release_depots(dy, dx, depot, release_per_h, to_field, share, source, dt):
     """First-order release of each product's depot into its fields' sources.
 
     Args:
-        depot_idx: flat indices of the voxels that ever received an injection.
+        dy, dx: row and column of the voxels that ever received an injection.
         depot: (n_products, ny, nx) amounts not yet released (u·voxel).
         release_per_h: (n_products,) release rates (1/h).
         to_field: (n_products, n_targets) field indices each product releases into (-1 = unused).
         share: (n_products, n_targets) fraction of the release going to each target field.
         source: (n_fields, ny, nx) source rates (u/h), incremented.
         dt: step (h).
+
+    Returns:
+        False once every depot is empty (below 1e-6 u·voxel), so the caller can stop calling.
     """
     n_prod, ny, nx = depot.shape
+    loaded = False
     for p in range(n_prod):
         frac = 1.0 - math.exp(-release_per_h[p] * dt)
-        for k in range(depot_idx.size):
-            yy, xx = depot_idx[k] // nx, depot_idx[k] % nx
+        for k in range(dy.size):
+            yy, xx = dy[k], dx[k]
             amount = depot[p, yy, xx]
             if amount <= 0.0:
                 continue
             released = amount * frac
-            depot[p, yy, xx] = amount - released
+            depot[p, yy, xx] = amount - released if amount > 1e-6 else 0.0
+            loaded = True
             for t in range(to_field.shape[1]):
                 f = to_field[p, t]
                 if f >= 0:
                     source[f, yy, xx] += share[p, t] * released / dt
+    return loaded
 
 
 @njit(cache=True)
-def recruitment_cumsum(wound_idx, occ, epi, gran, perfusion, c, debris, tp, base, gain_a, gain_b, kind, out):
+def recruitment_cumsum(wy, wx, occ, epi, gran, perfusion, c, debris, tp, base, gain_a, gain_b, kind, out):
     """Cumulative recruitment rates (1/h) over wound voxels that are free; returns the total.
 
     kind 0 (macrophages): open voxels, rate = base * perfusion * (1 + gain_a hill(tnf) + gain_b hill(debris)).
     kind 1 (fibroblasts): voxels still to fill, rate = base * perfusion * (1 + gain_a hill(pdgf)).
     """
-    ny, nx = occ.shape
     total = 0.0
-    for k in range(wound_idx.size):
-        yy, xx = wound_idx[k] // nx, wound_idx[k] % nx
+    for k in range(wy.size):
+        yy, xx = wy[k], wx[k]
         rate = 0.0
         if occ[yy, xx] == 0:
             if kind == 0 and epi[yy, xx] < 1.0:
@@ -107,11 +117,10 @@ def recruitment_cumsum(wound_idx, occ, epi, gran, perfusion, c, debris, tp, base
 
 
 @njit(cache=True)
-def open_voxels(wound_idx, epi):
+def open_voxels(wy, wx, epi):
     """Number of wound voxels not yet re-epithelialised."""
-    nx = epi.shape[1]
     n = 0
-    for k in range(wound_idx.size):
-        if epi[wound_idx[k] // nx, wound_idx[k] % nx] < 1.0:
+    for k in range(wy.size):
+        if epi[wy[k], wx[k]] < 1.0:
             n += 1
     return n
