@@ -95,6 +95,23 @@ def test_step_consumes_source_and_uptake():
     assert not ff.source.any() and not ff.uptake.any()
 
 
+def test_substeps_equal_repeated_steps_with_refilled_inputs():
+    rng = np.random.default_rng(9)
+    c0 = rng.random((3, 12, 10))
+    src = np.where(rng.random(c0.shape) < 0.2, 2.0, 0.0)
+    upt = np.where(rng.random(c0.shape) < 0.2, 0.7, 0.0)
+    results = []
+    for calls, substeps in ((4, 1), (1, 4)):  # 1 h either way
+        ff = FactorFields((12, 10), [3.6e5, 3600.0, 0.0], [0.85, 0.0, 0.1], 100.0, names=("a", "b", "c"))
+        ff.c[:] = c0
+        for _ in range(calls):
+            ff.source[:], ff.uptake[:] = src, upt
+            ff.step(1.0 / calls, substeps=substeps)
+        assert not ff.source.any() and not ff.uptake.any()
+        results.append(ff.c.copy())
+    np.testing.assert_array_equal(results[0], results[1])
+
+
 # --- diffusion: analytic solutions ------------------------------------------------------------
 
 def test_matches_dense_solve_of_the_same_scheme():
@@ -249,6 +266,13 @@ def test_bad_dt_is_refused(dt_h):
     ff = one_field(5, 1.0, 0.1, 10.0)
     with pytest.raises(InputError, match="dt_h"):
         ff.step(dt_h)
+
+
+@pytest.mark.parametrize("substeps", [0, -2, 1.5, True])
+def test_bad_substeps_are_refused(substeps):
+    ff = one_field(5, 1.0, 0.1, 10.0)
+    with pytest.raises(InputError, match="substeps"):
+        ff.step(1.0, substeps=substeps)
 
 
 @pytest.mark.parametrize("array, value", [("source", math.nan), ("source", -1.0), ("uptake", math.inf),
