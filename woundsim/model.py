@@ -16,7 +16,7 @@ from woundsim.cohorts import Cohort
 from woundsim.fields import FIELD_NAMES, FactorFields
 from woundsim.geometry import build_geometry
 from woundsim.kernels import cells as K
-from woundsim.kernels.tissue import open_voxels, recruitment_cumsum, release_depots, tissue_step
+from woundsim.kernels.tissue import open_voxels, recruitment_cumsum, release_footprint, tissue_step
 from woundsim.params import ModelParams, validate
 from woundsim.patient import Patient
 from woundsim.rates import fibroblast_vector, keratinocyte_vector, macrophage_vector, tissue_vector
@@ -120,14 +120,15 @@ class WoundModel(mesa.Model):
 
     def _build_injections(self) -> None:
         t, d = self.treatment, self.params.derivative
-        self.depot = np.zeros((len(PRODUCTS),) + self.geometry.shape)
-        self._depots_loaded = False
         self.injection_sites = self.geometry.injection_sites(t.sites, t.distance_mm) if t.injects else []
-        footprints = [self.geometry.disc(s, d.bolus_radius_mm) for s in self.injection_sites]
-        self._footprints = footprints
-        flat = [ys * self.geometry.shape[1] + xs for ys, xs in footprints]
-        depot_idx = np.unique(np.concatenate(flat)).astype(np.int64) if flat else np.zeros(0, np.int64)
-        self.depot_y, self.depot_x = (a.astype(np.int64) for a in np.divmod(depot_idx, self.geometry.shape[1]))
+        # every site gets the same dose spread evenly over its bolus disc, and every depot voxel releases at
+        # the product's rate, so each product's depot is (amount per site) x a fixed footprint weight map
+        self.footprint = np.zeros(self.geometry.shape)
+        for ys, xs in (self.geometry.disc(s, d.bolus_radius_mm) for s in self.injection_sites):
+            self.footprint[ys, xs] += 1.0 / ys.size
+        self.depot_y, self.depot_x = (a.astype(np.int64) for a in np.nonzero(self.footprint))
+        self.depot_w = self.footprint[self.depot_y, self.depot_x]
+        self.depot_per_site = np.zeros(len(PRODUCTS))  # u·voxel per site, not yet released
         self.injection_hours = sorted({round(day * HOURS_PER_DAY / self.dt) for day in t.schedule_days}) \
             if t.injects else []
         half = (d.cm_release_half_life_h, d.ev_release_half_life_h, d.exosome_release_half_life_h)
@@ -158,10 +159,7 @@ class WoundModel(mesa.Model):
             return
         doses = self.treatment.product_doses()
         for k, product in enumerate(PRODUCTS):
-            amount = doses.get(product, 0.0) * self.params.derivative.units_per_ug
-            for ys, xs in self._footprints:
-                self.depot[k, ys, xs] += amount / ys.size
-            self._depots_loaded |= amount > 0
+            self.depot_per_site[k] += doses.get(product, 0.0) * self.params.derivative.units_per_ug
 
     def _debride(self) -> None:
         sc = self.params.standard_care
@@ -228,20 +226,27 @@ class WoundModel(mesa.Model):
         tissue_step(self.wound_y, self.wound_x, self.fields.c, self.fields.source, self.debris, self.perfusion,
                     self.perfusion_max, self.granulation, self.epithelium, self.tp,
                     per_day_to_per_hour(k.purse_string_per_day), 0.5 * k.cover_granulation, self.dt)
-        if self._depots_loaded:
-            self._depots_loaded = release_depots(self.depot_y, self.depot_x, self.depot, self.release_per_h, self.release_to, self.release_share,
-                           self.fields.source, self.dt)
+        if self.depot_per_site.any():
+            self._release_depots()
+
+    def _release_depots(self) -> None:
+        frac = -np.expm1(-self.release_per_h * self.dt)
+        released = self.depot_per_site * frac
+        self.depot_per_site -= released
+        self.depot_per_site[self.depot_per_site < 1e-9] = 0.0
+        coeff = released[:, None] * self.release_share / self.dt  # (product, target) u/h per unit weight
+        for p in np.flatnonzero(released > 0):
+            release_footprint(self.depot_y, self.depot_x, self.depot_w, self.fields.source, self.release_to[p],
+                              coeff[p])
+
+    @property
+    def depot(self) -> np.ndarray:
+        """Injected derivative not yet released, per product (u·voxel per voxel), shape (3, ny, nx)."""
+        return self.depot_per_site[:, None, None] * self.footprint[None]
 
     def _diffuse(self) -> None:
         n_sub = max(1, math.ceil(self.dt / self.params.numerics.dt_field_h - 1e-9))
-        if n_sub == 1:
-            self.fields.step(self.dt)
-            return
-        source, uptake = self.fields.source.copy(), self.fields.uptake.copy()
-        for _ in range(n_sub):  # sources and uptake held over the agent step; step() clears them
-            self.fields.source[...] = source
-            self.fields.uptake[...] = uptake
-            self.fields.step(self.dt / n_sub)
+        self.fields.step(self.dt / n_sub, substeps=n_sub)  # sources and uptake held over the agent step
 
     def _observe(self) -> None:
         self.hours += self.dt

@@ -33,7 +33,7 @@ def daily_record(model) -> dict:
         "epithelium_mean": float(model.epithelium[wound].mean()),
         "perfusion_mean": float(model.perfusion[wound].mean()),
         "debris_total": float(model.debris[wound].sum()),
-        "depot_total": float(model.depot.sum()),
+        "depot_total": float(model.depot_per_site.sum() * model.footprint.sum()),
     }
     for name in model.fields.names:
         rec[f"{name}_wound_mean"] = float(model.fields.field(name)[wound].mean())

@@ -77,8 +77,10 @@ def validate_treatment(t: Treatment, horizon_days: float | None = None) -> None:
         require(int(t.sites) >= 1 and t.schedule_days,
                 f"treatment.product = {t.product!r} needs sites >= 1 and a non-empty schedule_days")
     for day in t.schedule_days:
-        require_range("treatment.schedule_days", day, 0.0, horizon_days if horizon_days is not None else 1.0e4,
-                      unit="days (must fall within the simulated horizon)")
+        require_range("treatment.schedule_days", day, 0.0, 1.0e4, unit="days")
+        if horizon_days is not None:
+            require(day <= horizon_days, f"treatment.schedule_days has day {day:g}, after the simulated horizon of "
+                                         f"{horizon_days:g} days; allowed [0, {horizon_days:g}] (or raise run.horizon_weeks)")
     if t.product == "mixture":
         unknown = set(t.mixture) - set(PRODUCTS)
         require(not unknown, f"treatment.mixture has unknown products {sorted(unknown)}; allowed {', '.join(PRODUCTS)}")

@@ -60,38 +60,19 @@ def _ringed(yy, xx, epi):
 
 
 @njit(cache=True)
-def release_depots(dy, dx, depot, release_per_h, to_field, share, source, dt):
-    """First-order release of each product's depot into its fields' sources.
+def release_footprint(fy, fx, weight, source, to_field, coeff):
+    """Add a depot's release to its fields: source[to_field[t], y, x] += coeff[t] * weight (u/h).
 
     Args:
-        dy, dx: row and column of the voxels that ever received an injection.
-        depot: (n_products, ny, nx) amounts not yet released (u·voxel).
-        release_per_h: (n_products,) release rates (1/h).
-        to_field: (n_products, n_targets) field indices each product releases into (-1 = unused).
-        share: (n_products, n_targets) fraction of the release going to each target field.
+        fy, fx, weight: depot voxels and their share of one site's dose (the bolus footprint).
         source: (n_fields, ny, nx) source rates (u/h), incremented.
-        dt: step (h).
-
-    Returns:
-        False once every depot is empty (below 1e-6 u·voxel), so the caller can stop calling.
+        to_field: field index of each target (-1 = unused).
+        coeff: release rate per unit weight for each target (u/h).
     """
-    n_prod, ny, nx = depot.shape
-    loaded = False
-    for p in range(n_prod):
-        frac = 1.0 - math.exp(-release_per_h[p] * dt)
-        for k in range(dy.size):
-            yy, xx = dy[k], dx[k]
-            amount = depot[p, yy, xx]
-            if amount <= 0.0:
-                continue
-            released = amount * frac
-            depot[p, yy, xx] = amount - released if amount > 1e-6 else 0.0
-            loaded = True
-            for t in range(to_field.shape[1]):
-                f = to_field[p, t]
-                if f >= 0:
-                    source[f, yy, xx] += share[p, t] * released / dt
-    return loaded
+    for k in range(fy.size):
+        for t in range(to_field.size):
+            if to_field[t] >= 0:
+                source[to_field[t], fy[k], fx[k]] += coeff[t] * weight[k]
 
 
 @njit(cache=True)

@@ -1,0 +1,86 @@
+"""Cost of one simulated patient, against the field solver alone on the same grid, in one process.
+
+Runs the default treated patient (2 cm² Texas II, hUC-MSCD weekly x4, 12-week horizon) at 100 µm
+and at 200 µm after a warm-up (Numba kernels loaded from the cache), and reports wall time,
+simulated days, the cost per simulated hour, and the ratio to a run of the bare field solver for
+the same grid and number of steps (how much the agents and tissue add on top of diffusion).
+With --memory it also runs a 20 cm² ulcer at 100 µm and reports peak resident memory.
+
+Targets (issue 2): < 2 s per 12-week treated default patient at 100 µm, < 0.5 s at 200 µm, on one
+core after compilation; 20 cm² at 100 µm within 2 GiB.
+
+    NUMBA_NUM_THREADS=1 .venv/bin/python benchmarks/bench_patient.py [--seeds 3] [--memory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+
+import numpy as np
+
+from woundsim.fields import FIELD_NAMES, FactorFields
+from woundsim.model import WoundModel
+from woundsim.params import ModelParams, with_overrides
+from woundsim.patient import Patient
+from woundsim.simulate import simulate
+from woundsim.treatment import Treatment
+from woundsim.units import cm2_per_s_to_um2_per_h, half_life_to_rate
+
+
+def fields_only(shape, params: ModelParams, steps: int) -> float:
+    """Seconds for `steps` field steps on `shape` with every field active (the reference)."""
+    fp = params.fields
+    f = FactorFields(shape, [cm2_per_s_to_um2_per_h(getattr(fp, n).diff_cm2_s) for n in FIELD_NAMES],
+                     [half_life_to_rate(getattr(fp, n).half_life_h) for n in FIELD_NAMES], params.numerics.dx_um)
+    rng = np.random.default_rng(0)
+    src = rng.random(f.source.shape) * (rng.random(f.source.shape) < 0.05)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        f.source[...] = src
+        f.step(params.numerics.dt_field_h)
+    return time.perf_counter() - t0
+
+
+def one(dx_um: float, seed: int) -> tuple[float, float, tuple[int, int]]:
+    p = with_overrides(ModelParams(), {"numerics.dx_um": dx_um, "numerics.horizon_weeks": 12.0})
+    t0 = time.perf_counter()
+    r = simulate(p, Patient(area_cm2=2.0, texas_grade=2), Treatment(), seed=seed)
+    wall = time.perf_counter() - t0
+    shape = WoundModel(with_overrides(p, {"numerics.mesa_sync_hours": 0.0}), Patient(), Treatment(),
+                       seed=seed).geometry.shape
+    return wall, float(r.summary["simulated_days"]), shape
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", type=int, default=3, help="patients (seeds) per resolution")
+    ap.add_argument("--memory", action="store_true", help="also measure a 20 cm² ulcer at 100 µm")
+    a = ap.parse_args()
+    simulate(with_overrides(ModelParams(), {"numerics.dx_um": 250.0, "numerics.horizon_weeks": 4.0}),
+             Patient(area_cm2=0.5), Treatment(), seed=0)  # warm-up: load kernels
+    print(f"{'dx':>6} {'grid':>10} {'wall s':>8} {'days':>6} {'ms/sim h':>9} {'fields-only s':>14} {'ratio':>6}  target")
+    for dx, target in ((100.0, 2.0), (200.0, 0.5)):
+        runs = [one(dx, seed) for seed in range(a.seeds)]
+        wall = statistics.median(r[0] for r in runs)
+        days = statistics.median(r[1] for r in runs)
+        shape = runs[0][2]
+        ref = fields_only(shape, with_overrides(ModelParams(), {"numerics.dx_um": dx}), int(days * 24))
+        print(f"{dx:>5.0f}µ {shape[0]:>4}x{shape[1]:<5} {wall:>8.2f} {days:>6.1f} {1000 * wall / (days * 24):>9.3f} "
+              f"{ref:>14.2f} {wall / ref:>6.2f}  < {target} s {'met' if wall < target else 'NOT met'}")
+    if a.memory:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        p = with_overrides(ModelParams(), {"numerics.horizon_weeks": 2.0})
+        t0 = time.perf_counter()
+        model = WoundModel(p, Patient(area_cm2=20.0), Treatment(schedule_days=[0, 7]), seed=0)  # with the Mesa mirror (every hour)
+        while model.running:
+            model.step()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"20 cm² at 100 µm, grid {model.geometry.shape}, 2 weeks with Mesa agents synced hourly: "
+              f"peak RSS {peak:.0f} MiB (was {before:.0f} MiB before), {time.perf_counter() - t0:.0f} s; target < 2048 MiB")
+
+
+if __name__ == "__main__":
+    main()
