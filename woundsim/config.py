@@ -16,35 +16,7 @@ from omegaconf.errors import OmegaConfBaseException
 from woundsim.errors import InputError
 from woundsim.params import ModelParams
 from woundsim.patient import CohortSpec, Patient
-from woundsim.treatment import Treatment
-
-
-@dataclass
-class PatientConf:
-    """Schema of conf/patient/*.yaml (see woundsim.patient.Patient for meanings and units)."""
-
-    area_cm2: float = 2.0
-    aspect: float = 1.3
-    irregularity: float = 0.1
-    texas_grade: int = 2
-    texas_stage: str = "A"
-    duration_weeks: float = 15.0
-    hba1c_pct: float = 8.0
-    age_years: float = 52.0
-
-
-@dataclass
-class TreatmentConf:
-    """Schema of conf/treatment/*.yaml (see woundsim.treatment.Treatment)."""
-
-    product: str = "mixture"
-    dose_ug_per_site: float = 10.0
-    sites: int = 8
-    distance_mm: float = 2.0
-    schedule_days: list[float] = field(default_factory=lambda: [0.0, 7.0, 14.0, 21.0])
-    mixture: dict[str, float] = field(default_factory=lambda: {"conditioned_medium": 1 / 3,
-                                                               "extracellular_vesicles": 1 / 3,
-                                                               "exosomes": 1 / 3})
+from woundsim.treatment import Treatment, validate_treatment
 
 
 @dataclass
@@ -64,8 +36,8 @@ class RunConf:
 class WoundsimConf:
     """The whole `woundsim run` config: groups patient, treatment, model, grid (into model.numerics), run."""
 
-    patient: PatientConf = field(default_factory=PatientConf)
-    treatment: TreatmentConf = field(default_factory=TreatmentConf)
+    patient: Patient = field(default_factory=Patient)  # conf/patient/*.yaml
+    treatment: Treatment = field(default_factory=Treatment)  # conf/treatment/*.yaml
     model: ModelParams = field(default_factory=ModelParams)
     run: RunConf = field(default_factory=RunConf)
     cohort: Any = None  # optional CohortSpec options (conf/cohort/*.yaml) for cohort studies
@@ -97,6 +69,7 @@ def to_objects(cfg: DictConfig | dict) -> tuple[ModelParams, Patient, Treatment,
     treatment = Treatment(**(data.get("treatment") or {}))
     horizon = run.horizon_weeks if run.horizon_weeks is not None else (12.0 if treatment.injects else 20.0)
     params = dataclasses.replace(params, numerics=dataclasses.replace(params.numerics, horizon_weeks=float(horizon)))
+    validate_treatment(treatment, float(horizon) * 7.0)
     patient = Patient(**(data.get("patient") or {}))
     return params, patient, treatment, run
 
