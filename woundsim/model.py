@@ -76,8 +76,9 @@ class WoundModel(mesa.Model):
     def _build_tissue(self) -> None:
         p, pt = self.params, self.patient
         depth = (p.tissue.depth_grade1_mm, p.tissue.depth_grade2_mm, p.tissue.depth_grade3_mm)[pt.texas_grade - 1]
-        extra = max(0.0, self.treatment.distance_mm + p.derivative.bolus_radius_mm - p.numerics.margin_mm + 1.0) \
-            if self.treatment.injects else 0.0
+        # the margin holds the injection ring; widen it only when a site itself would sit within 1 mm of the
+        # domain edge (a bolus reaching past the edge is reflected by the no-flux boundary)
+        extra = max(0.0, self.treatment.distance_mm - p.numerics.margin_mm + 1.0) if self.treatment.injects else 0.0
         self._grid: OrthogonalVonNeumannGrid | None = None
         self.geometry = g = build_geometry(pt, depth, p.numerics.dx_um, p.numerics.margin_mm, self.rng, extra)
         self.wound = g.wound
