@@ -235,10 +235,12 @@ class WoundModel(mesa.Model):
         released = self.depot_per_site * frac
         self.depot_per_site -= released
         self.depot_per_site[self.depot_per_site < 1e-9] = 0.0
-        coeff = released[:, None] * self.release_share / self.dt  # (product, target) u/h per unit weight
-        for p in np.flatnonzero(released > 0):
-            release_footprint(self.depot_y, self.depot_x, self.depot_w, self.fields.source, self.release_to[p],
-                              coeff[p])
+        rate = np.zeros(len(FIELD_NAMES))  # u/h per unit footprint weight, summed over products
+        for p, targets in enumerate(self.release_to):
+            for t, f in enumerate(targets):
+                if f >= 0:
+                    rate[f] += released[p] * self.release_share[p, t] / self.dt
+        release_footprint(self.depot_y, self.depot_x, self.depot_w, self.fields.source, rate)
 
     @property
     def depot(self) -> np.ndarray:

@@ -60,19 +60,20 @@ def _ringed(yy, xx, epi):
 
 
 @njit(cache=True)
-def release_footprint(fy, fx, weight, source, to_field, coeff):
-    """Add a depot's release to its fields: source[to_field[t], y, x] += coeff[t] * weight (u/h).
+def release_footprint(fy, fx, weight, source, rate):
+    """Add the depots' release to the fields: source[f, y, x] += rate[f] * weight (u/h).
 
     Args:
         fy, fx, weight: depot voxels and their share of one site's dose (the bolus footprint).
         source: (n_fields, ny, nx) source rates (u/h), incremented.
-        to_field: field index of each target (-1 = unused).
-        coeff: release rate per unit weight for each target (u/h).
+        rate: (n_fields,) release per unit weight this step, summed over products (u/h).
     """
-    for k in range(fy.size):
-        for t in range(to_field.size):
-            if to_field[t] >= 0:
-                source[to_field[t], fy[k], fx[k]] += coeff[t] * weight[k]
+    for f in range(rate.size):
+        r = rate[f]
+        if r <= 0.0:
+            continue
+        for k in range(fy.size):
+            source[f, fy[k], fx[k]] += r * weight[k]
 
 
 @njit(cache=True)
