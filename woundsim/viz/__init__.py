@@ -1,0 +1,6 @@
+"""The interactive page (optional extra `woundsim[viz]`): `woundsim viz` serves it.
+
+Modules: `model` (the page's VizModel, built from flat controls), `drawing` (maps as RGB images),
+`charts` (ECharts options of the live plots), `app` (the Mesa SolaraViz page), `serve` (the command).
+Nothing in the core package imports this one.
+"""
