@@ -4,7 +4,7 @@ import sys
 
 from woundsim.cli import main
 
-_COMMANDS = {"run", "plot", "viz", "-h", "--help", "help"}
+_COMMANDS = {"run", "plot", "sweep", "viz", "-h", "--help", "help"}
 
 if __name__ == "__main__":
     args = sys.argv[1:]

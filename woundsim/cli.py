@@ -22,6 +22,8 @@ commands:
                      `woundsim run --cfg job` prints the composed config, `-m` sweeps scenarios)
                      e.g. woundsim run patient=grade3_infected treatment=standard_care run.seed=3
   plot RUN_DIR       redraw the figures of a run folder
+  sweep [OVERRIDES]  cohort studies (Hydra app), e.g. woundsim sweep -m +experiment=product_dose_sites
+  sweep gather DIR   gather a sweep folder into one Parquet table (and a study's heatmaps)
   viz                serve the interactive page (Solara)
 
 `python -m woundsim ...` is the same command; without a command it runs `woundsim run`.
@@ -39,6 +41,10 @@ def main(argv: list[str] | None = None) -> None:
         run_command(rest)
     elif command == "plot":
         plot_command(rest)
+    elif command == "sweep":
+        from experiments.sweep import main as sweep_main
+
+        sweep_main(rest)
     elif command == "viz":
         from woundsim.viz.serve import serve  # optional extra
 

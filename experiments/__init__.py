@@ -1,0 +1,1 @@
+"""Hydra apps of woundsim studies: sweeps, sensitivity analysis, the virtual trial."""
