@@ -1,0 +1,125 @@
+"""The model pyabc calibrates: a parameter dict in, the cohort summary statistics out.
+
+`CohortModel(setup)(pars)` is a plain function of a parameter dict (ABC space, pyabc's keys): it
+builds the model parameters and the trial treatment, draws a trial cohort and a standard-care cohort
+(exactly as `woundsim.cohort.simulate_cohort` would, same patients and per-patient seeds), simulates
+every patient with `woundsim.simulate.simulate` and returns the statistics of `calibration.statistics`.
+
+Seeds: a particle's cohorts are drawn from a seed derived from the calibration seed and the particle's
+parameter values (a hash of their float64 bytes), so re-running one particle reproduces it exactly and
+different particles see different patients. (pyabc draws the proposals themselves from numpy's global
+generator, which its worker processes reseed from the OS: an ABC-SMC run is an audit trail in its
+database, not a bit-reproducible computation.)
+
+Early rejection (`integrated_simulate`): the trial arm is simulated first; if its terms alone put the
+distance above the current threshold the particle is rejected without simulating standard care.
+Standard-care patients are then simulated one by one and the particle is rejected as soon as the
+closed fractions can no longer come close enough, whatever the remaining patients do. Both bounds are
+exact, so a particle is rejected early only if the full simulation would have rejected it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import pyabc
+from pyabc.model import ModelResult
+
+from calibration.distance import ToleranceDistance, norm
+from calibration.priors import natural_values
+from calibration.setup import ArmSetup, CalibrationSetup
+from calibration.statistics import soc_fraction_bounds, soc_statistics, trial_statistics
+from woundsim.cohort import patient_outcome, sample_patients
+from woundsim.parallel import task_seeds
+from woundsim.params import ModelParams
+from woundsim.treatment import Treatment
+
+
+def particle_seeds(root_seed: int, pars: Mapping[str, float]) -> tuple[int, int]:
+    """(trial seed, standard-care seed) of a particle: a function of the root seed and its values only."""
+    payload = b"".join(k.encode() + np.float64(pars[k]).tobytes() for k in sorted(pars))
+    digest = hashlib.sha256(payload).digest()
+    words = [int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)]
+    children = np.random.SeedSequence(int(root_seed), spawn_key=tuple(words)).spawn(2)
+    return tuple(int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children)
+
+
+def arm_tasks(arm: ArmSetup, params: ModelParams, treatment: Treatment, seed: int) -> list[tuple]:
+    """The per-patient tasks of `simulate_cohort(arm.spec, n, treatment, params, seed=seed)`."""
+    patients = sample_patients(arm.spec, arm.n_patients, seed)
+    seeds = task_seeds(seed, arm.n_patients)
+    return [(params, p, treatment, int(s)) for p, s in zip(patients, seeds)]
+
+
+class CohortModel(pyabc.IntegratedModel):
+    """The woundsim calibration model for pyabc.
+
+    Args:
+        setup: the calibration problem (cohorts, base parameters, priors, targets).
+        distance: distance used by `integrated_simulate` (default from the setup's targets).
+    """
+
+    def __init__(self, setup: CalibrationSetup, distance: ToleranceDistance | None = None) -> None:
+        super().__init__(name=f"woundsim:{setup.name}")
+        self.setup = setup
+        opts = setup.options.get("distance", {})
+        self.distance = distance or ToleranceDistance(setup.targets, p=float(opts.get("p", 2.0)),
+                                                      nan_penalty=float(opts.get("nan_penalty", 10.0)))
+
+    def __call__(self, pars: Mapping[str, float]) -> dict[str, float]:
+        """Summary statistics of one particle (full simulation of both arms)."""
+        trial_tasks, soc_tasks = self._tasks(pars)
+        trial = pd.DataFrame([patient_outcome(t) for t in trial_tasks])
+        soc = pd.DataFrame([patient_outcome(t) for t in soc_tasks])
+        return {**trial_statistics(trial, self.setup.trial.visit_interval_days), **soc_statistics(soc)}
+
+    def sample(self, pars: pyabc.Parameter) -> dict[str, float]:
+        return self(pars)
+
+    def integrated_simulate(self, pars: pyabc.Parameter, eps: float) -> ModelResult:
+        """Simulate with early rejection against threshold `eps` (see the module docstring)."""
+        trial_tasks, soc_tasks = self._tasks(pars)
+        trial = trial_statistics(pd.DataFrame([patient_outcome(t) for t in trial_tasks]),
+                                 self.setup.trial.visit_interval_days)
+        known = self._known_terms(trial)
+        if norm(known, self.distance.p) > eps:
+            return ModelResult(accepted=False, distance=norm(known, self.distance.p))
+        rows = []
+        for task in soc_tasks:
+            rows.append(patient_outcome(task))
+            bound = self._soc_bound(rows, len(soc_tasks))
+            if norm(np.concatenate([known, bound]), self.distance.p) > eps:
+                return ModelResult(accepted=False, distance=norm(np.concatenate([known, bound]), self.distance.p))
+        stats = {**trial, **soc_statistics(pd.DataFrame(rows))}
+        d = self.distance(stats)
+        return ModelResult(sum_stat=stats, distance=d, accepted=d <= eps)
+
+    def _tasks(self, pars: Mapping[str, float]) -> tuple[list[tuple], list[tuple]]:
+        setup = self.setup
+        natural = natural_values(setup.parameters, pars)
+        trial_params, treatment, soc_params = setup.arm_objects(natural)
+        trial_seed, soc_seed = particle_seeds(setup.seed, {k: float(pars[k]) for k in pars})
+        return (arm_tasks(setup.trial, trial_params, treatment, trial_seed),
+                arm_tasks(setup.soc, soc_params, setup.soc.treatment, soc_seed))
+
+    def _known_terms(self, trial: dict[str, float]) -> np.ndarray:
+        terms = []
+        for target in self.distance.targets:
+            if target.name in trial:
+                value = trial[target.name]
+                terms.append(self.distance.nan_penalty if math.isnan(value) else abs(target.z(value)))
+        return np.array(terms)
+
+    def _soc_bound(self, rows: list[dict], n_total: int) -> np.ndarray:
+        """Lower bounds of the standard-care closed-fraction terms given the patients simulated so far."""
+        terms = []
+        for target in self.distance.targets:
+            column = {"soc_closed_week12": "closed_by_week12", "soc_closed_week20": "closed_by_week20"}.get(target.name)
+            if column is not None:
+                closed = np.array([bool(r[column]) for r in rows])
+                terms.append(target.z_lower_bound(*soc_fraction_bounds(closed, n_total)))
+        return np.array(terms)

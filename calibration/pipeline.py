@@ -1,0 +1,191 @@
+"""One calibration end to end: ABC-SMC, posterior export, predictive check, figures, report.
+
+Output folder (outputs/calibration/<name>/ by default):
+
+    calibration.yaml            the resolved calibration config (the problem; checked on resume)
+    abc.db                      pyabc's SQLite history: every generation, particle, distance, statistic
+    generations.csv             threshold, acceptance, ESS and wall time per generation
+    posterior.parquet           final-generation particles, weights, natural and ABC-space values
+    predictive_draws.parquet    statistics simulated over posterior draws
+    predictive_table.csv        each target against its simulated distribution
+    identifiability.csv         prior vs posterior interval widths and verdicts
+    figures/                    marginals, pairs, predictive check, generations
+    report.md                   all of the above in words
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyabc
+import yaml
+
+from calibration.check import predictive_draws, predictive_table
+from calibration.model import CohortModel
+from calibration.posterior import CONF_MODEL, point_summary, posterior_table, write_posterior, load_posterior
+from calibration.priors import prior_distribution
+from calibration.report import correlations, identifiability, write_report
+from calibration.runner import StoppingRule, generations, make_sampler, run_smc
+from calibration.setup import CalibrationSetup, load_setup
+from woundsim.errors import InputError
+from woundsim.parallel import ParallelConfig
+from woundsim.store import config_hash
+
+PROBLEM_KEYS = ("seed", "base_model", "grid", "trial", "soc", "parameters", "targets", "distance")
+ABC_PROBLEM_KEYS = ("population_size", "epsilon_quantile")
+
+
+def problem_hash(config: dict) -> str:
+    """Hash of what defines the calibration problem (not its stopping rule, sampler or check)."""
+    abc = config.get("abc") or {}
+    return config_hash({**{k: config.get(k) for k in PROBLEM_KEYS}, "abc": {k: abc.get(k) for k in ABC_PROBLEM_KEYS}})
+
+
+def calibrate(config: dict, out_dir: Path, progress: Callable[[str], None] = print) -> Path:
+    """Run (or resume) the calibration of `config` in `out_dir`, then export, check and report.
+
+    Raises:
+        InputError: a bad config, or `out_dir` holds a calibration of a different problem.
+    """
+    setup = load_setup(config)
+    out_dir = Path(out_dir)
+    _claim(out_dir, config)
+    abc, sampler_opts = setup.options["abc"], setup.options["sampler"]
+    model = CohortModel(setup)
+    progress(f"calibration {setup.name}: {len(setup.parameters)} free parameters, {len(setup.targets)} targets, "
+             f"population {abc.get('population_size', 20)}; output {out_dir}")
+    history = run_smc(model if abc.get("early_rejection", True) else model.__call__,
+                      prior_distribution(setup.parameters), model.distance,
+                      {t.name: t.observed for t in setup.targets}, out_dir / "abc.db",
+                      population_size=int(abc.get("population_size", 20)), stopping=stopping_rule(abc),
+                      sampler=make_sampler(**sampler_opts), epsilon_quantile=float(abc.get("epsilon_quantile", 0.5)),
+                      meta_info={"problem_hash": problem_hash(config), "name": setup.name}, progress=progress)
+    return finish(setup, history, out_dir, progress)
+
+
+def stopping_rule(abc: dict) -> StoppingRule:
+    """The stopping rule of the `abc` config section."""
+    return StoppingRule(max_generations=int(abc.get("max_generations", 5)),
+                        min_epsilon=float(abc.get("min_epsilon", 0.0)),
+                        max_total_simulations=int(abc.get("max_total_simulations", 10**9)),
+                        max_walltime_minutes=float(abc.get("max_walltime_minutes", float("inf"))),
+                        min_acceptance_rate=float(abc.get("min_acceptance_rate", 0.0)))
+
+
+def finish(setup: CalibrationSetup, history: pyabc.History, out_dir: Path,
+           progress: Callable[[str], None] = print) -> Path:
+    """Export the posterior, simulate the predictive check, write tables, figures and report.md."""
+    from calibration.plots import plot_calibration
+
+    gens = generations(history)
+    gens.to_csv(out_dir / "generations.csv", index=False)
+    posterior = posterior_table(history, setup.parameters)
+    write_posterior(posterior, setup.parameters, out_dir / "posterior.parquet", _provenance(setup, history))
+    check = setup.options["check"]
+    draws_n = int(check.get("draws", 20))
+    progress(f"posterior predictive check: {draws_n} draws")
+    draws = predictive_draws(setup, posterior, draws_n, np.random.default_rng(setup.seed + 1),
+                             parallel=_parallel(setup.options["sampler"]))
+    draws.to_parquet(out_dir / "predictive_draws.parquet", index=False)
+    ppc = predictive_table(draws, setup.targets)
+    ppc.to_csv(out_dir / "predictive_table.csv", index=False)
+    ident = identifiability(posterior, setup.parameters)
+    ident.to_csv(out_dir / "identifiability.csv", index=False)
+    plot_calibration(out_dir)
+    run = {"name": setup.name, "db": str(out_dir / "abc.db"), "abc_id": history.id, "generations": len(gens),
+           "simulations": history.total_nr_simulations, "epsilon": float(gens["epsilon"].iloc[-1]),
+           "abc_wall_min": float(gens["wall_time"].sum()) / 60.0, "sampler": setup.options["sampler"],
+           "grid": {k: getattr(setup.base.numerics, k) for k in ("dx_um", "dt_agent_h", "dt_field_h")},
+           "n_trial": setup.trial.n_patients, "n_soc": setup.soc.n_patients, "draws": draws_n,
+           "ess": float(gens["ess"].iloc[-1])}
+    report = write_report(out_dir, run, gens[["t", "epsilon", "samples", "particles", "acceptance_rate", "ess",
+                                              "wall_time"]], ident, correlations(posterior, setup.parameters), ppc)
+    progress(f"report: {report}")
+    return report
+
+
+def install(out_dir: Path, conf_model: Path = CONF_MODEL) -> tuple[Path, Path]:
+    """Make a finished calibration the named parameter set `model=calibrated` (conf/model/).
+
+    Writes conf/model/calibrated_posterior.parquet (a copy of the posterior) and conf/model/calibrated.yaml
+    (the weighted posterior medians of the calibrated model.* quantities, as ModelParams overrides).
+    """
+    out_dir = Path(out_dir)
+    source = out_dir / "posterior.parquet"
+    if not source.is_file():
+        raise InputError(f"{source} not found: run `python -m calibration run` (or `check`) first")
+    parquet = Path(conf_model) / "calibrated_posterior.parquet"
+    parquet.write_bytes(source.read_bytes())
+    particles, weights = load_posterior(parquet)
+    point = point_summary(particles, weights)
+    meta = yaml.safe_load((out_dir / "calibration.yaml").read_text())
+    tree: dict[str, Any] = {}
+    for name, value in point.items():
+        if name.startswith("model."):
+            *path, leaf = name[len("model."):].split(".")
+            node = tree
+            for part in path:
+                node = node.setdefault(part, {})
+            node[leaf] = float(f"{value:.4g}")
+    others = [f"#   {k} = {v:.4g}" for k, v in point.items() if not k.startswith("model.")]
+    header = [
+        "# Calibrated parameter set (issue 3; docs/calibration.md): the weighted posterior median of each",
+        f"# calibrated quantity from ABC-SMC run `{meta.get('name')}` ({out_dir}), installed",
+        f"# {dt.date.today().isoformat()}, on top of the ModelParams defaults. The full posterior (particles and",
+        "# weights) is conf/model/calibrated_posterior.parquet beside this file: draw parameter sets from it with",
+        "# calibration.posterior.draw_params(n, rng) to carry the calibration uncertainty.",
+        f"# Fitted at grid {meta.get('grid')}.",
+        "# A median of each marginal is not a joint optimum; use draws for predictions.",
+    ]
+    if others:
+        header += ["# Calibrated quantities that are not model parameters (posterior medians):", *others]
+    text = "\n".join(header) + "\n" + yaml.safe_dump(tree, sort_keys=True)
+    target = Path(conf_model) / "calibrated.yaml"
+    target.write_text(text)
+    return target, parquet
+
+
+def _claim(out_dir: Path, config: dict) -> None:
+    """Write calibration.yaml into a new folder, or check a resumed folder holds the same problem."""
+    saved = out_dir / "calibration.yaml"
+    if saved.is_file():
+        old = yaml.safe_load(saved.read_text()) or {}
+        if problem_hash(old) != problem_hash(config):
+            raise InputError(f"{out_dir} holds a calibration of a different problem (cohorts, priors, targets, "
+                             "population or seed differ); choose another calibration.name or delete that folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    saved.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def _parallel(sampler: dict) -> ParallelConfig:
+    kind = sampler.get("kind", "multicore")
+    if kind == "dask":
+        return ParallelConfig(backend="dask", dask_address=sampler.get("dask_address"))
+    if kind == "single":
+        return ParallelConfig(backend="serial")
+    return ParallelConfig(backend="loky", n_jobs=int(sampler.get("n_procs", 2)))
+
+
+def _provenance(setup: CalibrationSetup, history: pyabc.History) -> dict:
+    return {"calibration": setup.name, "generation": int(history.max_t), "epsilon": float(
+        generations(history)["epsilon"].iloc[-1]), "targets": [t.__dict__ for t in setup.targets],
+        "created": dt.datetime.now().isoformat(timespec="seconds")}
+
+
+def load_config(path: Path) -> dict:
+    """The calibration config saved in an output folder."""
+    return yaml.safe_load((Path(path) / "calibration.yaml").read_text())
+
+
+def resume_finish(out_dir: Path, progress: Callable[[str], None] = print) -> Path:
+    """Redo export, check, figures and report from a folder's database (no new ABC generations)."""
+    config = load_config(out_dir)
+    setup = load_setup(config)
+    url = f"sqlite:///{(Path(out_dir) / 'abc.db').resolve()}"
+    history = pyabc.History(url)
+    history.id = history.all_runs()[-1].id
+    return finish(setup, history, Path(out_dir), progress)

@@ -1,0 +1,160 @@
+"""A calibration problem built from its config (conf/calibration/*.yaml): cohorts, base model, priors.
+
+`load_setup(config)` turns the plain config mapping into a `CalibrationSetup` holding only plain
+objects (ModelParams, CohortSpec, Treatment, FreeParameter, Target), so the model function that pyabc
+calls is picklable and never sees a DictConfig.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from calibration.distance import Target, targets_from_config
+from calibration.priors import FreeParameter, parameters_from_config
+from woundsim.config import cohort_from
+from woundsim.errors import InputError, require
+from woundsim.params import ModelParams, validate, with_overrides
+from woundsim.patient import CohortSpec
+from woundsim.treatment import Treatment, standard_care
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+_NUMERICS = ("dx_um", "dt_agent_h", "dt_field_h", "margin_mm")
+
+
+@dataclass
+class ArmSetup:
+    """One simulated arm: who (cohort spec), how many, what treatment, how long.
+
+    Attributes:
+        spec: cohort specification the patients are drawn from.
+        n_patients: patients per simulated cohort.
+        treatment: regimen (standard care alone for the natural-history arm).
+        horizon_weeks: simulated horizon before the 2-week confirmation window (weeks).
+        visit_interval_days: days between assessment visits (0: exact closure day).
+    """
+
+    spec: CohortSpec
+    n_patients: int
+    treatment: Treatment
+    horizon_weeks: float
+    visit_interval_days: float = 0.0
+
+
+@dataclass
+class CalibrationSetup:
+    """Everything the model function needs, as plain objects."""
+
+    name: str
+    seed: int
+    base: ModelParams
+    trial: ArmSetup
+    soc: ArmSetup
+    parameters: list[FreeParameter]
+    targets: list[Target]
+    options: dict[str, Any] = field(default_factory=dict)  # abc, sampler, distance, check sections
+
+    def arm_objects(self, natural: Mapping[str, float]) -> tuple[ModelParams, Treatment, ModelParams]:
+        """(trial params, trial treatment, standard-care params) at natural parameter values {target: value}."""
+        model = {k[len("model."):]: v for k, v in natural.items() if k.startswith("model.")}
+        treat = {k[len("treatment."):]: v for k, v in natural.items() if k.startswith("treatment.")}
+        params = with_overrides(self.base, model)
+        known = {f.name for f in dataclasses.fields(Treatment)}
+        unknown = set(treat) - known
+        require(not unknown, f"calibration.parameters: unknown treatment fields {sorted(unknown)}; allowed {sorted(known)}")
+        treatment = dataclasses.replace(self.trial.treatment, **treat)
+        return (_with_horizon(params, self.trial.horizon_weeks), treatment,
+                _with_horizon(params, self.soc.horizon_weeks))
+
+
+def load_setup(config: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> CalibrationSetup:
+    """Build the calibration problem from a `calibration` config mapping.
+
+    Args:
+        config: the composed `calibration` node (conf/calibration/*.yaml) as plain containers.
+        conf_dir: the repository's conf/ folder (cohort, treatment and model options are read there).
+
+    Raises:
+        InputError: a missing or unknown option, or a value out of range.
+    """
+    c = dict(config)
+    known = {"name", "seed", "base_model", "grid", "trial", "soc", "parameters", "free", "targets", "distance", "abc",
+             "sampler", "check"}
+    unknown = set(c) - known
+    require(not unknown, f"calibration config has unknown keys {sorted(unknown)}; allowed {sorted(known)}")
+    for key in ("name", "trial", "soc", "parameters", "targets"):
+        require(key in c, f"calibration config lacks {key!r}")
+    base = with_overrides(ModelParams(), dotted(_load_option(conf_dir, "model", c.get("base_model", "default"))))
+    grid = dict(c.get("grid") or {})
+    unknown = set(grid) - set(_NUMERICS)
+    require(not unknown, f"calibration.grid has unknown keys {sorted(unknown)}; allowed {list(_NUMERICS)}")
+    # simulate() never syncs the Mesa mirror; 0 keeps validate() quiet when dt_agent_h > 1 h
+    base = with_overrides(base, {"numerics.mesa_sync_hours": 0.0, **{f"numerics.{k}": float(v) for k, v in grid.items()}})
+    validate(base)
+    setup = CalibrationSetup(
+        name=str(c["name"]), seed=int(c.get("seed", 0)), base=base,
+        trial=_arm(conf_dir, c["trial"], "trial"), soc=_arm(conf_dir, c["soc"], "soc"),
+        parameters=_free(parameters_from_config(c["parameters"]), c.get("free")), targets=targets_from_config(c["targets"]),
+        options={k: c.get(k) or {} for k in ("abc", "sampler", "distance", "check")})
+    require(setup.soc.treatment.product == "none", "calibration.soc.treatment must be standard_care")
+    require(setup.soc.horizon_weeks >= 20, f"calibration.soc.horizon_weeks = {setup.soc.horizon_weeks} must be "
+                                           ">= 20 (closure by week 20 is a target)")
+    setup.arm_objects({p.target: p.interval(0.5)[0] for p in setup.parameters})  # names and ranges check
+    return setup
+
+
+def _free(parameters: list[FreeParameter], free: list[str] | None) -> list[FreeParameter]:
+    """The parameters named in `free` (all when None), in config order."""
+    if free is None:
+        return parameters
+    keys = [p.key for p in parameters]
+    unknown = set(free) - set(keys)
+    require(not unknown, f"calibration.free names unknown parameters {sorted(unknown)}; allowed {keys}")
+    require(len(free) > 0, "calibration.free is empty; need at least one free parameter (or null for all)")
+    return [p for p in parameters if p.key in set(free)]
+
+
+def _arm(conf_dir: Path, arm: Mapping[str, Any], label: str) -> ArmSetup:
+    arm = dict(arm)
+    allowed = {"cohort", "cohort_overrides", "treatment", "n_patients", "horizon_weeks", "visit_interval_days"}
+    unknown = set(arm) - allowed
+    require(not unknown, f"calibration.{label} has unknown keys {sorted(unknown)}; allowed {sorted(allowed)}")
+    spec = cohort_from({**_load_option(conf_dir, "cohort", arm.get("cohort", "")), **(arm.get("cohort_overrides") or {})})
+    treat = _load_option(conf_dir, "treatment", arm.get("treatment", "standard_care"))
+    treatment = Treatment(**treat) if treat else standard_care()
+    n = int(arm.get("n_patients", 0))
+    require(n >= 1, f"calibration.{label}.n_patients = {n} must be >= 1")
+    visit = float(arm.get("visit_interval_days", 0.0))
+    require(visit >= 0, f"calibration.{label}.visit_interval_days = {visit} must be >= 0 (days)")
+    return ArmSetup(spec, n, treatment, float(arm.get("horizon_weeks", 12.0)), visit)
+
+
+def _load_option(conf_dir: Path, group: str, name: str) -> dict:
+    """The plain contents of conf/<group>/<name>.yaml."""
+    path = conf_dir / group / f"{name}.yaml"
+    if not name or not path.is_file():
+        options = sorted(p.stem for p in (conf_dir / group).glob("*.yaml"))
+        raise InputError(f"{group} option {name!r} not found in {conf_dir / group}; allowed {options}")
+    data = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    return dict(data or {})
+
+
+def dotted(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Flatten a nested mapping to dotted names: {"a": {"b": 1}} -> {"a.b": 1}."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(dotted(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def _with_horizon(params: ModelParams, weeks: float) -> ModelParams:
+    return dataclasses.replace(params, numerics=dataclasses.replace(params.numerics, horizon_weeks=float(weeks)))

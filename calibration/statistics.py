@@ -1,0 +1,129 @@
+"""Summary statistics of simulated cohorts, computed the way the clinic computed the targets.
+
+Input is the per-patient table that `woundsim.cohort.simulate_patients` returns (one row per patient,
+keys of docs/ARCHITECTURE.md). Each statistic mirrors how its clinical figure was obtained:
+
+- `trial_closed_fraction`: share of the trial arm with a confirmed complete closure (first closure
+  within the simulated horizon, still closed 2 weeks later), as "10/10 closed" counts patients.
+- `trial_mean_closure_days`: mean time to complete closure over the patients who closed, as the
+  clinic averaged over its 10 healed patients. Closure is seen at the first scheduled visit on or
+  after the day the wound closes (`visit_interval_days`, weekly by default: 4.2 weeks = 42 patient-weeks
+  over 10 patients is what weekly assessment gives); 0 uses the simulated day itself.
+- `trial_recurrence_24m`: expected share of the healed trial patients who recur within the follow-up
+  (24 months by default), i.e. the mean of `recurrence_risk_followup` over healed patients.
+- `soc_closed_week12`, `soc_closed_week20`: share of the standard-care cohort with a confirmed closure
+  first seen by day 84 / 140 (the `closed_by_week12/20` keys), the endpoint of the control arms pooled
+  by Margolis et al. 1999.
+- `soc_recurrence_12m`: expected share of healed standard-care patients who recur within 12 months
+  (mean `recurrence_risk_12m` over healed patients).
+
+Recurrence is summarised by the expected share (mean per-patient probability) rather than by drawing
+events: the expectation of the clinic's proportion given the simulated patients, without Bernoulli noise
+that carries no information about the parameters. A statistic that is undefined (no patient closed) is
+NaN; the distance then charges a fixed penalty (see `calibration.distance`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from woundsim.errors import InputError
+
+TRIAL_STATISTICS = ("trial_closed_fraction", "trial_mean_closure_days", "trial_recurrence_24m")
+SOC_STATISTICS = ("soc_closed_week12", "soc_closed_week20", "soc_recurrence_12m")
+ALL_STATISTICS = TRIAL_STATISTICS + SOC_STATISTICS
+
+_TRIAL_COLUMNS = ("time_to_closure_days", "recurrence_risk_followup")
+_SOC_COLUMNS = ("closed_by_week12", "closed_by_week20", "time_to_closure_days", "recurrence_risk_12m")
+
+
+def observed_closure_day(first_closure_day: np.ndarray, visit_interval_days: float) -> np.ndarray:
+    """Day on which a closure is first seen: the first visit on or after it (NaN stays NaN).
+
+    Args:
+        first_closure_day: simulated days of first complete closure (days; NaN if never).
+        visit_interval_days: days between assessment visits (0: closure seen on the day it happens).
+    """
+    days = np.asarray(first_closure_day, dtype=float)
+    if visit_interval_days < 0 or not math.isfinite(visit_interval_days):
+        raise InputError(f"visit_interval_days = {visit_interval_days} must be a finite number >= 0 (days)")
+    if visit_interval_days == 0:
+        return days
+    return np.ceil(days / visit_interval_days - 1e-9) * visit_interval_days
+
+
+def trial_statistics(table: pd.DataFrame, visit_interval_days: float = 7.0) -> dict[str, float]:
+    """Statistics of a treated trial arm (one row per patient).
+
+    Args:
+        table: per-patient summaries with `time_to_closure_days` (NaN if no confirmed closure) and
+            `recurrence_risk_followup`.
+        visit_interval_days: days between assessment visits (see `observed_closure_day`).
+
+    Returns:
+        {"trial_closed_fraction", "trial_mean_closure_days", "trial_recurrence_24m"} (fractions in [0, 1],
+        days); the mean and the recurrence are NaN when no patient closed.
+    """
+    _require_columns(table, _TRIAL_COLUMNS, "trial")
+    closure = observed_closure_day(table["time_to_closure_days"].to_numpy(dtype=float), visit_interval_days)
+    healed = np.isfinite(closure)
+    risk = table["recurrence_risk_followup"].to_numpy(dtype=float)[healed]
+    return {
+        "trial_closed_fraction": float(healed.mean()),
+        "trial_mean_closure_days": float(closure[healed].mean()) if healed.any() else math.nan,
+        "trial_recurrence_24m": float(np.mean(risk)) if healed.any() else math.nan,
+    }
+
+
+def soc_statistics(table: pd.DataFrame) -> dict[str, float]:
+    """Statistics of a standard-care cohort simulated for at least 20 weeks (one row per patient).
+
+    Args:
+        table: per-patient summaries with `closed_by_week12`, `closed_by_week20` (bool; None when the
+            run was shorter than that week), `time_to_closure_days` and `recurrence_risk_12m`.
+
+    Returns:
+        {"soc_closed_week12", "soc_closed_week20", "soc_recurrence_12m"} (fractions in [0, 1]);
+        the recurrence is NaN when no patient healed.
+    """
+    _require_columns(table, _SOC_COLUMNS, "standard-care")
+    for column in ("closed_by_week12", "closed_by_week20"):
+        if table[column].isna().any():
+            raise InputError(f"standard-care table: {column} is undefined for some patients; "
+                             "simulate at least 20 weeks (horizon_weeks >= 20)")
+    healed = np.isfinite(table["time_to_closure_days"].to_numpy(dtype=float))
+    risk = table["recurrence_risk_12m"].to_numpy(dtype=float)[healed]
+    return {
+        "soc_closed_week12": float(table["closed_by_week12"].astype(bool).mean()),
+        "soc_closed_week20": float(table["closed_by_week20"].astype(bool).mean()),
+        "soc_recurrence_12m": float(np.mean(risk)) if healed.any() else math.nan,
+    }
+
+
+def soc_fraction_bounds(closed: np.ndarray, n_total: int) -> tuple[float, float]:
+    """Range a cohort's closed fraction can still take after the first patients are known.
+
+    Args:
+        closed: booleans of the patients simulated so far.
+        n_total: cohort size.
+
+    Returns:
+        (lowest, highest) final fraction: none / all of the remaining patients close.
+    """
+    k = int(np.sum(closed))
+    remaining = n_total - len(closed)
+    if remaining < 0:
+        raise InputError(f"n_total = {n_total} is smaller than the {len(closed)} patients given")
+    return k / n_total, (k + remaining) / n_total
+
+
+def _require_columns(table: pd.DataFrame, columns: tuple[str, ...], label: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InputError(f"{label} table lacks columns {missing}; expected the per-patient summary keys "
+                         "of docs/ARCHITECTURE.md")
+    if len(table) == 0:
+        raise InputError(f"{label} table has no patients; need at least 1")

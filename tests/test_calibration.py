@@ -1,0 +1,337 @@
+"""Calibration (issue 3): statistics, distance, priors, ABC-SMC machinery, posterior files, end to end."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from calibration.check import predictive_table
+from calibration.cli import compose_config, main
+from calibration.distance import Target, ToleranceDistance, norm
+from calibration.model import CohortModel, particle_seeds
+from calibration.posterior import (apply_particle, draw_params, draw_scenarios, load_posterior, point_summary,
+                                   weighted_quantile, write_posterior)
+from calibration.priors import FreeParameter, parameters_from_config, prior_distribution
+from calibration.report import identifiability, verdict
+from calibration.runner import StoppingRule, generations, run_smc
+from calibration.setup import load_setup
+from calibration.statistics import ALL_STATISTICS, observed_closure_day, soc_fraction_bounds, soc_statistics, \
+    trial_statistics
+from woundsim.cohort import simulate_cohort
+from woundsim.errors import InputError
+from woundsim.parallel import ParallelConfig
+from woundsim.params import ModelParams
+from woundsim.treatment import Treatment
+
+NAN = math.nan
+
+
+# ---- summary statistics on hand-made cohorts --------------------------------------------------------
+
+def trial_table() -> pd.DataFrame:
+    return pd.DataFrame({"time_to_closure_days": [10.0, 21.0, NAN, 30.5],
+                         "recurrence_risk_followup": [0.1, 0.2, NAN, 0.3]})
+
+
+def soc_table() -> pd.DataFrame:
+    return pd.DataFrame({"closed_by_week12": [True, False, False, False],
+                         "closed_by_week20": [True, True, False, False],
+                         "time_to_closure_days": [50.0, 120.0, NAN, NAN],
+                         "recurrence_risk_12m": [0.3, 0.5, NAN, NAN]})
+
+
+def test_trial_statistics_count_closures_and_average_visit_days_of_healed_patients():
+    weekly = trial_statistics(trial_table(), visit_interval_days=7.0)
+    assert weekly["trial_closed_fraction"] == pytest.approx(0.75)
+    assert weekly["trial_mean_closure_days"] == pytest.approx((14 + 21 + 35) / 3)  # seen at the next visit
+    assert weekly["trial_recurrence_24m"] == pytest.approx(0.2)
+    exact = trial_statistics(trial_table(), visit_interval_days=0.0)
+    assert exact["trial_mean_closure_days"] == pytest.approx((10 + 21 + 30.5) / 3)
+
+
+def test_closure_on_a_visit_day_is_seen_that_day():
+    np.testing.assert_allclose(observed_closure_day(np.array([7.0, 7.01, 0.5, NAN]), 7.0), [7.0, 14.0, 7.0, NAN])
+
+
+def test_trial_statistics_without_healers_are_undefined():
+    table = pd.DataFrame({"time_to_closure_days": [NAN, NAN], "recurrence_risk_followup": [NAN, NAN]})
+    stats = trial_statistics(table)
+    assert stats["trial_closed_fraction"] == 0.0
+    assert math.isnan(stats["trial_mean_closure_days"]) and math.isnan(stats["trial_recurrence_24m"])
+
+
+def test_soc_statistics_are_shares_of_the_whole_cohort_and_recurrence_of_healers():
+    stats = soc_statistics(soc_table())
+    assert stats == pytest.approx({"soc_closed_week12": 0.25, "soc_closed_week20": 0.5, "soc_recurrence_12m": 0.4})
+
+
+def test_soc_statistics_refuse_a_run_shorter_than_20_weeks():
+    table = soc_table().astype({"closed_by_week20": object})
+    table.loc[3, "closed_by_week20"] = None
+    with pytest.raises(InputError, match="horizon_weeks >= 20"):
+        soc_statistics(table)
+
+
+def test_statistics_refuse_tables_without_the_summary_keys():
+    with pytest.raises(InputError, match="lacks columns"):
+        trial_statistics(pd.DataFrame({"time_to_closure_days": [1.0]}))
+
+
+def test_fraction_bounds_after_some_patients():
+    assert soc_fraction_bounds(np.array([True, False]), 4) == (0.25, 0.75)
+    with pytest.raises(InputError):
+        soc_fraction_bounds(np.array([True, True, True]), 2)
+
+
+# ---- distance ---------------------------------------------------------------------------------------
+
+def test_deviation_is_scaled_by_the_interval_side_it_falls_on():
+    t = Target("x", observed=0.3, low=0.2, high=0.5)
+    assert t.z(0.1) == pytest.approx(-2.0)
+    assert t.z(0.7) == pytest.approx(2.0)
+    closed = Target("c", observed=1.0, low=0.69, high=1.0)  # zero width above: the other side's is used
+    assert closed.z(0.69) == pytest.approx(-1.0) and closed.above == pytest.approx(0.31)
+
+
+def test_distance_norms_and_nan_penalty():
+    targets = [Target("a", 0.0, -1.0, 1.0), Target("b", 0.0, -2.0, 2.0)]
+    d = ToleranceDistance(targets, p=2.0, nan_penalty=7.0)
+    assert d({"a": 3.0, "b": 8.0}) == pytest.approx(5.0)
+    assert d({"a": NAN, "b": 0.0}) == pytest.approx(7.0)
+    assert ToleranceDistance(targets, p=math.inf)({"a": 3.0, "b": 8.0}) == pytest.approx(4.0)
+    assert norm(np.array([]), 2.0) == 0.0
+
+
+def test_lower_bound_of_a_range_is_zero_when_it_holds_the_observation():
+    t = Target("x", 0.3, 0.2, 0.4)
+    assert t.z_lower_bound(0.1, 0.5) == 0.0
+    assert t.z_lower_bound(0.5, 0.9) == pytest.approx(2.0)
+    assert t.z_lower_bound(0.0, 0.1) == pytest.approx(2.0)
+
+
+def test_bad_targets_are_refused():
+    with pytest.raises(InputError):
+        Target("x", observed=0.5, low=0.6, high=0.7)
+
+
+# ---- priors and setup -------------------------------------------------------------------------------
+
+def test_log_priors_sample_log10_and_convert_back():
+    p = FreeParameter("k", "model.keratinocyte.speed_um_day", "loguniform", {"low": 10.0, "high": 1000.0})
+    assert p.log and p.to_abc(100.0) == pytest.approx(2.0) and p.to_natural(2.0) == pytest.approx(100.0)
+    assert p.interval(1.0) == pytest.approx((10.0, 1000.0))
+    q = FreeParameter("m", "model.x.y", "lognormal", {"median": 3.0, "gsd": 2.0})
+    assert q.to_natural(q.distribution().median()) == pytest.approx(3.0)
+    prior = prior_distribution([p, q])
+    assert prior.pdf({"k": 2.0, "m": math.log10(3.0)}) > 0
+
+
+def test_parameter_config_errors_name_the_key():
+    with pytest.raises(InputError, match="kc"):
+        parameters_from_config({"kc": {"target": "model.a", "prior": "uniform", "low": 2, "high": 1}})
+    with pytest.raises(InputError, match="unknown keys"):
+        parameters_from_config({"kc": {"target": "model.a", "prior": "uniform", "low": 1, "high": 2, "sd": 1}})
+
+
+def test_default_config_composes_into_a_problem_with_every_target():
+    setup = load_setup(compose_config([]))
+    assert {t.name for t in setup.targets} == set(ALL_STATISTICS)
+    assert setup.trial.n_patients == 10 and setup.soc.horizon_weeks >= 20
+    natural = {p.target: p.to_natural(float(p.distribution().median())) for p in setup.parameters}
+    trial_params, treatment, soc_params = setup.arm_objects(natural)
+    assert treatment.dose_ug_per_site == pytest.approx(natural["treatment.dose_ug_per_site"])
+    assert soc_params.numerics.horizon_weeks == 20 and trial_params.numerics.dx_um == 250
+
+
+def test_unknown_parameter_targets_are_refused():
+    config = compose_config(["calibration=tiny"])
+    config["parameters"]["kc_speed"]["target"] = "model.keratinocyte.no_such_rate"
+    with pytest.raises(InputError, match="unknown model parameter"):
+        load_setup(config)
+
+
+def test_particle_seeds_depend_on_values_only():
+    a = particle_seeds(1, {"x": 0.5, "y": 2.0})
+    assert a == particle_seeds(1, {"y": 2.0, "x": 0.5})
+    assert a != particle_seeds(1, {"x": 0.5000001, "y": 2.0}) and a != particle_seeds(2, {"x": 0.5, "y": 2.0})
+
+
+def test_model_statistics_equal_those_of_simulate_cohort():
+    """The pyabc model simulates exactly the cohorts woundsim.cohort.simulate_cohort would."""
+    setup = load_setup(compose_config(["calibration=tiny"]))
+    model = CohortModel(setup)
+    pars = {p.key: float(p.distribution().median()) for p in setup.parameters}
+    stats = model(pars)
+    trial_params, treatment, soc_params = setup.arm_objects({p.target: p.to_natural(pars[p.key])
+                                                             for p in setup.parameters})
+    trial_seed, soc_seed = particle_seeds(setup.seed, pars)
+    serial = ParallelConfig(backend="serial", progress=False)
+    trial = simulate_cohort(setup.trial.spec, 3, treatment, trial_params, seed=trial_seed, parallel=serial)
+    soc = simulate_cohort(setup.soc.spec, 3, setup.soc.treatment, soc_params, seed=soc_seed, parallel=serial)
+    expected = {**trial_statistics(trial, 7.0), **soc_statistics(soc)}
+    assert stats == pytest.approx(expected, nan_ok=True)
+
+
+# ---- the ABC-SMC machinery on a cheap stand-in model with known parameters ---------------------------
+
+TRUE = {"mu": 1.5, "log_sigma": math.log10(0.5)}
+
+
+def standin_model(pars: dict) -> dict:
+    """A 'cohort' of 200 normal draws; statistics mean and SD. The parameter `nuisance` does nothing."""
+    rng = np.random.default_rng(particle_seeds(7, pars)[0])
+    x = pars["mu"] + 10.0 ** pars["log_sigma"] * rng.standard_normal(200)
+    return {"mean": float(x.mean()), "sd": float(x.std(ddof=1))}
+
+
+def standin_problem():
+    parameters = [FreeParameter("mu", "model.mu", "uniform", {"low": 0.0, "high": 4.0}),
+                  FreeParameter("log_sigma", "model.sigma", "loguniform", {"low": 0.1, "high": 2.0}),
+                  FreeParameter("nuisance", "model.nuisance", "uniform", {"low": 0.0, "high": 1.0})]
+    observed = standin_model({**TRUE, "nuisance": 0.0})
+    se_mean, se_sd = 0.5 / math.sqrt(200), 0.5 / math.sqrt(2 * 199)
+    targets = [Target("mean", observed["mean"], observed["mean"] - 1.96 * se_mean, observed["mean"] + 1.96 * se_mean),
+               Target("sd", observed["sd"], observed["sd"] - 1.96 * se_sd, observed["sd"] + 1.96 * se_sd)]
+    return parameters, targets, observed
+
+
+def run_standin(db, generations_total: int, lines: list | None = None):
+    parameters, targets, observed = standin_problem()
+    return run_smc(standin_model, prior_distribution(parameters), ToleranceDistance(targets), observed, db,
+                   population_size=200, stopping=StoppingRule(max_generations=generations_total, min_epsilon=0.5),
+                   progress=(lines.append if lines is not None else (lambda s: None)))
+
+
+def test_abc_smc_recovers_known_parameters_of_a_stand_in_model(tmp_path):
+    np.random.seed(12345)  # pyabc draws its proposals from numpy's global generator: fix it for this test
+    history = run_standin(tmp_path / "standin.db", 8)
+    parameters, _, _ = standin_problem()
+    frame, w = history.get_distribution(m=0)
+    table = frame.rename(columns=lambda c: f"abc.{c}").assign(weight=np.asarray(w) / np.sum(w))
+    for key, truth in TRUE.items():
+        x = table[f"abc.{key}"].to_numpy()
+        low, high = weighted_quantile(x, table["weight"], 0.025), weighted_quantile(x, table["weight"], 0.975)
+        assert low <= truth <= high, (key, low, truth, high)
+    ident = identifiability(table, parameters).set_index("key")
+    assert ident.loc["mu", "verdict"] == "identified" and ident.loc["log_sigma", "verdict"] == "identified"
+    assert ident.loc["nuisance", "verdict"] == "not identified"  # the data say nothing about it
+
+
+def test_a_stopped_run_resumes_from_its_database(tmp_path):
+    np.random.seed(54321)
+    db = tmp_path / "resume.db"
+    first = generations(run_standin(db, 2))
+    lines: list[str] = []
+    second = generations(run_standin(db, 4, lines))
+    assert lines[0].startswith("resuming") and len(second) == 4
+    pd.testing.assert_frame_equal(first[["t", "epsilon", "samples"]], second[["t", "epsilon", "samples"]].iloc[:2])
+    assert np.isfinite(second["epsilon"].iloc[2]) and second["epsilon"].iloc[2] <= second["epsilon"].iloc[1]
+
+
+def test_walltime_rule_refuses_a_generation_that_would_overrun(tmp_path):
+    np.random.seed(1)
+    history = run_standin(tmp_path / "w.db", 1)
+    from calibration.runner import stop_reason
+
+    assert stop_reason(history, StoppingRule(max_generations=9), elapsed_s=0.0) is None
+    assert "max_walltime" in stop_reason(history, StoppingRule(max_generations=9, max_walltime_minutes=1e-6), 0.0)
+
+
+def test_verdict_thresholds():
+    assert [verdict(r) for r in (0.1, 0.6, 0.95)] == ["identified", "weakly identified", "not identified"]
+
+
+def test_predictive_table_reports_share_inside_the_observed_interval():
+    draws = pd.DataFrame({"a": [0.0, 0.5, 1.0, 2.0]})
+    row = predictive_table(draws, [Target("a", 0.5, 0.0, 1.0)]).iloc[0]
+    assert row["share_in_observed_interval"] == pytest.approx(0.75) and row["sim_median"] == pytest.approx(0.75)
+
+
+# ---- posterior files --------------------------------------------------------------------------------
+
+def write_toy_posterior(path):
+    parameters = [FreeParameter("kc", "model.keratinocyte.speed_um_day", "loguniform", {"low": 10.0, "high": 1000.0}),
+                  FreeParameter("dose", "treatment.dose_ug_per_site", "loguniform", {"low": 1.0, "high": 100.0})]
+    table = pd.DataFrame({"particle": [0, 1], "weight": [0.0, 1.0], "distance": [1.0, 2.0],
+                          "model.keratinocyte.speed_um_day": [50.0, 200.0], "treatment.dose_ug_per_site": [5.0, 40.0],
+                          "abc.kc": [math.log10(50), math.log10(200)], "abc.dose": [math.log10(5), math.log10(40)]})
+    return write_posterior(table, parameters, path, {"calibration": "toy"})
+
+
+def test_posterior_round_trip_and_draws(tmp_path):
+    path = write_toy_posterior(tmp_path / "posterior.parquet")
+    particles, weights = load_posterior(path)
+    assert list(particles.columns) == ["model.keratinocyte.speed_um_day", "treatment.dose_ug_per_site"]
+    np.testing.assert_allclose(weights, [0.0, 1.0])
+    params = draw_params(3, np.random.default_rng(0), path)
+    assert all(isinstance(p, ModelParams) and p.keratinocyte.speed_um_day == 200.0 for p in params)
+    (p, t), = draw_scenarios(1, np.random.default_rng(0), Treatment(), path)
+    assert t.dose_ug_per_site == 40.0 and p.keratinocyte.speed_um_day == 200.0
+    assert point_summary(particles, np.array([0.5, 0.5]))["treatment.dose_ug_per_site"] == pytest.approx(22.5)
+
+
+def test_apply_particle_keeps_other_parameters():
+    params, treatment = apply_particle({"model.keratinocyte.speed_um_day": 99.0})
+    assert params.keratinocyte.speed_um_day == 99.0 and params.fibroblast == ModelParams().fibroblast
+    assert treatment is None
+
+
+def test_missing_posterior_file_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        load_posterior(tmp_path / "none.parquet")
+
+
+def test_cli_refuses_a_folder_that_is_not_a_calibration(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["check", str(tmp_path)])
+    assert exc.value.code == 2 and "not a calibration output folder" in capsys.readouterr().err
+
+
+# ---- end to end -------------------------------------------------------------------------------------
+
+def test_tiny_calibration_runs_end_to_end_and_installs(tmp_path):
+    from calibration.pipeline import calibrate, install
+
+    lines: list[str] = []
+    config = compose_config(["calibration=tiny"])
+    report = calibrate(config, tmp_path / "tiny", progress=lines.append)
+    out = report.parent
+    assert any(line.startswith("generation 1:") for line in lines)
+    posterior = pd.read_parquet(out / "posterior.parquet")
+    assert len(posterior) == 4 and posterior["weight"].sum() == pytest.approx(1.0)
+    ppc = pd.read_csv(out / "predictive_table.csv")
+    assert set(ppc["target"]) == set(ALL_STATISTICS)
+    for name in ("posterior_marginals", "posterior_pairs", "posterior_predictive", "generations"):
+        assert (out / "figures" / f"{name}.png").stat().st_size > 0
+    assert "## Identifiability" in report.read_text()
+    conf_model = tmp_path / "conf_model"
+    conf_model.mkdir()
+    named, parquet = install(out, conf_model=conf_model)
+    overrides = yaml.safe_load(named.read_text())
+    assert overrides["keratinocyte"]["speed_um_day"] > 0 and "recurrence" in overrides
+    assert load_posterior(parquet)[0].shape == (4, 2)
+
+
+def test_installed_named_set_composes_as_a_model_option():
+    """`woundsim run model=calibrated` composes into ModelParams carrying the posterior medians."""
+    from hydra import compose, initialize_config_dir
+
+    from calibration.posterior import CONF_MODEL
+    from woundsim.config import register_configs, to_objects
+
+    named = CONF_MODEL / "calibrated.yaml"
+    if not named.is_file():
+        pytest.skip("no calibrated parameter set installed (python -m calibration install OUT_DIR)")
+    register_configs()
+    with initialize_config_dir(config_dir=str(CONF_MODEL.parent), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["model=calibrated"])
+    params = to_objects(cfg)[0]
+    particles, weights = load_posterior(CONF_MODEL / "calibrated_posterior.parquet")
+    for name, value in point_summary(particles, weights).items():
+        if name.startswith("model."):
+            section, leaf = name[len("model."):].split(".")
+            assert getattr(getattr(params, section), leaf) == pytest.approx(value, rel=1e-3)
