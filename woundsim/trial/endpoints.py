@@ -204,11 +204,16 @@ def _time_to_closure(a: dict, b: dict, design: TrialDesign, z: float, endpoints:
     if "cox" in endpoints:
         beta, se = stats.cox_binary(strat)
         ok = math.isfinite(beta) and math.isfinite(se)
-        out.update({"hazard_ratio": math.exp(beta) if not math.isnan(beta) else math.nan,
-                    "hr_ci_low": math.exp(beta - z * se) if ok else math.nan,
-                    "hr_ci_high": math.exp(beta + z * se) if ok else math.nan,
+        out.update({"hazard_ratio": _exp(beta) if not math.isnan(beta) else math.nan,
+                    "hr_ci_low": _exp(beta - z * se) if ok else math.nan,
+                    "hr_ci_high": _exp(beta + z * se) if ok else math.nan,
                     "p_cox": stats.normal_two_sided_p(beta / se) if ok else math.nan})
     return out
+
+
+def _exp(x: float) -> float:
+    """exp that returns inf instead of raising for a near-separated Cox fit (|beta| or its SE huge)."""
+    return math.exp(x) if x < 709.0 else math.inf
 
 
 def _par(a: dict, b: dict) -> dict:
