@@ -63,6 +63,7 @@ def calibrate(config: dict, out_dir: Path, progress: Callable[[str], None] = pri
                       {t.name: t.observed for t in setup.targets}, out_dir / "abc.db",
                       population_size=int(abc.get("population_size", 20)), stopping=stopping_rule(abc),
                       sampler=make_sampler(**sampler_opts), epsilon_quantile=float(abc.get("epsilon_quantile", 0.5)),
+                      kernel=str(abc.get("kernel", "twice_covariance")),
                       meta_info={"problem_hash": problem_hash(config), "name": setup.name}, progress=progress)
     return finish(setup, history, out_dir, progress)
 
@@ -108,21 +109,28 @@ def finish(setup: CalibrationSetup, history: pyabc.History, out_dir: Path,
     return report
 
 
-def install(out_dir: Path, conf_model: Path = CONF_MODEL) -> tuple[Path, Path]:
+def install(out_dir: Path, conf_model: Path = CONF_MODEL) -> tuple[Path, Path, Path]:
     """Make a finished calibration the named parameter set `model=calibrated` (conf/model/).
 
-    Writes conf/model/calibrated_posterior.parquet (a copy of the posterior) and conf/model/calibrated.yaml
-    (the weighted posterior medians of the calibrated model.* quantities, as ModelParams overrides).
+    Writes conf/model/calibrated_posterior.parquet (a copy of the posterior), conf/model/calibrated.yaml
+    (the weighted posterior medians of the calibrated model.* quantities, as ModelParams overrides) and
+    conf/treatment/hucmscd_trial.yaml beside it: the seed trial's regimen (the calibration's trial
+    treatment option) with the calibrated treatment.* medians, e.g. the unpublished dose.
+
+    Returns:
+        (calibrated.yaml, calibrated_posterior.parquet, hucmscd_trial.yaml).
     """
-    out_dir = Path(out_dir)
+    out_dir, conf_model = Path(out_dir), Path(conf_model)
     source = out_dir / "posterior.parquet"
     if not source.is_file():
         raise InputError(f"{source} not found: run `python -m calibration run` (or `check`) first")
-    parquet = Path(conf_model) / "calibrated_posterior.parquet"
+    parquet = conf_model / "calibrated_posterior.parquet"
     parquet.write_bytes(source.read_bytes())
     particles, weights = load_posterior(parquet)
     point = point_summary(particles, weights)
     meta = yaml.safe_load((out_dir / "calibration.yaml").read_text())
+    provenance = (f"ABC-SMC run `{meta.get('name')}` ({out_dir}), installed {dt.date.today().isoformat()}, "
+                  f"fitted at grid {meta.get('grid')}")
     tree: dict[str, Any] = {}
     for name, value in point.items():
         if name.startswith("model."):
@@ -131,22 +139,36 @@ def install(out_dir: Path, conf_model: Path = CONF_MODEL) -> tuple[Path, Path]:
             for part in path:
                 node = node.setdefault(part, {})
             node[leaf] = float(f"{value:.4g}")
-    others = [f"#   {k} = {v:.4g}" for k, v in point.items() if not k.startswith("model.")]
     header = [
         "# Calibrated parameter set (issue 3; docs/calibration.md): the weighted posterior median of each",
-        f"# calibrated quantity from ABC-SMC run `{meta.get('name')}` ({out_dir}), installed",
-        f"# {dt.date.today().isoformat()}, on top of the ModelParams defaults. The full posterior (particles and",
-        "# weights) is conf/model/calibrated_posterior.parquet beside this file: draw parameter sets from it with",
+        f"# calibrated quantity from {provenance},",
+        "# on top of the ModelParams defaults. The full posterior (particles and weights) is",
+        "# conf/model/calibrated_posterior.parquet beside this file: draw parameter sets from it with",
         "# calibration.posterior.draw_params(n, rng) to carry the calibration uncertainty.",
-        f"# Fitted at grid {meta.get('grid')}.",
-        "# A median of each marginal is not a joint optimum; use draws for predictions.",
+        "# A median of each marginal is not a joint optimum; use draws for predictions. The trial's calibrated",
+        "# dose is in conf/treatment/hucmscd_trial.yaml.",
     ]
-    if others:
-        header += ["# Calibrated quantities that are not model parameters (posterior medians):", *others]
-    text = "\n".join(header) + "\n" + yaml.safe_dump(tree, sort_keys=True)
-    target = Path(conf_model) / "calibrated.yaml"
-    target.write_text(text)
-    return target, parquet
+    target = conf_model / "calibrated.yaml"
+    target.write_text("\n".join(header) + "\n" + yaml.safe_dump(tree, sort_keys=True))
+    return target, parquet, _install_treatment(meta, point, provenance, conf_model.parent / "treatment")
+
+
+def _install_treatment(meta: dict, point: dict[str, float], provenance: str, folder: Path) -> Path:
+    """conf/treatment/hucmscd_trial.yaml: the calibration's trial regimen with the calibrated treatment.* values."""
+    base_name = (meta.get("trial") or {}).get("treatment", "hucmscd_weekly")
+    regimen = yaml.safe_load((CONF_MODEL.parent / "treatment" / f"{base_name}.yaml").read_text()) or {}
+    calibrated = {k[len("treatment."):]: v for k, v in point.items() if k.startswith("treatment.")}
+    regimen.update({k: float(f"{v:.4g}") for k, v in calibrated.items()})
+    header = [
+        f"# The seed trial's regimen (NCT06825884) as calibrated: conf/treatment/{base_name}.yaml with the weighted",
+        f"# posterior median of {', '.join(sorted(calibrated)) or 'nothing'} from {provenance}.",
+        "# The dose is in µg of a product as potent as the model's default (derivative.units_per_ug); the trial",
+        "# did not publish it. Use with model=calibrated (written by `python -m calibration install`).",
+    ]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "hucmscd_trial.yaml"
+    path.write_text("\n".join(header) + "\n" + yaml.safe_dump(regimen, sort_keys=False, allow_unicode=True))
+    return path
 
 
 def _claim(out_dir: Path, config: dict) -> None:

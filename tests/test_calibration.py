@@ -13,8 +13,8 @@ from calibration.check import predictive_table
 from calibration.cli import compose_config, main
 from calibration.distance import Target, ToleranceDistance, norm
 from calibration.model import CohortModel, particle_seeds
-from calibration.posterior import (apply_particle, draw_params, draw_scenarios, load_posterior, point_summary,
-                                   weighted_quantile, write_posterior)
+from calibration.posterior import (CONF_MODEL, apply_particle, draw_params, draw_scenarios, load_posterior,
+                                   point_summary, weighted_quantile, write_posterior)
 from calibration.priors import FreeParameter, parameters_from_config, prior_distribution
 from calibration.report import identifiability, verdict
 from calibration.runner import StoppingRule, generations, run_smc
@@ -310,10 +310,13 @@ def test_tiny_calibration_runs_end_to_end_and_installs(tmp_path):
     assert "## Identifiability" in report.read_text()
     conf_model = tmp_path / "conf_model"
     conf_model.mkdir()
-    named, parquet = install(out, conf_model=conf_model)
+    named, parquet, regimen = install(out, conf_model=conf_model)
     overrides = yaml.safe_load(named.read_text())
     assert overrides["keratinocyte"]["speed_um_day"] > 0 and "recurrence" in overrides
     assert load_posterior(parquet)[0].shape == (4, 2)
+    trial_regimen = Treatment(**yaml.safe_load(regimen.read_text()))  # tiny calibrates no treatment.* value
+    weekly = CONF_MODEL.parent / "treatment" / "hucmscd_weekly.yaml"
+    assert trial_regimen == Treatment(**yaml.safe_load(weekly.read_text()))
 
 
 def test_installed_named_set_composes_as_a_model_option():
