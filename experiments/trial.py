@@ -2,7 +2,7 @@
 
     python -m experiments.trial                                   # the default design, conf/trial/default.yaml
     python -m experiments.trial design.arm_sizes=[20,40,80] draws.n=4 pool.candidates=200
-    python -m experiments.trial draws.source=posterior model=calibrated   # once the calibration has landed
+    python -m experiments.trial draws.source=prior model=default  # prior-predictive stand-in, uncalibrated
 
 A design study:
 1. parameter sets: the reference set (the `model` node) and `draws.n` draws of the uncertain parameters,
@@ -61,7 +61,7 @@ class PoolConf:
 
 @dataclass
 class DrawsConf:
-    source: str = "prior"  # prior (prior-predictive stand-in) | posterior (calibration.posterior.draw_params)
+    source: str = "posterior"  # posterior (calibration.posterior.draw_particles) | prior (prior-predictive stand-in)
     n: int = 8  # parameter draws for the assurance
     prior: dict[str, list[float]] = field(default_factory=dict)  # target -> [low, high], log-uniform
 

@@ -222,7 +222,7 @@ def test_default_design_composes_into_the_issue_5_design():
     assert d.stratify_by == "texas_grade" and d.dropout.rate == 0.10 and d.visit_interval_days == 7.0
     assert d.alpha == 0.05 and study.runin == RunIn(14.0, 0.30)
     assert study.treatments[0].schedule_days == [0.0, 7.0, 14.0, 21.0] and study.treatments[1].product == "placebo"
-    assert study.analysis.effect_fractions == [1.0, 0.75, 0.5] and study.draws.source == "prior"
+    assert study.analysis.effect_fractions == [1.0, 0.75, 0.5] and study.draws.source == "posterior"
     assert study.params.numerics.dx_um == 250.0 and study.cohort.stage_mix["B"] == 0.0
     with pytest.raises(InputError):
         load_study(composed(["runin.max_shrink_fraction=1.5"]))
@@ -248,7 +248,7 @@ def test_tiny_design_study_writes_the_report_and_reuses_its_pools(tmp_path):
     assert {"bernoulli vs exact", "log-rank vs Schoenfeld", "type I error (design size)"} <= set(checks["check"])
     assert checks["passed"].dtype == bool and (checks["tolerance"] > 0).all()
     text = (out / "report.md").read_text()
-    assert "Recommended arm sizes" in text and "prior-predictive stand-in" in text and "pool_sd" in text
+    assert "Recommended arm sizes" in text and "posterior draws by weight" in text and "pool_sd" in text
     run_study(cfg, tmp_path / "b")
     assert pd.read_csv(tmp_path / "b" / "pools.csv")["from_cache"].all()
     pd.testing.assert_frame_equal(power, pd.read_csv(tmp_path / "b" / "power.csv"))

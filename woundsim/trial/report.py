@@ -213,7 +213,12 @@ def _recommend_text(t: dict, cfg: dict) -> str:
     src = cfg["draws"]["source"]
     warn = ("\n> **Parameter draws are a prior-predictive stand-in** (`draws.source: prior`): the calibration "
             "posterior was not used. Power is at the model's reference (uncalibrated) parameters.\n"
-            if src == "prior" else "")
+            if src == "prior" else
+            f"\n> Parameter draws: {cfg['draws']['n']} posterior draws by weight from the calibration "
+            "(`conf/model/calibrated_posterior.parquet`, each with its own fitted trial dose for the hUC-MSCD "
+            "arm); reference parameters: the calibrated point summary (`model=calibrated`). The calibration is a "
+            "screening posterior (docs/calibration.md): read assurance as the spread a 10-patient phase II "
+            "leaves, not as a prediction.\n")
     text = ("## Recommended arm sizes (primary endpoint: confirmed closure by week 12)\n" + warn +
             "\nSmallest control-arm size reaching each target, interpolated on the scan, then simulated again at "
             "exactly that size (power: reference parameters, Wilson 95% MC interval, `pool_sd` = SD of the power "
