@@ -68,14 +68,63 @@ def test_survival_analyses_match_lifelines(seed):
     tight = {"precision": 1e-12, "r_precision": 1e-15}
     for strata in (None, ["s"]):
         ref = CoxPHFitter().fit(df if strata else df.drop(columns="s"), "T", "E", strata=strata, fit_options=tight)
-        beta, se = stats.cox_binary(stats.risk_tables(t, e, g, s if strata else None))
+        beta, se, p_lr = stats.cox_binary(stats.risk_tables(t, e, g, s if strata else None))[:3]
         assert beta == pytest.approx(ref.params_["x"], abs=1e-6)
         assert se == pytest.approx(ref.standard_errors_["x"], rel=1e-5)
+        assert p_lr == pytest.approx(ref.log_likelihood_ratio_test().p_value, rel=1e-6, abs=1e-12)
 
 
-def test_cox_without_events_in_one_arm_is_flagged():
+def test_cox_without_events_in_one_arm_is_flagged_and_tested_by_likelihood_ratio():
     tab = stats.risk_tables(np.array([7.0, 14, 21, 28]), np.array([1, 1, 0, 0]), np.array([1, 1, 0, 0]))
-    assert stats.cox_binary(tab) == (math.inf, math.inf)
+    fit = stats.cox_binary(tab)
+    assert (fit.beta, fit.se) == (math.inf, math.inf)
+    # the partial likelihood's limit: event 1 has 2 of 4 at risk in group 1, event 2 has 1 of 3 -> LR = 2 ln 6
+    assert fit.p_lr == pytest.approx(math.erfc(math.sqrt(math.log(6.0))))
+    many = stats.risk_tables(np.r_[np.full(20, 7.0), np.full(20, 84.0)], np.r_[np.ones(20), np.zeros(20)],
+                             np.r_[np.ones(20), np.zeros(20)])
+    assert stats.cox_binary(many).p_lr < 1e-6  # 20 of 20 treated closed, 0 of 20 controls: decisive
+
+
+def _firth_loglik(beta: float, t, e, g) -> float:
+    """Firth-penalised Efron log partial likelihood, subject by subject (no risk tables), unstratified."""
+    ll, info = 0.0, 0.0
+    for time in np.unique(t[e]):
+        at_risk, dying = t >= time, (t == time) & e
+        risk = np.exp(beta * g[at_risk]).sum()
+        dead = np.exp(beta * g[dying]).sum()
+        s1, s1d = (g[at_risk] * np.exp(beta * g[at_risk])).sum(), (g[dying] * np.exp(beta * g[dying])).sum()
+        m = int(dying.sum())
+        ll += beta * g[dying].sum()
+        for k in range(m):
+            den = risk - k / m * dead
+            q = (s1 - k / m * s1d) / den
+            ll -= math.log(den)
+            info += q * (1 - q)
+    return ll + 0.5 * math.log(info)
+
+
+@pytest.mark.parametrize("separated", [False, True])
+def test_firth_cox_maximises_the_penalised_likelihood_and_is_finite_under_separation(separated):
+    rng = np.random.default_rng(5)
+    t = np.ceil(rng.exponential(40.0, 30) / 7) * 7
+    g = np.r_[np.ones(15), np.zeros(15)]
+    e = (t < 98) & ((g == 1) if separated else True)
+    fit = stats.cox_binary(stats.risk_tables(t, e, g.astype(bool)), firth=True)
+    grid = np.linspace(fit.beta - 0.05, fit.beta + 0.05, 201)
+    assert grid[np.argmax([_firth_loglik(b, t, e, g) for b in grid])] == pytest.approx(fit.beta, abs=1e-3)
+    stat = 2 * (_firth_loglik(fit.beta, t, e, g) - _firth_loglik(0.0, t, e, g))
+    assert fit.p_lr == pytest.approx(math.erfc(math.sqrt(stat / 2)), rel=1e-6)
+    plain = stats.cox_binary(stats.risk_tables(t, e, g.astype(bool)))
+    if separated:
+        assert plain.beta == math.inf and math.isfinite(fit.beta) and fit.beta > 1.5 and fit.p_lr < 0.01
+    else:  # with events in both groups the penalty moves the estimate by O(1/events), well within its SE
+        assert abs(plain.beta - fit.beta) < 0.3 * plain.se and fit.se == pytest.approx(plain.se, rel=0.1)
+    # the profile interval: the penalised likelihood is z²/2 below its maximum at both ends
+    ends = stats.cox_binary(stats.risk_tables(t, e, g.astype(bool)), firth=True, z=1.96)
+    for end in (ends.ci_low, ends.ci_high):
+        drop = _firth_loglik(fit.beta, t, e, g) - _firth_loglik(end, t, e, g)
+        assert drop == pytest.approx(1.96 ** 2 / 2, rel=1e-5)
+    assert (ends.ci_low > 0) == (fit.p_lr < 0.05)
 
 
 def test_proportion_and_rank_tests_match_scipy_and_statsmodels():

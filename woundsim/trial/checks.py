@@ -15,7 +15,7 @@ the band is 3 Monte Carlo standard errors sqrt(P (1 - P) / T), as in tests/test_
   and events the tests are conservative), and at 100 per arm with and without stratified randomisation
   (within 3 SE of alpha, except where a test is known to be conservative, which is then only bounded:
   Fisher's tests, an unstratified test after stratified randomisation when the stratum predicts the
-  outcome, the Cox Wald test with fewer than 40 events; `_size_rule` states the reason in the row);
+  outcome, the log-rank and Cox tests with fewer than 40 events; `_size_rule` states the reason in the row);
 - `published`: the published pivotal trials' rate scenarios (conf/trial/*.yaml) at their own arm sizes.
 """
 
@@ -41,7 +41,7 @@ from woundsim.trial.scenarios import (analytic_power_two_proportions, bernoulli_
 POOL = 20000  # patients per synthetic pool (stratified draws: no pool error to speak of)
 SCHOENFELD_HR = 1.6  # hazard ratio of the Schoenfeld check (as in tests/test_trial_stats.py)
 LARGE_N = 100  # control-arm size of the two-sided type I error check
-MIN_COX_EVENTS = 40  # events below which the Cox Wald test is only required to be conservative
+MIN_EVENTS = 40  # events below which the log-rank and Cox tests are only required to be conservative
 
 
 def exact_power(p_a: float, p_b: float, n_a: int, n_b: int, alpha: float = 0.05) -> float:
@@ -143,8 +143,8 @@ def _size_rule(endpoint: str, design_size: bool, stratified: bool, events: float
     if endpoint in ("primary", "par_week4") and stratified:
         return True, ("unstratified test after grade-stratified randomisation: conservative when grade "
                       "predicts the outcome")
-    if endpoint == "cox" and events < MIN_COX_EVENTS:
-        return True, f"Wald test with {events:.0f} events on average: conservative"
+    if endpoint in ("logrank", "cox") and events < MIN_EVENTS:
+        return True, f"{events:.0f} events on average: the asymptotic test is conservative"
     return False, ""
 
 

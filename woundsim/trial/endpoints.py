@@ -21,8 +21,9 @@ Analysis (`analyse_trial`), one simulated trial at a time, treatment (arm 0) aga
 - primary: Pearson chi-square without continuity correction (the pooled two-proportion z-test, whose power
   the textbook formulas give; Yates' correction is conservative), Fisher's exact test when an expected
   count is below 5; risk difference with a Newcombe hybrid score interval.
-- time to closure: Kaplan-Meier medians, log-rank p, Cox hazard ratio (Efron ties, Wald interval and p);
-  both stratified by `design.stratify_by` when given. HR > 1 means faster closure on treatment.
+- time to closure: Kaplan-Meier medians, log-rank p, Cox hazard ratio with Firth's penalty (Efron ties,
+  profile penalised-likelihood interval and p): finite and valid when few or no control ulcers close,
+  where the plain Cox fit diverges and its tests lose their size or their power; all stratified by `design.stratify_by` when given. HR > 1 means faster closure on treatment.
 - PAR at week 4: Mann-Whitney U (two-sided, normal approximation), because PAR is bounded above at 100%
   with a point mass there (ulcers closed by week 4), unbounded below (enlarging ulcers) and skewed, so a
   t-test's normality and equal-variance assumptions fail and single outliers dominate the mean.
@@ -202,18 +203,15 @@ def _time_to_closure(a: dict, b: dict, design: TrialDesign, z: float, endpoints:
     if "logrank" in endpoints:
         out["p_logrank"] = stats.logrank_p(strat)[1]
     if "cox" in endpoints:
-        beta, se = stats.cox_binary(strat)
-        ok = math.isfinite(beta) and math.isfinite(se)
-        out.update({"hazard_ratio": _exp(beta) if not math.isnan(beta) else math.nan,
-                    "hr_ci_low": _exp(beta - z * se) if ok else math.nan,
-                    "hr_ci_high": _exp(beta + z * se) if ok else math.nan,
-                    "p_cox": stats.normal_two_sided_p(beta / se) if ok else math.nan})
+        fit = stats.cox_binary(strat, firth=True, z=z)
+        out.update({"hazard_ratio": _exp(fit.beta), "hr_ci_low": _exp(fit.ci_low), "hr_ci_high": _exp(fit.ci_high),
+                    "p_cox": fit.p_lr})
     return out
 
 
 def _exp(x: float) -> float:
-    """exp that returns inf instead of raising for a near-separated Cox fit (|beta| or its SE huge)."""
-    return math.exp(x) if x < 709.0 else math.inf
+    """exp that returns inf instead of raising for a huge log hazard ratio, and nan for nan."""
+    return math.nan if math.isnan(x) else math.exp(x) if x < 709.0 else math.inf
 
 
 def _par(a: dict, b: dict) -> dict:
