@@ -16,7 +16,8 @@ from woundsim.cohorts import Cohort
 from woundsim.fields import FIELD_NAMES, FactorFields
 from woundsim.geometry import build_geometry
 from woundsim.kernels import cells as K
-from woundsim.kernels.tissue import open_voxels, recruitment_cumsum, release_footprint, tissue_step
+from woundsim.kernels.tissue import (open_voxels, place_recruits, recruitment_cumsums, release_depots,
+                                     release_footprint, tissue_step)
 from woundsim.params import ModelParams, validate
 from woundsim.patient import Patient
 from woundsim.rates import fibroblast_vector, keratinocyte_vector, macrophage_vector, tissue_vector
@@ -93,7 +94,8 @@ class WoundModel(mesa.Model):
         self.perfusion_max = np.full(g.shape, intact)
         self.perfusion = np.where(g.wound, intact * p.tissue.perfusion_wound_fraction, intact)
         self.n_wound = int(self.wound_idx.size)
-        self._cumsum = np.zeros(self.n_wound)
+        self._cumsum_m, self._cumsum_f = np.zeros(self.n_wound), np.zeros(self.n_wound)
+        self.n_open = self.n_wound
 
     def _build_fields(self) -> None:
         fp = self.params.fields
@@ -134,6 +136,8 @@ class WoundModel(mesa.Model):
             if t.injects else []
         half = (d.cm_release_half_life_h, d.ev_release_half_life_h, d.exosome_release_half_life_h)
         self.release_per_h = np.array([half_life_to_rate(h) for h in half])
+        self.release_frac = -np.expm1(-self.release_per_h * self.dt)  # per agent step
+        self.release_rate = np.zeros(len(FIELD_NAMES))  # u/h per unit footprint weight, this step
         self.release_to = np.array([[K.IL10, K.TGFB, K.VEGF, K.EGF], [K.EV, -1, -1, -1], [K.EV, -1, -1, -1]])
         self.release_share = np.array([[d.cm_fraction_il10, d.cm_fraction_tgfb, d.cm_fraction_vegf, d.cm_fraction_egf],
                                        [1.0, 0, 0, 0], [d.exosome_potency, 0, 0, 0]])
@@ -174,33 +178,40 @@ class WoundModel(mesa.Model):
 
     def _recruit(self) -> None:
         m, f = self.params.macrophage, self.params.fibroblast
-        self._recruit_kind("macrophage", 0, per_day_to_per_hour(m.recruit_per_day), m.recruit_tnf_gain,
-                           m.recruit_debris_gain, m.phi_initial)
-        self._recruit_kind("fibroblast", 1, per_day_to_per_hour(f.entry_per_day) * (1.0 - self.senescence),
-                           f.entry_pdgf_gain, 0.0, 0.0)
+        mac, fib = self.cohorts["macrophage"], self.cohorts["fibroblast"]
+        # one pass for both kinds: fibroblast rates do not depend on where the new macrophages go
+        total_m, total_f = recruitment_cumsums(
+            self.wound_y, self.wound_x, self.occupancy["macrophage"], self.occupancy["fibroblast"], self.epithelium,
+            self.granulation, self.perfusion, self.fields.c, self.debris, self.tp,
+            per_day_to_per_hour(m.recruit_per_day), m.recruit_tnf_gain, m.recruit_debris_gain,
+            per_day_to_per_hour(f.entry_per_day) * (1.0 - self.senescence), f.entry_pdgf_gain,
+            self._cumsum_m, self._cumsum_f)
+        self._place(mac, self._cumsum_m, total_m, m.phi_initial)
+        self._place(fib, self._cumsum_f, total_f, 0.0)
 
-    def _recruit_kind(self, kind: str, code: int, base: float, gain_a: float, gain_b: float, phi: float) -> None:
-        total = recruitment_cumsum(self.wound_y, self.wound_x, self.occupancy[kind], self.epithelium, self.granulation,
-                                   self.perfusion, self.fields.c, self.debris, self.tp, base, gain_a, gain_b, code,
-                                   self._cumsum)
+    def _place(self, cohort: Cohort, cumsum: np.ndarray, total: float, phi: float) -> None:
+        """Recruit Poisson(total dt) cohorts at voxels drawn from the cumulative rates (one per free voxel)."""
         n = self.rng.poisson(total * self.dt) if total > 0 else 0
         if n == 0:
             return
-        k = np.unique(np.searchsorted(self._cumsum, self.rng.random(n) * total, side="right"))
-        k = k[k < self.n_wound]
-        ys, xs = np.divmod(self.wound_idx[k], self.geometry.shape[1])
-        free = self.occupancy[kind][ys, xs] == 0
-        self._add(kind, ys[free], xs[free], phi)
+        u = self.rng.random(n)
+        cohort.reserve(n)
+        cohort.n = place_recruits(cumsum, total, u, self.wound_idx, self.geometry.shape[1],
+                                  self.occupancy[cohort.kind], cohort.y, cohort.x, cohort.uid, cohort.state, cohort.n,
+                                  phi, self.next_uid)
 
     def _act(self) -> None:
         f, c, dt = self.fields, self.fields.c, self.dt
         mac, fib, ker = self.cohorts["macrophage"], self.cohorts["fibroblast"], self.cohorts["keratinocyte"]
-        u = self.rng.random(2 * mac.n)
-        K.macrophage_step(mac.n, mac.y, mac.x, mac.state, u[: mac.n], u[mac.n:], c, f.source, f.uptake, self.debris,
+        fib.reserve(2 * fib.n + 16)  # at most one daughter per cohort per step
+        ker.reserve(2 * ker.n + 16)
+        # one draw, split in order: the same uniforms as one draw per cell type
+        u = self.rng.random(2 * (mac.n + fib.n + ker.n))
+        um, uf, uk = u[: 2 * mac.n], u[2 * mac.n: 2 * (mac.n + fib.n)], u[2 * (mac.n + fib.n):]
+        K.macrophage_step(mac.n, mac.y, mac.x, mac.state, um[: mac.n], um[mac.n:], c, f.source, f.uptake, self.debris,
                           self.occupancy["macrophage"], self._anywhere, self.tp, self.mp, dt)
-        for cohort, kernel in ((fib, self._fibroblasts), (ker, self._keratinocytes)):
-            cohort.reserve(2 * cohort.n + 16)  # at most one daughter per cohort per step
-            cohort.n = kernel(cohort, self.rng.random(2 * cohort.n))
+        fib.n = self._fibroblasts(fib, uf)
+        ker.n = self._keratinocytes(ker, uk)
         for cohort in self.cohorts.values():
             cohort.n = K.compact(cohort.n, cohort.y, cohort.x, cohort.uid, cohort.state)
 
@@ -224,23 +235,13 @@ class WoundModel(mesa.Model):
 
     def _remodel(self) -> None:
         k = self.params.keratinocyte
-        tissue_step(self.wound_y, self.wound_x, self.fields.c, self.fields.source, self.debris, self.perfusion,
-                    self.perfusion_max, self.granulation, self.epithelium, self.tp,
-                    per_day_to_per_hour(k.purse_string_per_day), 0.5 * k.cover_granulation, self.dt)
+        self.n_open = tissue_step(self.wound_y, self.wound_x, self.fields.c, self.fields.source, self.debris,
+                                  self.perfusion, self.perfusion_max, self.granulation, self.epithelium, self.tp,
+                                  per_day_to_per_hour(k.purse_string_per_day), 0.5 * k.cover_granulation, self.dt)
         if self.depot_per_site.any():
-            self._release_depots()
-
-    def _release_depots(self) -> None:
-        frac = -np.expm1(-self.release_per_h * self.dt)
-        released = self.depot_per_site * frac
-        self.depot_per_site -= released
-        self.depot_per_site[self.depot_per_site < 1e-9] = 0.0
-        rate = np.zeros(len(FIELD_NAMES))  # u/h per unit footprint weight, summed over products
-        for p, targets in enumerate(self.release_to):
-            for t, f in enumerate(targets):
-                if f >= 0:
-                    rate[f] += released[p] * self.release_share[p, t] / self.dt
-        release_footprint(self.depot_y, self.depot_x, self.depot_w, self.fields.source, rate)
+            release_depots(self.depot_per_site, self.release_frac, self.release_to, self.release_share, self.dt,
+                           self.release_rate)
+            release_footprint(self.depot_y, self.depot_x, self.depot_w, self.fields.source, self.release_rate)
 
     @property
     def depot(self) -> np.ndarray:
@@ -253,7 +254,7 @@ class WoundModel(mesa.Model):
 
     def _observe(self) -> None:
         self.hours += self.dt
-        n_open = open_voxels(self.wound_y, self.wound_x, self.epithelium)
+        n_open = self.n_open  # counted by the tissue step; diffusion leaves the epithelium alone
         if n_open == 0 and math.isnan(self.first_closure_h):
             self.first_closure_h = self.hours
             self.closure_quality = closure_quality(self)
