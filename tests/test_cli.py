@@ -1,5 +1,6 @@
 """The `woundsim` command and its configs: every option composes and validates; a run writes its folder."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from woundsim.cli import CONF_DIR
-from woundsim.config import cohort_from, register_configs, to_objects
+from woundsim.config import cohort_from, named_params, register_configs, to_objects
 from woundsim.errors import InputError
 
 register_configs()
@@ -43,6 +44,21 @@ def test_grid_options_set_the_resolution(grid):
 def test_cohort_specs_build(cohort):
     spec = cohort_from(compose_with([f"cohort={cohort}"]).cohort)
     assert spec.name == cohort
+
+
+@pytest.mark.parametrize("model", options("model"))
+def test_named_parameter_sets_load_as_woundsim_run_composes_them(model):
+    composed, *_ = to_objects(compose_with([f"model={model}", "treatment=standard_care"]))
+    assert named_params(model) == dataclasses.replace(composed, numerics=named_params(model).numerics)
+
+
+def test_the_default_run_is_the_calibrated_model_and_trial_regimen():
+    params, _, treatment, _ = to_objects(compose_with([]))
+    assert params == dataclasses.replace(named_params("calibrated"), numerics=params.numerics)
+    assert params != dataclasses.replace(named_params("default"), numerics=params.numerics)
+    assert treatment.schedule_days == [0.0, 7.0, 14.0, 21.0] and treatment.product == "mixture"
+    with pytest.raises(InputError, match="model=nonesuch not found"):
+        named_params("nonesuch")
 
 
 def test_bad_values_are_input_errors_naming_the_parameter():

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -72,6 +74,27 @@ def to_objects(cfg: DictConfig | dict) -> tuple[ModelParams, Patient, Treatment,
     validate_treatment(treatment, float(horizon) * 7.0)
     patient = Patient(**(data.get("patient") or {}))
     return params, patient, treatment, run
+
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+
+
+def named_option(group: str, name: str) -> dict:
+    """The values of the option conf/<group>/<name>.yaml (e.g. "model", "calibrated"), as a dict.
+
+    Raises:
+        InputError: the option does not exist (the message lists those that do).
+    """
+    path = CONF_DIR / group / f"{name}.yaml"
+    if not path.is_file():
+        have = sorted(q.stem for q in (CONF_DIR / group).glob("*.yaml"))
+        raise InputError(f"{group}={name} not found in {CONF_DIR / group}; allowed {', '.join(have)}")
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def named_params(name: str = "calibrated") -> ModelParams:
+    """The named parameter set conf/model/<name>.yaml ("calibrated": the calibration's point summary)."""
+    return _update(ModelParams(), named_option("model", name))
 
 
 def cohort_from(cfg: DictConfig | dict | None) -> CohortSpec:

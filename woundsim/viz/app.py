@@ -25,7 +25,7 @@ from woundsim.treatment import PRODUCT_CHOICES
 from woundsim.viz.charts import area_option, cells_option
 from woundsim.viz.drawing import (COLOURS, FIELD_CMAP, FIELD_LABELS, PHI_COLOURS, css_gradient, encode_png,
                                   field_image, scale_bar_mm, tissue_image)
-from woundsim.viz.model import DEFAULT_SCHEDULE, RESOLUTIONS_UM, SCHEDULES, VizModel
+from woundsim.viz.model import DEFAULT_SCHEDULE, RESOLUTIONS_UM, SCHEDULES, TRIAL_DOSE_UG, VizModel
 
 logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
 
@@ -45,7 +45,7 @@ CONTROLS = {
     },
     "Treatment": {
         "product": ("select", "Product", dict(value="mixture", values=list(PRODUCT_CHOICES))),
-        "dose_ug_per_site": ("float", "Dose per site", dict(value=10.0, min=1.0, max=100.0, step=1.0, unit="µg")),
+        "dose_ug_per_site": ("float", "Dose per site", dict(value=TRIAL_DOSE_UG, min=1.0, max=100.0, step=1.0, unit="µg")),
         "sites": ("int", "Injection sites", dict(value=8, min=1, max=16, step=1, unit="")),
         "schedule": ("select", "Schedule", dict(value=DEFAULT_SCHEDULE, values=list(SCHEDULES))),
     },

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from woundsim.config import named_option, named_params
 from woundsim.errors import InputError, require
 from woundsim.model import WoundModel
 from woundsim.params import ModelParams, with_overrides
@@ -29,6 +30,8 @@ DEFAULT_SCHEDULE = next(iter(SCHEDULES))
 RESOLUTIONS_UM = (200.0, 100.0)  # µm voxel edges offered on the page (200 µm: smooth; 100 µm: the design grid)
 STEPS_PER_FRAME = 24  # one-hour steps per redraw: a day a frame
 MESA_SYNC_HOURS = 24.0  # h; the page draws from the arrays, so the Mesa agent mirror is refreshed daily
+# the seed trial's calibrated dose (treatment=hucmscd_trial), to the page's 1 µg slider step
+TRIAL_DOSE_UG = float(round(named_option("treatment", "hucmscd_trial")["dose_ug_per_site"]))
 
 
 def make_treatment(product: str, dose_ug_per_site: float, sites: int, schedule: str) -> Treatment:
@@ -56,9 +59,11 @@ def make_treatment(product: str, dose_ug_per_site: float, sites: int, schedule: 
 
 
 def page_params(dx_um: float) -> ModelParams:
-    """Model parameters at the page's resolution `dx_um` (µm), with a daily Mesa agent sync."""
+    """The calibrated parameters (`model=calibrated`, as `woundsim run`) at the page's resolution `dx_um` (µm),
+    with a daily Mesa agent sync."""
     require(float(dx_um) in RESOLUTIONS_UM, f"dx_um = {dx_um} is not offered; allowed {RESOLUTIONS_UM} µm")
-    return with_overrides(ModelParams(), {"numerics.dx_um": float(dx_um), "numerics.mesa_sync_hours": MESA_SYNC_HOURS})
+    return with_overrides(named_params("calibrated"),
+                          {"numerics.dx_um": float(dx_um), "numerics.mesa_sync_hours": MESA_SYNC_HOURS})
 
 
 class VizModel(WoundModel):
@@ -79,7 +84,7 @@ class VizModel(WoundModel):
     """
 
     def __init__(self, area_cm2: float = 2.0, texas_grade: str | int = "II", hba1c_pct: float = 8.0,
-                 duration_weeks: float = 15.0, product: str = "mixture", dose_ug_per_site: float = 10.0,
+                 duration_weeks: float = 15.0, product: str = "mixture", dose_ug_per_site: float = TRIAL_DOSE_UG,
                  sites: int = 8, schedule: str = DEFAULT_SCHEDULE, dx_um: float | str = 200.0,
                  compare: bool = True, seed: int | str = 0) -> None:
         try:
