@@ -17,6 +17,7 @@ from calibration.posterior import (CONF_MODEL, apply_particle, draw_params, draw
                                    point_summary, weighted_quantile, write_posterior)
 from calibration.priors import FreeParameter, parameters_from_config, prior_distribution
 from calibration.report import identifiability, verdict
+from calibration.resolution import summarise
 from calibration.runner import StoppingRule, generations, run_smc
 from calibration.setup import load_setup
 from calibration.statistics import ALL_STATISTICS, observed_closure_day, soc_fraction_bounds, soc_statistics, \
@@ -338,3 +339,22 @@ def test_installed_named_set_composes_as_a_model_option():
         if name.startswith("model."):
             section, leaf = name[len("model."):].split(".")
             assert getattr(getattr(params, section), leaf) == pytest.approx(value, rel=1e-3)
+
+
+def test_resolution_summary_compares_only_patients_that_close_on_both_grids():
+    def rows(arm, patient, grid, days):
+        return [{"grid": grid, "arm": arm, "patient": patient, "replicate": r, "area_cm2": 1.0, "texas_grade": 2,
+                 "duration_weeks": 15.0, "closure_day": d} for r, d in enumerate(days)]
+
+    nan = math.nan
+    runs = pd.DataFrame(rows("trial", 0, "calibration", [40, 42, 44]) + rows("trial", 0, "reference", [41, 43, 45])
+                        + rows("trial", 1, "calibration", [30, 31, 32]) + rows("trial", 1, "reference", [50, 51, 52])
+                        + rows("soc", 0, "calibration", [90, 92, 94]) + rows("soc", 0, "reference", [nan] * 3)
+                        + rows("soc", 1, "calibration", [nan, 120, nan]) + rows("soc", 1, "reference", [nan] * 3)
+                        + rows("soc", 2, "calibration", [nan] * 3) + rows("soc", 2, "reference", [nan] * 3))
+    t = summarise(runs).set_index(["arm", "patient"])
+    assert t.loc[("trial", 0), "shift_days"] == pytest.approx(-1.0) and t.loc[("trial", 0), "seed_sd"] == 2.0
+    assert t["verdict"].to_dict() == {("trial", 0): "within seed spread", ("trial", 1): "shifted",
+                                      ("soc", 0): "closes on one grid only", ("soc", 1): "partly closed",
+                                      ("soc", 2): "closes on neither"}
+    assert t.loc[("soc", 1), "closed_calibration"] == 1 and t.loc[("soc", 1), "seeds"] == 3
