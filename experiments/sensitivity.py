@@ -21,9 +21,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from woundsim.config import WoundsimConf, register_configs, to_objects
+from woundsim.config import WoundsimConf, parallel_from, register_configs, to_objects
 from woundsim.errors import InputError, require
-from woundsim.parallel import ParallelConfig
 from woundsim.sensitivity import IshigamiModel, StudyResult, StudySpec, WoundsimModel, run_study
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
@@ -109,17 +108,6 @@ def model_from(cfg: DictConfig, data: dict) -> Any:
         return IshigamiModel(**data["ishigami"])
     params, patient, treatment, _ = to_objects(cfg)
     return WoundsimModel(params, patient, treatment, dict(data["horizon_weeks"]))
-
-
-def parallel_from(node: Any) -> ParallelConfig:
-    """A ParallelConfig from a conf/parallel option (None: loky on all cores with a progress bar)."""
-    if node is None:
-        return ParallelConfig()
-    data = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node)
-    try:
-        return ParallelConfig(**data)
-    except TypeError as exc:
-        raise InputError(f"parallel: {exc}") from None
 
 
 def _print_summary(result: StudyResult) -> None:

@@ -26,7 +26,7 @@ import pandas as pd
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from woundsim.config import WoundsimConf, cohort_from, register_configs, to_objects
+from woundsim.config import WoundsimConf, cohort_from, parallel_from, register_configs, to_objects
 from woundsim.errors import InputError, require
 from woundsim.parallel import ParallelConfig
 from woundsim.store import ResultStore
@@ -119,18 +119,8 @@ def run_point(cfg: DictConfig, store_root: Path, *, overrides: list[str] = ()) -
                                       "patients; raise study.n_patients instead")
     scenario = CohortScenario(spec=cohort_from(cfg.cohort), n=int(cfg.study.n_patients), treatment=treatment,
                               params=params, seed=int(run.seed), schedule=label, labels=_model_labels(overrides))
-    return run_cohort_scenario(scenario, ResultStore(store_root), parallel=parallel_from(cfg.get("parallel")))
-
-
-def parallel_from(node: Any) -> ParallelConfig:
-    """A ParallelConfig from a conf/parallel option (None: loky on all cores, no progress bar)."""
-    if node is None:
-        return ParallelConfig(progress=False)
-    data = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node)
-    try:
-        return ParallelConfig(**data)
-    except TypeError as exc:
-        raise InputError(f"parallel: {exc}") from None
+    parallel = parallel_from(cfg.get("parallel"), default=ParallelConfig(progress=False))
+    return run_cohort_scenario(scenario, ResultStore(store_root), parallel=parallel)
 
 
 def _model_labels(overrides: list[str]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from woundsim.config import cohort_from
+from woundsim.config import cohort_from, parallel_from
 from woundsim.errors import InputError, require
 from woundsim.output import provenance
 from woundsim.parallel import ParallelConfig, map_tasks, task_seeds
@@ -155,7 +155,7 @@ def load_study(cfg: dict) -> Study:
     return Study(name=cfg["name"], design=design, cohort=cohort_from(cfg["cohort"]), treatments=treatments,
                  params=params, runin=RunIn(**cfg["runin"]),
                  pool=pool, draws=DrawsConf(**cfg["draws"]), analysis=AnalysisConf(**cfg["analysis"]),
-                 parallel=ParallelConfig(**(cfg["parallel"] or {})))
+                 parallel=parallel_from(cfg["parallel"]))
 
 
 def _dotted(tree: dict, prefix: str = "") -> dict:

@@ -228,6 +228,8 @@ def test_default_design_composes_into_the_issue_5_design():
     assert study.params.numerics.dx_um == 250.0 and study.cohort.stage_mix["B"] == 0.0
     with pytest.raises(InputError):
         load_study(composed(["runin.max_shrink_fraction=1.5"]))
+    with pytest.raises(InputError, match="parallel"):
+        load_study(composed(["+parallel.workers=3"]))
 
 
 def test_tiny_design_study_writes_the_report_and_reuses_its_pools(tmp_path):

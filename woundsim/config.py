@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from woundsim.errors import InputError
+from woundsim.parallel import ParallelConfig
 from woundsim.params import ModelParams
 from woundsim.patient import CohortSpec, Patient
 from woundsim.treatment import Treatment, validate_treatment
@@ -105,6 +106,21 @@ def cohort_from(cfg: DictConfig | dict | None) -> CohortSpec:
     if unknown:
         raise InputError(f"cohort has unknown keys {sorted(unknown)}; allowed {sorted(known)}")
     return CohortSpec(**data)
+
+
+def parallel_from(node: DictConfig | dict | None, default: ParallelConfig | None = None) -> ParallelConfig:
+    """A ParallelConfig from a conf/parallel option (`default`, or loky on all cores, when there is none).
+
+    Raises:
+        InputError: an unknown key (e.g. a misspelt `parallel.n_jobs` on the command line).
+    """
+    if node is None:
+        return default if default is not None else ParallelConfig()
+    data = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node)
+    try:
+        return ParallelConfig(**data)
+    except TypeError as exc:
+        raise InputError(f"parallel: {exc}") from None
 
 
 def _update(instance: Any, data: dict) -> Any:
