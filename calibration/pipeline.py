@@ -31,6 +31,7 @@ from calibration.priors import prior_distribution
 from calibration.report import correlations, identifiability, write_report
 from calibration.runner import StoppingRule, generations, make_sampler, run_smc
 from calibration.setup import CalibrationSetup, load_setup
+from woundsim.config import named_option
 from woundsim.errors import InputError
 from woundsim.parallel import ParallelConfig
 from woundsim.store import config_hash
@@ -156,7 +157,7 @@ def install(out_dir: Path, conf_model: Path = CONF_MODEL) -> tuple[Path, Path, P
 def _install_treatment(meta: dict, point: dict[str, float], provenance: str, folder: Path) -> Path:
     """conf/treatment/hucmscd_trial.yaml: the calibration's trial regimen with the calibrated treatment.* values."""
     base_name = (meta.get("trial") or {}).get("treatment", "hucmscd_weekly")
-    regimen = yaml.safe_load((CONF_MODEL.parent / "treatment" / f"{base_name}.yaml").read_text()) or {}
+    regimen = named_option("treatment", base_name)
     calibrated = {k[len("treatment."):]: v for k, v in point.items() if k.startswith("treatment.")}
     regimen.update({k: float(f"{v:.4g}") for k, v in calibrated.items()})
     header = [
