@@ -105,7 +105,7 @@ def bench_numba(n_side, n_agents, steps, seed):
 
     def one_step(n):
         u = rng.random(2 * n)
-        K.macrophage_step(n, y, x, ph, u[:n], u[n:], fields, source, uptake, debris, occ, anywhere, tp, mp, 1.0)
+        K.macrophage_step(n, y, x, ph, u[:n], u[n:], fields, source, uptake[K.EV], debris, occ, anywhere, tp, mp, 1.0)
         return K.compact(n, y, x, uid, ph)
 
     one_step(n)  # compile (or load from cache)

@@ -112,6 +112,35 @@ def test_substeps_equal_repeated_steps_with_refilled_inputs():
     np.testing.assert_array_equal(results[0], results[1])
 
 
+
+def test_fields_without_uptake_step_exactly_as_with_a_zero_uptake_array():
+    """uptake_fields=("ev",) gives the other fields no uptake array: same result, bit for bit."""
+    rng = np.random.default_rng(4)
+    c0 = rng.random((7, 12, 10))
+    src = np.where(rng.random(c0.shape) < 0.2, 2.0, 0.0)
+    upt = np.where(rng.random((12, 10)) < 0.2, 0.7, 0.0)
+    diff, decay = [3.6e5] * 6 + [3600.0], [0.85, 0.2, 0.3, 0.35, 0.35, 0.4, 0.03]
+    full, ev_only = FactorFields((12, 10), diff, decay, 100.0), FactorFields((12, 10), diff, decay, 100.0,
+                                                                           uptake_fields=("ev",))
+    assert ev_only.uptake.shape == (1, 12, 10)
+    for ff, ev_uptake in ((full, full.uptake[6]), (ev_only, ev_only.uptake_of("ev"))):
+        ff.c[:] = c0
+        for _ in range(3):
+            ff.source[:] = src
+            ev_uptake[:] = upt
+            ff.step(1.0)
+        assert not ff.source.any() and not ff.uptake.any()
+    np.testing.assert_array_equal(full.c, ev_only.c)
+
+
+def test_uptake_of_a_field_without_uptake_is_refused():
+    ff = FactorFields((5, 5), [1.0] * 7, [0.1] * 7, 100.0, uptake_fields=("ev",))
+    with pytest.raises(InputError, match="'tnf' has no uptake; fields with uptake: ev"):
+        ff.uptake_of("tnf")
+    with pytest.raises(InputError, match="field name 'evs' is unknown"):
+        FactorFields((5, 5), [1.0] * 7, [0.1] * 7, 100.0, uptake_fields=("evs",))
+
+
 # --- diffusion: analytic solutions ------------------------------------------------------------
 
 def test_matches_dense_solve_of_the_same_scheme():

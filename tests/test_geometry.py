@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from woundsim.errors import InputError
-from woundsim.geometry import build_geometry
+from woundsim.geometry import build_geometry, row_runs
 from woundsim.patient import Patient
 from woundsim.units import UM2_PER_CM2
 
@@ -58,3 +58,16 @@ def test_injection_ring_sits_outside_or_inside_the_edge():
 def test_an_ulcer_too_large_for_the_grid_is_refused_with_advice():
     with pytest.raises(InputError, match="dx_um"):
         build_geometry(Patient(area_cm2=59.0, aspect=1.0), 3.5, 50.0, 5.0, np.random.default_rng(0))
+
+
+def test_row_runs_cover_the_mask_exactly():
+    rng = np.random.default_rng(3)
+    mask = rng.random((9, 13)) < 0.4
+    mask[:, 0] = mask[:, -1] = True  # runs touching both ends of a row
+    runs = row_runs(mask)
+    rebuilt = np.zeros_like(mask)
+    for y, x0, x1 in runs:
+        assert x0 < x1 and not rebuilt[y, x0:x1].any()
+        rebuilt[y, x0:x1] = True
+    np.testing.assert_array_equal(rebuilt, mask)
+    assert row_runs(np.zeros((3, 4), dtype=bool)).shape == (0, 3)

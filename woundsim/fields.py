@@ -26,6 +26,7 @@ from woundsim.kernels.diffusion import (
 )
 
 FIELD_NAMES = ("tnf", "il10", "tgfb", "pdgf", "vegf", "egf", "ev")
+UPTAKE_FIELDS = ("ev",)  # the model's cells take up vesicles only; cytokine loss is in each field's decay
 NEGATIVE_TOLERANCE = -1e-12  # concentration; `check()` accepts round-off down to this
 
 
@@ -48,7 +49,7 @@ class FactorFields:
     """
 
     def __init__(self, shape: tuple[int, int], diff_um2_h: Sequence[float], decay_per_h: Sequence[float],
-                 dx_um: float, names: Sequence[str] = FIELD_NAMES) -> None:
+                 dx_um: float, names: Sequence[str] = FIELD_NAMES, uptake_fields: Sequence[str] | None = None) -> None:
         """Create all-zero fields.
 
         Args:
@@ -57,6 +58,8 @@ class FactorFields:
             decay_per_h: decay rate per field (1/h, finite, >= 0).
             dx_um: voxel edge (µm, > 0).
             names: field names (unique), one per coefficient.
+            uptake_fields: the fields that can have uptake (default all); the others carry no uptake
+                array and the solver reads none for them (the model passes ("ev",)).
 
         Raises:
             InputError: naming the parameter and its allowed range.
@@ -69,9 +72,17 @@ class FactorFields:
         require_range("dx_um", dx_um, 0.0, math.inf, low_open=True, high_open=True, unit="µm")
         self.dx_um = float(dx_um)
         nf = len(self.names)
+        self.uptake_fields = self.names if uptake_fields is None else tuple(uptake_fields)
+        for name in self.uptake_fields:
+            self.index(name)  # an unknown name is refused with the allowed ones
+        require(len(set(self.uptake_fields)) == len(self.uptake_fields),
+                f"uptake_fields = {self.uptake_fields!r} has duplicates")
+        self._uptake_slot = np.full(nf, -1, dtype=np.int64)
+        for slot, name in enumerate(self.uptake_fields):
+            self._uptake_slot[self._index[name]] = slot
         self._c = np.zeros((nf, ny, nx))
         self._source = np.zeros((nf, ny, nx))
-        self._uptake = np.zeros((nf, ny, nx))
+        self._uptake = np.zeros((len(self.uptake_fields), ny, nx))
         self._active = np.ones(nf, dtype=np.bool_)
         self._factors_dt_h = math.nan
         self._factors: tuple[np.ndarray, ...] = ()
@@ -88,8 +99,16 @@ class FactorFields:
 
     @property
     def uptake(self) -> np.ndarray:
-        """Extra first-order loss rate (1/h) for the next step, (nf, ny, nx); add in place."""
+        """Extra first-order loss rate (1/h) for the next step, (n_uptake, ny, nx) in the order of
+        `uptake_fields` (all fields by default); add in place."""
         return self._uptake
+
+    def uptake_of(self, name: str) -> np.ndarray:
+        """The 2-D uptake view (ny, nx) of field `name`, which must be one of `uptake_fields`."""
+        slot = self._uptake_slot[self.index(name)]
+        if slot < 0:
+            raise InputError(f"field {name!r} has no uptake; fields with uptake: {', '.join(self.uptake_fields)}")
+        return self._uptake[slot]
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -134,8 +153,8 @@ class FactorFields:
                              *lod_factors(ny, self.diff_um2_h, step_h, self.dx_um))
         for k in range(substeps):
             mark_active_fields(self._c, self._source, self._active)
-            bad = lod_diffuse_decay_2d(self._c, self._source, self._uptake, self.decay_per_h, step_h,
-                                       self._active, *self._factors, k == substeps - 1)
+            bad = lod_diffuse_decay_2d(self._c, self._source, self._uptake, self._uptake_slot, self.decay_per_h,
+                                       step_h, self._active, *self._factors, k == substeps - 1)
             if bad >= 0:
                 raise InputError(self._bad_input_message(int(bad)))
 
@@ -161,7 +180,8 @@ class FactorFields:
 
     def _bad_input_message(self, flat: int) -> str:
         f, y, x = np.unravel_index(flat, self._c.shape)
-        s, u = float(self._source[f, y, x]), float(self._uptake[f, y, x])
+        slot = self._uptake_slot[f]
+        s, u = float(self._source[f, y, x]), float(self._uptake[slot, y, x]) if slot >= 0 else 0.0
         array, value, unit = ("uptake", u, "1/h") if _is_rate(s) else ("source", s, "concentration/h")
         return (f"{array}[{self.names[f]!r}] at voxel (y={y}, x={x}) = {value!r} {unit}; "
                 f"allowed finite values >= 0")

@@ -122,3 +122,11 @@ def _irregular_factor(harmonics: np.ndarray, theta: np.ndarray) -> np.ndarray:
     for k, amp, phase in harmonics:
         f += amp * np.cos(k * theta + phase)
     return np.maximum(f, 0.3)
+
+
+def row_runs(mask: np.ndarray) -> np.ndarray:
+    """The True voxels of a 2-D mask as runs along rows: int64 (n, 3) of (y, x0, x1), x1 exclusive."""
+    padded = np.zeros((mask.shape[0], mask.shape[1] + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    ys, xs = np.nonzero(np.diff(padded, axis=1))  # starts and ends alternate along each row
+    return np.column_stack([ys[::2], xs[::2], xs[1::2]]).astype(np.int64).reshape(-1, 3)

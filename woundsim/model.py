@@ -13,8 +13,8 @@ import numpy as np
 from mesa.discrete_space import OrthogonalVonNeumannGrid
 
 from woundsim.cohorts import Cohort
-from woundsim.fields import FIELD_NAMES, FactorFields
-from woundsim.geometry import build_geometry
+from woundsim.fields import FIELD_NAMES, UPTAKE_FIELDS, FactorFields
+from woundsim.geometry import build_geometry, row_runs
 from woundsim.kernels import cells as K
 from woundsim.kernels.tissue import (open_voxels, place_recruits, recruitment_cumsums, release_depots,
                                      release_footprint, tissue_step)
@@ -101,7 +101,9 @@ class WoundModel(mesa.Model):
         fp = self.params.fields
         diff = [cm2_per_s_to_um2_per_h(getattr(fp, n).diff_cm2_s) for n in FIELD_NAMES]
         decay = [half_life_to_rate(getattr(fp, n).half_life_h) for n in FIELD_NAMES]
-        self.fields = FactorFields(self.geometry.shape, diff, decay, self.params.numerics.dx_um)
+        self.fields = FactorFields(self.geometry.shape, diff, decay, self.params.numerics.dx_um,
+                                   uptake_fields=UPTAKE_FIELDS)
+        self._uptake_ev = self.fields.uptake_of("ev")  # vesicle uptake by cells (1/h), the only uptake
 
     def _build_cohorts(self) -> None:
         shape = self.geometry.shape
@@ -129,8 +131,7 @@ class WoundModel(mesa.Model):
         self.footprint = np.zeros(self.geometry.shape)
         for ys, xs in (self.geometry.disc(s, d.bolus_radius_mm) for s in self.injection_sites):
             self.footprint[ys, xs] += 1.0 / ys.size
-        self.depot_y, self.depot_x = (a.astype(np.int64) for a in np.nonzero(self.footprint))
-        self.depot_w = self.footprint[self.depot_y, self.depot_x]
+        self.depot_runs = row_runs(self.footprint > 0.0)
         self.depot_per_site = np.zeros(len(PRODUCTS))  # u·voxel per site, not yet released
         self.injection_hours = sorted({round(day * HOURS_PER_DAY / self.dt) for day in t.schedule_days}) \
             if t.injects else []
@@ -181,7 +182,7 @@ class WoundModel(mesa.Model):
         mac, fib = self.cohorts["macrophage"], self.cohorts["fibroblast"]
         # one pass for both kinds: fibroblast rates do not depend on where the new macrophages go
         total_m, total_f = recruitment_cumsums(
-            self.wound_y, self.wound_x, self.occupancy["macrophage"], self.occupancy["fibroblast"], self.epithelium,
+            self.wound_idx, self.occupancy["macrophage"], self.occupancy["fibroblast"], self.epithelium,
             self.granulation, self.perfusion, self.fields.c, self.debris, self.tp,
             per_day_to_per_hour(m.recruit_per_day), m.recruit_tnf_gain, m.recruit_debris_gain,
             per_day_to_per_hour(f.entry_per_day) * (1.0 - self.senescence), f.entry_pdgf_gain,
@@ -208,8 +209,8 @@ class WoundModel(mesa.Model):
         # one draw, split in order: the same uniforms as one draw per cell type
         u = self.rng.random(2 * (mac.n + fib.n + ker.n))
         um, uf, uk = u[: 2 * mac.n], u[2 * mac.n: 2 * (mac.n + fib.n)], u[2 * (mac.n + fib.n):]
-        K.macrophage_step(mac.n, mac.y, mac.x, mac.state, um[: mac.n], um[mac.n:], c, f.source, f.uptake, self.debris,
-                          self.occupancy["macrophage"], self._anywhere, self.tp, self.mp, dt)
+        K.macrophage_step(mac.n, mac.y, mac.x, mac.state, um[: mac.n], um[mac.n:], c, f.source, self._uptake_ev,
+                          self.debris, self.occupancy["macrophage"], self._anywhere, self.tp, self.mp, dt)
         fib.n = self._fibroblasts(fib, uf)
         ker.n = self._keratinocytes(ker, uk)
         for cohort in self.cohorts.values():
@@ -218,14 +219,14 @@ class WoundModel(mesa.Model):
     def _fibroblasts(self, fib: Cohort, u: np.ndarray) -> int:
         f = self.fields
         return K.fibroblast_step(fib.n, fib.capacity, fib.y, fib.x, fib.uid, self.next_uid, u[: fib.n], u[fib.n:], f.c,
-                                 f.source, f.uptake, self.granulation, self.deficit_mm, self.epithelium, self.wound,
-                                 self.occupancy["fibroblast"], self.tp, self.fp, self.dt)
+                                 f.source, self._uptake_ev, self.granulation, self.deficit_mm, self.epithelium,
+                                 self.wound, self.occupancy["fibroblast"], self.tp, self.fp, self.dt)
 
     def _keratinocytes(self, ker: Cohort, u: np.ndarray) -> int:
         f = self.fields
         return K.keratinocyte_step(ker.n, ker.capacity, ker.y, ker.x, ker.uid, ker.state, self.next_uid, u[: ker.n], u[ker.n:],
-                                   f.c, f.source, f.uptake, self.granulation, self.epithelium, self.wound, self.debris,
-                                   self.occupancy["keratinocyte"], self.tp, self.kp, self.dt)
+                                   f.c, f.source, self._uptake_ev, self.granulation, self.epithelium, self.wound,
+                                   self.debris, self.occupancy["keratinocyte"], self.tp, self.kp, self.dt)
 
     @property
     def _anywhere(self) -> np.ndarray:
@@ -235,13 +236,13 @@ class WoundModel(mesa.Model):
 
     def _remodel(self) -> None:
         k = self.params.keratinocyte
-        self.n_open = tissue_step(self.wound_y, self.wound_x, self.fields.c, self.fields.source, self.debris,
+        self.n_open = tissue_step(self.wound_idx, self.fields.c, self.fields.source, self.debris,
                                   self.perfusion, self.perfusion_max, self.granulation, self.epithelium, self.tp,
                                   per_day_to_per_hour(k.purse_string_per_day), 0.5 * k.cover_granulation, self.dt)
         if self.depot_per_site.any():
             release_depots(self.depot_per_site, self.release_frac, self.release_to, self.release_share, self.dt,
                            self.release_rate)
-            release_footprint(self.depot_y, self.depot_x, self.depot_w, self.fields.source, self.release_rate)
+            release_footprint(self.depot_runs, self.footprint, self.fields.source, self.release_rate)
 
     @property
     def depot(self) -> np.ndarray:

@@ -90,7 +90,7 @@ def _chemotactic_target(y0, x0, u, occ, allowed, c, extra, tp, chemo, mode, f1, 
 
 
 @njit(cache=True)
-def macrophage_step(n, y, x, phi, u1, u2, c, source, uptake, debris, occ, anywhere, tp, mp, dt):
+def macrophage_step(n, y, x, phi, u1, u2, c, source, uptake_ev, debris, occ, anywhere, tp, mp, dt):
     """Polarise, clear debris, secrete, die, move: one step for `n` macrophage cohorts."""
     p_death = rate_to_prob(mp[M_DEATH], dt)
     p_move = rate_to_prob(mp[M_MOVE], dt)
@@ -111,7 +111,7 @@ def macrophage_step(n, y, x, phi, u1, u2, c, source, uptake, debris, occ, anywhe
         source[TGFB, yi, xi] += mp[M_S_TGFB] * tp[T_TGFB_MULT] * p
         source[PDGF, yi, xi] += mp[M_S_PDGF] * (0.3 + 0.7 * p)
         source[VEGF, yi, xi] += mp[M_S_VEGF] * p
-        uptake[EV, yi, xi] += mp[M_EV_UPTAKE]
+        uptake_ev[yi, xi] += mp[M_EV_UPTAKE]
         u = u1[i]
         if u < p_death:
             occ[yi, xi] -= 1
@@ -127,11 +127,13 @@ def macrophage_step(n, y, x, phi, u1, u2, c, source, uptake, debris, occ, anywhe
 
 
 @njit(cache=True)
-def fibroblast_step(n, cap, y, x, uid, next_uid, u1, u2, c, source, uptake, gran, deficit, epi, wound, occ,
+def fibroblast_step(n, cap, y, x, uid, next_uid, u1, u2, c, source, uptake_ev, gran, deficit, epi, wound, occ,
                     tp, fp, dt):
     """Deposit collagen, secrete, die or leave, divide, move; returns the new agent count."""
     ny, nx = occ.shape
     p_move = rate_to_prob(fp[F_MOVE], dt)
+    p_die_stay = rate_to_prob(fp[F_DEATH], dt)  # death only, or death or leaving once its work is done
+    p_die_done = rate_to_prob(fp[F_DEATH] + fp[F_LEAVE], dt)
     growth_factor = (1.0 - fp[F_GLYC]) * (1.0 - tp[T_SENESCENCE])
     n_now = n
     for i in range(n):
@@ -145,9 +147,9 @@ def fibroblast_step(n, cap, y, x, uid, next_uid, u1, u2, c, source, uptake, gran
             _deposit(yi, xi, fill_mm, gran, deficit, wound)
         source[TGFB, yi, xi] += fp[F_S_TGFB] * tp[T_TGFB_MULT]
         source[EGF, yi, xi] += fp[F_S_KGF]
-        uptake[EV, yi, xi] += fp[F_EV_UPTAKE]
+        uptake_ev[yi, xi] += fp[F_EV_UPTAKE]
         done = (not wound[yi, xi]) or (gran[yi, xi] >= 1.0 and epi[yi, xi] >= 1.0 and not _unfilled_nb(yi, xi, gran, wound))
-        p_die = rate_to_prob(fp[F_DEATH] + (fp[F_LEAVE] if done else 0.0), dt)
+        p_die = p_die_done if done else p_die_stay
         u = u1[i]
         if u < p_die:
             occ[yi, xi] -= 1
@@ -200,7 +202,7 @@ def _deposit(y0, x0, fill_mm, gran, deficit, wound):
 
 
 @njit(cache=True)
-def keratinocyte_step(n, cap, y, x, uid, cargo, next_uid, u1, u2, c, source, uptake, gran, epi, wound, debris,
+def keratinocyte_step(n, cap, y, x, uid, cargo, next_uid, u1, u2, c, source, uptake_ev, gran, epi, wound, debris,
                       occ, tp, kp, dt):
     """Take up EV cargo, advance into coverable open voxels, fill the edge, differentiate in the interior.
 
@@ -214,7 +216,7 @@ def keratinocyte_step(n, cap, y, x, uid, cargo, next_uid, u1, u2, c, source, upt
     for i in range(n):
         yi, xi = y[i], x[i]
         source[VEGF, yi, xi] += kp[K_S_VEGF]
-        uptake[EV, yi, xi] += kp[K_EV_UPTAKE]
+        uptake_ev[yi, xi] += kp[K_EV_UPTAKE]
         n_open = 0
         n_cover = 0
         for d in range(4):

@@ -29,8 +29,10 @@ Numerical details:
 - exp and expm1 are evaluated without libm (whose calls do not vectorise): a 1281-entry table of
   exp(-n/32) times a degree-7 Taylor series of the remainder, about 2e-15 relative; z = lam dt
   above 40 is treated as 40 (exp(-40) = 4e-18).
-- Voxels whose uptake is zero take a per-field constant factor; a chunk of 32 voxels with any uptake
-  takes the per-voxel formula. Source and uptake are validated in the same pass.
+- Only fields that can have uptake carry an uptake array (in the model only `ev`: cells take up
+  vesicles, not cytokines); the others read and clear their source alone. Voxels whose uptake is
+  zero take a per-field constant factor; a chunk of 32 voxels with any uptake takes the per-voxel
+  formula. Source and uptake are validated in the same pass.
 - Concentrations of magnitude below `FLUSH_BELOW` are set to exactly 0 after the reaction, so
   decayed fields reach zero instead of slowing the CPU with subnormal numbers.
 """
@@ -249,8 +251,38 @@ def _lod_y_backward(cf, g):
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def _step_field(cf, sf, uf, k, dt, gx, ix, gy, iy, consume):
-    """Reaction, x-sweep and y-sweep of one field (2-D views), in blocks of eight rows."""
+def _react_row_source(cr, sr, e_k, p_k, consume):
+    """`_react_row` for a field without uptake: c <- c exp(-k dt) + S (1 - exp(-k dt)) / k on one row.
+
+    Reads no uptake at all (the same arithmetic as `_react_row` on a chunk whose uptake is zero).
+    Returns -1, or the index of the first voxel whose source is negative, NaN or infinite.
+    """
+    nx = cr.size
+    n_full = nx // _CHUNK
+    for q in range(n_full + 1):
+        i0 = q * _CHUNK
+        n = _CHUNK if q < n_full else nx - i0
+        n_ok = 0
+        for ii in range(n):
+            n_ok += _is_rate(sr[i0 + ii])
+        if n_ok < n:
+            for i in range(i0, i0 + n):
+                if not _is_rate(sr[i]):
+                    return i
+        for ii in range(n):
+            i = i0 + ii
+            cr[i] = _flush(cr[i] * e_k + sr[i] * p_k)
+        if consume:
+            for ii in range(n):
+                sr[i0 + ii] = 0.0
+    return -1
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _step_field(cf, sf, uf, has_uptake, k, dt, gx, ix, gy, iy, consume):
+    """Reaction, x-sweep and y-sweep of one field (2-D views), in blocks of eight rows.
+
+    `uf` is the field's uptake (read only if `has_uptake`)."""
     ny = cf.shape[0]
     e_k, m = _exp_expm1_neg(k * dt)
     p_k = dt if k == 0.0 else -m / k
@@ -259,7 +291,10 @@ def _step_field(cf, sf, uf, k, dt, gx, ix, gy, iy, consume):
     for j0 in range(0, ny, 8):
         j1 = min(j0 + 8, ny)
         for j in range(j0, j1):
-            bad = _react_row(cf[j], sf[j], uf[j], k, dt, e_k, p_k, consume)
+            if has_uptake:
+                bad = _react_row(cf[j], sf[j], uf[j], k, dt, e_k, p_k, consume)
+            else:
+                bad = _react_row_source(cf[j], sf[j], e_k, p_k, consume)
             if bad >= 0:
                 return j * cf.shape[1] + bad
         if sweep_x and j1 - j0 == 8:
@@ -275,20 +310,21 @@ def _step_field(cf, sf, uf, k, dt, gx, ix, gy, iy, consume):
 
 
 @njit(cache=True)
-def _check_and_clear(sf, uf, consume):
+def _check_and_clear(sf, uf, has_uptake, consume):
     """Inactive field: validate source and uptake (as `_react_row` does), then zero them if `consume`."""
     bad_s = first_bad_value(sf, 0.0)
-    bad_u = first_bad_value(uf, 0.0)
+    bad_u = first_bad_value(uf, 0.0) if has_uptake else -1
     if bad_s >= 0 or bad_u >= 0:
         return bad_s if bad_u < 0 or 0 <= bad_s <= bad_u else bad_u
     if consume:
         sf[:] = 0.0
-        uf[:] = 0.0
+        if has_uptake:
+            uf[:] = 0.0
     return -1
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def lod_diffuse_decay_2d(c, source, uptake, decay_per_h, dt_h, active, gx, ix, gy, iy, consume=True):
+def lod_diffuse_decay_2d(c, source, uptake, uptake_slot, decay_per_h, dt_h, active, gx, ix, gy, iy, consume=True):
     """One implicit LOD step of diffusion, decay, sources and uptake for all fields, in place.
 
     Reaction solved exactly, then backward-Euler x- and y-sweeps with no-flux ends (Thomas
@@ -303,7 +339,9 @@ def lod_diffuse_decay_2d(c, source, uptake, decay_per_h, dt_h, active, gx, ix, g
     Args:
         c: concentrations, float64 (nf, ny, nx), C-contiguous; updated in place.
         source: production rate per voxel (concentration/h, >= 0), same shape.
-        uptake: extra first-order loss per voxel (1/h, >= 0), same shape.
+        uptake: extra first-order loss per voxel (1/h, >= 0), float64 (nu, ny, nx), one slab per
+            field that has uptake (nu may be smaller than nf: fields without uptake read none).
+        uptake_slot: int64 (nf,): the slab of `uptake` of each field, -1 for none.
         decay_per_h: decay rate per field (1/h, >= 0), shape (nf,).
         dt_h: time step (h, > 0).
         active: bool (nf,); False skips the field.
@@ -316,11 +354,13 @@ def lod_diffuse_decay_2d(c, source, uptake, decay_per_h, dt_h, active, gx, ix, g
         source or uptake is negative, NaN or infinite.
     """
     for f in range(c.shape[0]):
+        slot = uptake_slot[f]
+        uf = uptake[slot] if slot >= 0 else source[f]  # source[f]: a placeholder of the right type, unread
         if active[f]:
-            bad = _step_field(c[f], source[f], uptake[f], decay_per_h[f], dt_h, gx[f], ix[f], gy[f], iy[f],
+            bad = _step_field(c[f], source[f], uf, slot >= 0, decay_per_h[f], dt_h, gx[f], ix[f], gy[f], iy[f],
                               consume)
         else:
-            bad = _check_and_clear(source[f], uptake[f], consume)
+            bad = _check_and_clear(source[f], uf, slot >= 0, consume)
         if bad >= 0:
             return f * c[f].size + bad
     return -1

@@ -15,45 +15,53 @@ COVERED_DEBRIS_DECAY_PER_H = 1.0 / 24.0  # 1/h: debris under a closed epithelium
 
 
 @njit(cache=True)
-def tissue_step(wy, wx, c, source, debris, perfusion, perfusion_max, gran, epi, tp, purse_per_h, cover, dt):
+def tissue_step(wound_idx, c, source, debris, perfusion, perfusion_max, gran, epi, tp, purse_per_h, cover, dt):
     """Debris regrowth (open) or resolution (covered), damage-driven tnf, angiogenesis, matrix breakdown,
     and purse-string closure of granulated open voxels whose four neighbours are all covered.
 
     Args:
-        wy, wx: row and column of each wound voxel.
+        wound_idx: flat index (y * nx + x) of each wound voxel, ascending.
         dt: step (h).
 
     Returns:
         The number of wound voxels still open (epithelium < 1) afterwards (each voxel's epithelium
         changes only in its own iteration, so the count is taken as the loop goes).
     """
+    nx = epi.shape[1]
     cap = tp[T_DEBRIS_MAX]
     grow = math.exp(tp[T_DEBRIS_GROWTH] * dt)  # logistic regrowth, exact over dt
     resolve = math.exp(-COVERED_DEBRIS_DECAY_PER_H * dt)
     tnf_per_debris = tp[T_DEBRIS_TNF] * tp[T_TNF_MULT]
+    src_tnf, deb_f, epi_f, gran_f = source[TNF].reshape(-1), debris.reshape(-1), epi.reshape(-1), gran.reshape(-1)
     n_open = 0
-    for k in range(wy.size):
-        yy, xx = wy[k], wx[k]
-        deb = debris[yy, xx]
-        if epi[yy, xx] < 1.0:
+    # debris and closure, voxel by voxel (the purse string reads neighbours closed earlier in the loop);
+    # a voxel's granulation is read here before its own breakdown below, as in one loop over both
+    for k in range(wound_idx.size):
+        v = wound_idx[k]
+        deb = deb_f[v]
+        if epi_f[v] < 1.0:
             if deb > 0.0:
                 deb = cap * deb * grow / (cap + deb * (grow - 1.0))
-                source[TNF, yy, xx] += tnf_per_debris * deb
-            if gran[yy, xx] >= cover and _ringed(yy, xx, epi):
-                epi[yy, xx] = min(1.0, epi[yy, xx] + purse_per_h * dt)
+                src_tnf[v] += tnf_per_debris * deb
+            if gran_f[v] >= cover and _ringed(v // nx, v % nx, epi):
+                epi_f[v] = min(1.0, epi_f[v] + purse_per_h * dt)
         elif deb > 0.0:
             deb = deb * resolve if deb > 1e-6 else 0.0
-        debris[yy, xx] = deb
-        vegf = c[VEGF, yy, xx]
-        if vegf > 0.0:
-            pmax = perfusion_max[yy, xx]
-            rate = tp[T_ANGIO] * hill(vegf, tp[T_K_VEGF]) * dt
-            perfusion[yy, xx] = pmax - (pmax - perfusion[yy, xx]) * (1.0 - rate + 0.5 * rate * rate)
-        tnf = c[TNF, yy, xx]
-        if tnf > 0.0:
-            rate = tp[T_MMP] * hill(tnf, tp[T_K_TNF]) * dt
-            gran[yy, xx] *= 1.0 - rate + 0.5 * rate * rate  # exp(-rate), rate << 1 per hour
-        n_open += epi[yy, xx] < 1.0
+        deb_f[v] = deb
+        n_open += epi_f[v] < 1.0
+    # angiogenesis and matrix breakdown: no branches (selects), so that the loop vectorises
+    vegf, tnf = c[VEGF].reshape(-1), c[TNF].reshape(-1)
+    perf, pmax_f = perfusion.reshape(-1), perfusion_max.reshape(-1)
+    k_vegf, k_tnf = tp[T_K_VEGF], tp[T_K_TNF]
+    for k in range(wound_idx.size):
+        v = wound_idx[k]
+        pmax = pmax_f[v]
+        rate = tp[T_ANGIO] * hill(vegf[v], k_vegf) * dt
+        grown = pmax - (pmax - perf[v]) * (1.0 - rate + 0.5 * rate * rate)
+        perf[v] = grown if vegf[v] > 0.0 else perf[v]
+        rate = tp[T_MMP] * hill(tnf[v], k_tnf) * dt
+        broken = gran_f[v] * (1.0 - rate + 0.5 * rate * rate)  # exp(-rate), rate << 1 per hour
+        gran_f[v] = broken if tnf[v] > 0.0 else gran_f[v]
     return n_open
 
 
@@ -93,11 +101,13 @@ def release_depots(depot, frac, release_to, release_share, dt, rate):
 
 
 @njit(cache=True)
-def release_footprint(fy, fx, weight, source, rate):
-    """Add the depots' release to the fields: source[f, y, x] += rate[f] * weight (u/h).
+def release_footprint(runs, footprint, source, rate):
+    """Add the depots' release to the fields: source[f, y, x] += rate[f] * footprint[y, x] (u/h).
 
     Args:
-        fy, fx, weight: depot voxels and their share of one site's dose (the bolus footprint).
+        runs: (n, 3) rows of (y, x0, x1): the footprint's non-zero voxels as runs along rows
+            (`woundsim.geometry.row_runs(footprint > 0)`), so the inner loop is contiguous.
+        footprint: (ny, nx) each voxel's share of one site's dose (the bolus footprint).
         source: (n_fields, ny, nx) source rates (u/h), incremented.
         rate: (n_fields,) release per unit weight this step, summed over products (u/h).
     """
@@ -105,39 +115,46 @@ def release_footprint(fy, fx, weight, source, rate):
         r = rate[f]
         if r <= 0.0:
             continue
-        for k in range(fy.size):
-            source[f, fy[k], fx[k]] += r * weight[k]
+        for q in range(runs.shape[0]):
+            yy = runs[q, 0]
+            src = source[f, yy]
+            w = footprint[yy]
+            for xx in range(runs[q, 1], runs[q, 2]):
+                src[xx] += r * w[xx]
 
 
 @njit(cache=True)
-def recruitment_cumsums(wy, wx, occ_m, occ_f, epi, gran, perfusion, c, debris, tp, base_m, tnf_gain, debris_gain,
+def recruitment_cumsums(wound_idx, occ_m, occ_f, epi, gran, perfusion, c, debris, tp, base_m, tnf_gain, debris_gain,
                         base_f, pdgf_gain, cum_m, cum_f):
     """Cumulative recruitment rates (1/h) over wound voxels that are free, for both recruited kinds.
 
     Macrophages: open voxels, rate = base_m * perfusion * (1 + tnf_gain hill(tnf) + debris_gain hill(debris)).
     Fibroblasts: voxels still to fill, rate = base_f * perfusion * (1 + pdgf_gain hill(pdgf)).
 
+    Args:
+        wound_idx: flat index (y * nx + x) of each wound voxel, ascending.
+
     Returns:
         (total_m, total_f), the last entries of `cum_m` and `cum_f` (written).
     """
+    occ_m, occ_f, epi, gran = occ_m.reshape(-1), occ_f.reshape(-1), epi.reshape(-1), gran.reshape(-1)
+    perfusion, debris = perfusion.reshape(-1), debris.reshape(-1)
+    tnf, pdgf = c[TNF].reshape(-1), c[PDGF].reshape(-1)
+    k_tnf, k_debris, k_pdgf = tp[T_K_TNF], tp[T_K_DEBRIS], tp[T_K_PDGF]
+    # rates first, without branches (a masked voxel gets exactly 0.0), so that the loop vectorises ...
+    for k in range(wound_idx.size):
+        v = wound_idx[k]
+        rate = base_m * perfusion[v] * (1.0 + tnf_gain * hill(tnf[v], k_tnf) + debris_gain * hill(debris[v], k_debris))
+        cum_m[k] = rate if (epi[v] < 1.0) & (occ_m[v] == 0) else 0.0
+        rate = base_f * perfusion[v] * (1.0 + pdgf_gain * hill(pdgf[v], k_pdgf))
+        cum_f[k] = rate if (gran[v] < 1.0) & (occ_f[v] == 0) else 0.0
+    # ... then the running sums, in voxel order
     total_m = 0.0
     total_f = 0.0
-    for k in range(wy.size):
-        yy, xx = wy[k], wx[k]
-        # open/unfilled voxels are contiguous (a predictable branch); occupied ones are scattered, so they
-        # are masked by a select instead of a branch; both ways a masked voxel adds exactly 0.0
-        rate = 0.0
-        if epi[yy, xx] < 1.0:
-            rate = base_m * perfusion[yy, xx] * (1.0 + tnf_gain * hill(c[TNF, yy, xx], tp[T_K_TNF])
-                                                 + debris_gain * hill(debris[yy, xx], tp[T_K_DEBRIS]))
-            rate = rate if occ_m[yy, xx] == 0 else 0.0
-        total_m += rate
+    for k in range(wound_idx.size):
+        total_m += cum_m[k]
         cum_m[k] = total_m
-        rate = 0.0
-        if gran[yy, xx] < 1.0:
-            rate = base_f * perfusion[yy, xx] * (1.0 + pdgf_gain * hill(c[PDGF, yy, xx], tp[T_K_PDGF]))
-            rate = rate if occ_f[yy, xx] == 0 else 0.0
-        total_f += rate
+        total_f += cum_f[k]
         cum_f[k] = total_f
     return total_m, total_f
 
