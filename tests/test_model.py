@@ -100,3 +100,20 @@ def test_summary_keys_and_closure_bookkeeping(coarse_params, small_patient):
 def test_standard_care_never_injects(coarse_params, small_patient):
     r = simulate(coarse_params, small_patient, standard_care(), seed=1)
     assert r.timeseries["ev_wound_mean"].max() == 0.0 and r.injection_sites == []
+
+
+@pytest.mark.parametrize("dx_um", [100.0, 200.0, 250.0])
+def test_injected_amount_and_concentration_do_not_depend_on_the_grid(dx_um):
+    # units_per_ug counts u per 100 µm voxel: the same dose must put the same amount (u·µm²) into the tissue and
+    # the same concentration into the bolus disc on every grid (it used to grow as dx², 6.25x at 250 µm)
+    params = with_overrides(ModelParams(), {"numerics.dx_um": dx_um})
+    treatment = Treatment(product="extracellular_vesicles", dose_ug_per_site=10.0, sites=4, schedule_days=[0.0])
+    model = WoundModel(params, Patient(area_cm2=1.0), treatment, seed=1)
+    model._inject()
+    amount_um2 = model.depot.sum() * dx_um**2
+    expected = 4 * 10.0 * params.derivative.units_per_ug * 100.0**2
+    assert amount_um2 == pytest.approx(expected, rel=1e-9)
+    # a disc of 4 mm radius: mean depot concentration = one site's amount / the disc's area, on any grid
+    disc_um2 = math.pi * (params.derivative.bolus_radius_mm * 1000.0) ** 2
+    peak = model.depot[1].max()
+    assert peak == pytest.approx(10.0 * params.derivative.units_per_ug * 100.0**2 / disc_um2, rel=0.1)

@@ -25,7 +25,7 @@ from woundsim.rules import impairment_strength, senescence
 from woundsim.summary import closure_quality
 from woundsim.treatment import PRODUCTS, Treatment, standard_care, validate_treatment
 from woundsim.units import DAYS_PER_WEEK, HOURS_PER_DAY, cm2_per_s_to_um2_per_h, half_life_to_rate
-from woundsim.units import per_day_to_per_hour, voxels_to_area_cm2
+from woundsim.units import per_day_to_per_hour, reference_voxels_per_voxel, voxels_to_area_cm2
 
 INITIAL_MACROPHAGE_DENSITY = 0.05  # cohorts per open wound voxel at entry (chronic, M1-dominated bed)
 INITIAL_FIBROBLAST_DENSITY = 0.02  # cohorts per wound voxel at entry
@@ -132,7 +132,12 @@ class WoundModel(mesa.Model):
         for ys, xs in (self.geometry.disc(s, d.bolus_radius_mm) for s in self.injection_sites):
             self.footprint[ys, xs] += 1.0 / ys.size
         self.depot_runs = row_runs(self.footprint > 0.0)
-        self.depot_per_site = np.zeros(len(PRODUCTS))  # u·voxel per site, not yet released
+        self.depot_per_site = np.zeros(len(PRODUCTS))  # u·voxel (of this grid) per site, not yet released
+        # units_per_ug is stated in u·voxel of a 100 µm voxel: a site's amount (u·µm²) must not depend on the grid,
+        # so on a dx grid it is (100 µm / dx)² as many u·voxel; spread over the bolus disc (n ∝ 1/dx² voxels) this
+        # gives the same concentration on every grid (without it the injected concentration grew as dx²: 6.25x at
+        # 250 µm, and the 0.52 cm² trial ulcer closed 19 days early there)
+        self.units_per_ug_voxel = d.units_per_ug / reference_voxels_per_voxel(self.params.numerics.dx_um)
         self.injection_hours = sorted({round(day * HOURS_PER_DAY / self.dt) for day in t.schedule_days}) \
             if t.injects else []
         half = (d.cm_release_half_life_h, d.ev_release_half_life_h, d.exosome_release_half_life_h)
@@ -165,7 +170,7 @@ class WoundModel(mesa.Model):
             return
         doses = self.treatment.product_doses()
         for k, product in enumerate(PRODUCTS):
-            self.depot_per_site[k] += doses.get(product, 0.0) * self.params.derivative.units_per_ug
+            self.depot_per_site[k] += doses.get(product, 0.0) * self.units_per_ug_voxel
 
     def _debride(self) -> None:
         sc = self.params.standard_care

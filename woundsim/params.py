@@ -161,7 +161,7 @@ class StandardCareParams:
 class DerivativeParams:
     """hUC-MSCD products: depot release and composition; dose-to-model-unit factors."""
 
-    units_per_ug: float = 1000.0  # u·voxel per µg protein-equivalent (potency, calibrated)
+    units_per_ug: float = 1000.0  # u·voxel per µg protein-equivalent, voxel = 100 µm x 100 µm on any grid (potency, calibrated)
     cm_release_half_life_h: float = 2.0  # h, conditioned medium leaves its depot fast (prior)
     ev_release_half_life_h: float = 24.0  # h, vesicles retained longer in the injected bolus (prior)
     exosome_release_half_life_h: float = 36.0  # h (prior)

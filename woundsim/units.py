@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 
 HOURS_PER_DAY = 24.0
+# Voxel edge (µm) at which amounts counted "per voxel" are stated (DESIGN.md section 2's default grid):
+# an amount of N u·voxel is N u x (100 µm)², whatever the grid the model runs on.
+REFERENCE_DX_UM = 100.0
 DAYS_PER_WEEK = 7.0
 UM_PER_MM = 1_000.0
 UM2_PER_CM2 = 1.0e8
@@ -50,6 +53,11 @@ def hba1c_to_glucose_mM(hba1c_pct: float) -> float:
 def area_cm2_to_voxels(area_cm2: float, dx_um: float) -> float:
     """Number of lattice voxels of edge `dx_um` covering `area_cm2`."""
     return area_cm2 * UM2_PER_CM2 / (dx_um * dx_um)
+
+
+def reference_voxels_per_voxel(dx_um: float) -> float:
+    """How many reference (100 µm) voxels one voxel of edge `dx_um` covers: (dx / 100 µm)²."""
+    return (dx_um / REFERENCE_DX_UM) ** 2
 
 
 def voxels_to_area_cm2(n_voxels: float, dx_um: float) -> float:
