@@ -45,7 +45,7 @@ CONTROLS = {
     },
     "Treatment": {
         "product": ("select", "Product", dict(value="mixture", values=list(PRODUCT_CHOICES))),
-        "dose_ug_per_site": ("float", "Dose per site", dict(value=TRIAL_DOSE_UG, min=1.0, max=100.0, step=1.0, unit="µg")),
+        "dose_ug_per_site": ("float", "Dose per site", dict(value=TRIAL_DOSE_UG, min=1.0, max=1000.0, step=1.0, unit="µg")),
         "sites": ("int", "Injection sites", dict(value=8, min=1, max=16, step=1, unit="")),
         "schedule": ("select", "Schedule", dict(value=DEFAULT_SCHEDULE, values=list(SCHEDULES))),
     },
