@@ -1,10 +1,12 @@
 """Cost of one simulated patient, against the field solver alone on the same grid, in one process.
 
-Runs the default treated patient (2 cm² Texas II, hUC-MSCD weekly x4, 12-week horizon) at 100 µm,
-at 200 µm (both 1 h steps) and at the calibration's grid (conf/calibration/default.yaml) after a
-warm-up (Numba kernels loaded from the cache), and reports wall time, simulated days, the cost per
-simulated hour, and the ratio to a run of the bare field solver for
-the same grid and number of steps (how much the agents and tissue add on top of diffusion).
+Runs the default treated patient (2 cm² Texas II, hUC-MSCD weekly x4, 12-week horizon; uncalibrated
+ModelParams and Treatment defaults, a fixed workload) at 100 µm, at 200 µm (both 1 h steps) and at
+the calibration's grid (conf/calibration/default.yaml) if it differs, then the same patient as
+`woundsim run` simulates it (model=calibrated, treatment=hucmscd_trial, 100 µm), after a warm-up
+(Numba kernels loaded from the cache), and reports wall time, simulated days, the cost per simulated
+hour, and the ratio to a run of the bare field solver for the same grid and number of steps (how
+much the agents and tissue add on top of diffusion).
 With --memory it also runs a 20 cm² ulcer at 100 µm and reports peak resident memory.
 
 Targets (issue 2): < 2 s per 12-week treated default patient at 100 µm, < 0.5 s at a 200 µm
@@ -25,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
+from woundsim.config import named_option, named_params
 from woundsim.fields import FIELD_NAMES, FactorFields
 from woundsim.model import WoundModel
 from woundsim.params import ModelParams, with_overrides
@@ -55,12 +58,12 @@ def grid_params(dx_um: float, dt_h: float) -> ModelParams:
                                           "numerics.dt_field_h": dt_h, "numerics.horizon_weeks": 12.0})
 
 
-def one(p: ModelParams, seed: int) -> tuple[float, float, tuple[int, int]]:
-    patient = Patient(area_cm2=2.0, texas_grade=2)
+def one(p: ModelParams, seed: int, treatment: Treatment | None = None) -> tuple[float, float, tuple[int, int]]:
+    patient, treatment = Patient(area_cm2=2.0, texas_grade=2), treatment or Treatment()
     t0 = time.perf_counter()
-    r = simulate(p, patient, Treatment(), seed=seed)
+    r = simulate(p, patient, treatment, seed=seed)
     wall = time.perf_counter() - t0
-    shape = WoundModel(with_overrides(p, {"numerics.mesa_sync_hours": 0.0}), patient, Treatment(),
+    shape = WoundModel(with_overrides(p, {"numerics.mesa_sync_hours": 0.0}), patient, treatment,
                        seed=seed).geometry.shape
     return wall, float(r.summary["simulated_days"]), shape
 
@@ -79,11 +82,17 @@ def main() -> None:
     simulate(with_overrides(ModelParams(), {"numerics.dx_um": 250.0, "numerics.horizon_weeks": 4.0}),
              Patient(area_cm2=0.5), Treatment(), seed=0)  # warm-up: load kernels
     cal_dx, cal_dt = calibration_grid()
+    rows = [("100 µm / 1 h", 100.0, 1.0, 2.0, False), ("200 µm / 1 h", 200.0, 1.0, 0.5, False)]
+    if (cal_dx, cal_dt) != (200.0, 1.0):
+        rows.append((f"calibration {cal_dx:g} µm / {cal_dt:g} h", cal_dx, cal_dt, 0.5, False))
+    rows.append(("woundsim run default", 100.0, 1.0, 2.0, True))
     print(f"{'grid':>22} {'voxels':>10} {'wall s':>8} {'days':>6} {'ms/sim h':>9} {'fields-only s':>14} {'ratio':>6}  target")
-    for label, dx, dt, target in (("100 µm / 1 h", 100.0, 1.0, 2.0), ("200 µm / 1 h", 200.0, 1.0, 0.5),
-                                  (f"calibration {cal_dx:g} µm / {cal_dt:g} h", cal_dx, cal_dt, 0.5)):
-        p = grid_params(dx, dt)
-        runs = [one(p, seed) for seed in range(a.seeds)]
+    for label, dx, dt, target, calibrated in rows:
+        p, treatment = grid_params(dx, dt), None
+        if calibrated:  # model=calibrated treatment=hucmscd_trial, as `woundsim run` simulates it
+            p = with_overrides(named_params("calibrated"), {"numerics.horizon_weeks": 12.0})
+            treatment = Treatment(**named_option("treatment", "hucmscd_trial"))
+        runs = [one(p, seed, treatment) for seed in range(a.seeds)]
         wall = statistics.median(r[0] for r in runs)
         days = statistics.median(r[1] for r in runs)
         shape = runs[0][2]
