@@ -139,13 +139,16 @@ def test_parameter_config_errors_name_the_key():
 
 
 def test_default_config_composes_into_a_problem_with_every_target():
-    setup = load_setup(compose_config([]))
+    cfg = compose_config([])
+    setup = load_setup(cfg)
     assert {t.name for t in setup.targets} == set(ALL_STATISTICS)
     assert setup.trial.n_patients == 10 and setup.soc.horizon_weeks >= 20
     natural = {p.target: p.to_natural(float(p.distribution().median())) for p in setup.parameters}
     trial_params, treatment, soc_params = setup.arm_objects(natural)
     assert treatment.dose_ug_per_site == pytest.approx(natural["treatment.dose_ug_per_site"])
-    assert soc_params.numerics.horizon_weeks == 20 and trial_params.numerics.dx_um == 250
+    assert soc_params.numerics.horizon_weeks == 20
+    for params in (trial_params, soc_params):  # both arms run on the calibration's grid
+        assert (params.numerics.dx_um, params.numerics.dt_agent_h) == (cfg["grid"]["dx_um"], cfg["grid"]["dt_agent_h"]) == (200, 1)
 
 
 def test_unknown_parameter_targets_are_refused():
