@@ -73,13 +73,11 @@ class FactorFields:
         self.dx_um = float(dx_um)
         nf = len(self.names)
         self.uptake_fields = self.names if uptake_fields is None else tuple(uptake_fields)
-        for name in self.uptake_fields:
-            self.index(name)  # an unknown name is refused with the allowed ones
         require(len(set(self.uptake_fields)) == len(self.uptake_fields),
                 f"uptake_fields = {self.uptake_fields!r} has duplicates")
         self._uptake_slot = np.full(nf, -1, dtype=np.int64)
         for slot, name in enumerate(self.uptake_fields):
-            self._uptake_slot[self._index[name]] = slot
+            self._uptake_slot[self.index(name)] = slot  # an unknown name is refused with the allowed ones
         self._c = np.zeros((nf, ny, nx))
         self._source = np.zeros((nf, ny, nx))
         self._uptake = np.zeros((len(self.uptake_fields), ny, nx))

@@ -84,7 +84,6 @@ class WoundModel(mesa.Model):
         self.geometry = g = build_geometry(pt, depth, p.numerics.dx_um, p.numerics.margin_mm, self.rng, extra)
         self.wound = g.wound
         self.wound_idx = np.flatnonzero(g.wound.ravel()).astype(np.int64)
-        self.wound_y, self.wound_x = (a.astype(np.int64) for a in np.divmod(self.wound_idx, g.shape[1]))
         self.deficit_mm = g.deficit_mm
         self.granulation = np.where(g.wound, 0.0, 1.0)
         self.epithelium = np.where(g.wound, 0.0, 1.0)
@@ -310,7 +309,7 @@ class WoundModel(mesa.Model):
 
     @property
     def open_area_cm2(self) -> float:
-        return voxels_to_area_cm2(open_voxels(self.wound_y, self.wound_x, self.epithelium), self.params.numerics.dx_um)
+        return voxels_to_area_cm2(open_voxels(self.wound_idx, self.epithelium), self.params.numerics.dx_um)
 
     @property
     def day(self) -> float:

@@ -184,10 +184,10 @@ def place_recruits(cum, total, u, wound_idx, nx, occ, y, x, uid, state, n, state
 
 
 @njit(cache=True)
-def open_voxels(wy, wx, epi):
-    """Number of wound voxels not yet re-epithelialised."""
+def open_voxels(wound_idx, epi):
+    """Number of wound voxels (flat indices, as in `tissue_step`) not yet re-epithelialised."""
+    epi_f = epi.reshape(-1)
     n = 0
-    for k in range(wy.size):
-        if epi[wy[k], wx[k]] < 1.0:
-            n += 1
+    for k in range(wound_idx.size):
+        n += epi_f[wound_idx[k]] < 1.0
     return n
