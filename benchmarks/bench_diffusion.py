@@ -91,12 +91,12 @@ def scenario_inputs(name, shape, rng):
 def time_numba(c, source, uptake, args, steps):
     """Per-step times (s) of the kernel; source and uptake refilled before each step."""
     s, u = np.empty_like(source), np.empty_like(uptake)
-    decay, dt, active, factors = args
+    slot, decay, dt, active, factors = args
     times = np.empty(steps)
     for k in range(steps + 1):
         s[:], u[:] = source, uptake
         t0 = time.perf_counter()
-        bad = lod_diffuse_decay_2d(c, s, u, decay, dt, active, *factors)
+        bad = lod_diffuse_decay_2d(c, s, u, slot, decay, dt, active, *factors)
         if k:  # the first call may compile or load from cache
             times[k - 1] = time.perf_counter() - t0
         assert bad < 0
@@ -118,10 +118,10 @@ def time_fields_step(shape, dx_um, dt_h, source, uptake, c0, steps):
 
 def agreement(c0, source, uptake, args, dx_um, steps=5):
     """Max |numba - numpy| / max |c| after a few steps from the same state."""
-    decay, dt, active, factors = args
+    slot, decay, dt, active, factors = args
     c_nb, c_np = c0.copy(), c0.copy()
     for _ in range(steps):
-        lod_diffuse_decay_2d(c_nb, source.copy(), uptake.copy(), decay, dt, active, *factors)
+        lod_diffuse_decay_2d(c_nb, source.copy(), uptake.copy(), slot, decay, dt, active, *factors)
         c_np = numpy_lod_step(c_np, source, uptake, np.asarray(DIFF_UM2_H), decay, dx_um, dt)
     return float(np.abs(c_nb - c_np).max() / np.abs(c_np).max())
 
@@ -147,7 +147,9 @@ def main(argv=None):
     decay = np.asarray(DECAY_PER_H)
     factors = (*lod_factors(opts.nx, np.asarray(DIFF_UM2_H), opts.dt_h, opts.dx_um),
                *lod_factors(opts.ny, np.asarray(DIFF_UM2_H), opts.dt_h, opts.dx_um))
-    args = (decay, opts.dt_h, np.ones(len(FIELD_NAMES), dtype=np.bool_), factors)
+    # every field carries an uptake slab here (slot f for field f), the general case of the kernel
+    args = (np.arange(len(FIELD_NAMES), dtype=np.int64), decay, opts.dt_h, np.ones(len(FIELD_NAMES), dtype=np.bool_),
+            factors)
     c0 = 1.0 + rng.random(shape)
     print(f"grid {opts.ny} x {opts.nx} x {len(FIELD_NAMES)} fields, dx {opts.dx_um} µm, dt {opts.dt_h} h, "
           f"D*dt/dx² = {DIFF_UM2_H[0] * opts.dt_h / opts.dx_um**2:.3g} (proteins), "

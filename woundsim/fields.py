@@ -20,9 +20,8 @@ import numpy as np
 from woundsim.errors import InputError, NumericalError, require, require_range
 from woundsim.kernels.diffusion import (
     first_bad_value,
-    lod_diffuse_decay_2d,
     lod_factors,
-    mark_active_fields,
+    lod_substeps,
 )
 
 FIELD_NAMES = ("tnf", "il10", "tgfb", "pdgf", "vegf", "egf", "ev")
@@ -143,18 +142,21 @@ class FactorFields:
         require_range("dt_h", dt_h, 0.0, math.inf, low_open=True, high_open=True, unit="h")
         require(isinstance(substeps, (int, np.integer)) and not isinstance(substeps, bool) and substeps >= 1,
                 f"substeps = {substeps!r}; allowed integers >= 1")
-        step_h = float(dt_h) / int(substeps)
+        bad = lod_substeps(*self.kernel_args(float(dt_h) / int(substeps), int(substeps)))
+        if bad >= 0:
+            raise InputError(self.bad_input_message(int(bad)))
+
+    def kernel_args(self, step_h: float, substeps: int = 1) -> tuple:
+        """The arguments of `woundsim.kernels.diffusion.lod_substeps` for `substeps` steps of `step_h` hours
+        (validated by the caller), for kernels that step the fields themselves; the Thomas factors are
+        cached and recomputed only when the step length changes."""
         if step_h != self._factors_dt_h:
             self._factors_dt_h = step_h
             ny, nx = self.shape
             self._factors = (*lod_factors(nx, self.diff_um2_h, step_h, self.dx_um),
                              *lod_factors(ny, self.diff_um2_h, step_h, self.dx_um))
-        for k in range(substeps):
-            mark_active_fields(self._c, self._source, self._active)
-            bad = lod_diffuse_decay_2d(self._c, self._source, self._uptake, self._uptake_slot, self.decay_per_h,
-                                       step_h, self._active, *self._factors, k == substeps - 1)
-            if bad >= 0:
-                raise InputError(self._bad_input_message(int(bad)))
+        return (self._c, self._source, self._uptake, self._uptake_slot, self.decay_per_h, step_h, substeps,
+                self._active, *self._factors)
 
     def check(self) -> None:
         """Raise `NumericalError` if any field holds NaN, infinity or a value below -1e-12."""
@@ -176,7 +178,8 @@ class FactorFields:
         """Names of the fields stepped in the last `step` (all, before the first step)."""
         return tuple(name for f, name in enumerate(self.names) if self._active[f])
 
-    def _bad_input_message(self, flat: int) -> str:
+    def bad_input_message(self, flat: int) -> str:
+        """The error for the bad source or uptake value at `flat` (an index returned by the kernels)."""
         f, y, x = np.unravel_index(flat, self._c.shape)
         slot = self._uptake_slot[f]
         s, u = float(self._source[f, y, x]), float(self._uptake[slot, y, x]) if slot >= 0 else 0.0

@@ -13,11 +13,13 @@ import numpy as np
 from mesa.discrete_space import OrthogonalVonNeumannGrid
 
 from woundsim.cohorts import Cohort
+from woundsim.errors import InputError
 from woundsim.fields import FIELD_NAMES, UPTAKE_FIELDS, FactorFields
 from woundsim.geometry import build_geometry, row_runs
 from woundsim.kernels import cells as K
-from woundsim.kernels.tissue import (open_voxels, place_recruits, recruitment_cumsums, release_depots,
-                                     release_footprint, tissue_step)
+from woundsim.kernels import step as S
+from woundsim.kernels.step import hourly_rules
+from woundsim.kernels.tissue import open_voxels
 from woundsim.params import ModelParams, validate
 from woundsim.patient import Patient
 from woundsim.rates import fibroblast_vector, keratinocyte_vector, macrophage_vector, tissue_vector
@@ -84,6 +86,8 @@ class WoundModel(mesa.Model):
         self.geometry = g = build_geometry(pt, depth, p.numerics.dx_um, p.numerics.margin_mm, self.rng, extra)
         self.wound = g.wound
         self.wound_idx = np.flatnonzero(g.wound.ravel()).astype(np.int64)
+        self.wound_runs = row_runs(g.wound)  # the same voxels in the same order, as runs along rows
+        self._anywhere = np.ones(g.shape, dtype=np.bool_)  # macrophages may move anywhere
         self.deficit_mm = g.deficit_mm
         self.granulation = np.where(g.wound, 0.0, 1.0)
         self.epithelium = np.where(g.wound, 0.0, 1.0)
@@ -102,12 +106,18 @@ class WoundModel(mesa.Model):
         decay = [half_life_to_rate(getattr(fp, n).half_life_h) for n in FIELD_NAMES]
         self.fields = FactorFields(self.geometry.shape, diff, decay, self.params.numerics.dx_um,
                                    uptake_fields=UPTAKE_FIELDS)
-        self._uptake_ev = self.fields.uptake_of("ev")  # vesicle uptake by cells (1/h), the only uptake
+        num = self.params.numerics
+        n_sub = max(1, math.ceil(num.dt_agent_h / num.dt_field_h - 1e-9))
+        # sources and uptake held over the agent step, solved in n_sub equal field steps
+        self._field_args = self.fields.kernel_args(num.dt_agent_h / n_sub, n_sub)
 
     def _build_cohorts(self) -> None:
         shape = self.geometry.shape
         self.next_uid = np.array([1], dtype=np.int64)
-        self.cohorts = {k: Cohort(k) for k in ("macrophage", "fibroblast", "keratinocyte")}
+        # one cohort per voxel and kind at most, so a capacity of one per voxel bounds every birth in a step
+        self.cohorts = {k: Cohort(k, capacity=shape[0] * shape[1])
+                        for k in ("macrophage", "fibroblast", "keratinocyte")}
+        self._counts = np.zeros(len(self.cohorts), dtype=np.int64)
         self.occupancy = {k: np.zeros(shape, dtype=np.int64) for k in self.cohorts}
         wy, wx = np.divmod(self.wound_idx, shape[1])
         for kind, density, phi in (("macrophage", INITIAL_MACROPHAGE_DENSITY, self.params.macrophage.phi_initial),
@@ -151,16 +161,26 @@ class WoundModel(mesa.Model):
         p, s = self.params, self.impairment
         self.tp = tissue_vector(p, s, self.senescence)
         self.mp, self.fp, self.kp = macrophage_vector(p, s), fibroblast_vector(p, s), keratinocyte_vector(p, s)
+        m, f, k = p.macrophage, p.fibroblast, p.keratinocyte
+        self.rates = np.zeros(S.R_LEN)
+        self.rates[[S.R_RECRUIT_M, S.R_RECRUIT_TNF_GAIN, S.R_RECRUIT_DEBRIS_GAIN, S.R_ENTRY_PDGF_GAIN, S.R_PHI_RECRUIT,
+                    S.R_PURSE_STRING, S.R_PURSE_COVER]] = (
+            per_day_to_per_hour(m.recruit_per_day), m.recruit_tnf_gain, m.recruit_debris_gain, f.entry_pdgf_gain,
+            m.phi_initial, per_day_to_per_hour(k.purse_string_per_day), 0.5 * k.cover_granulation)
+        self._set_senescence(self.senescence)
+
+    def _set_senescence(self, value: float) -> None:
+        """Senescent fraction of the edge: slows the cells (tissue vector) and fibroblast entry."""
+        self.senescence = value
+        self.tp[K.T_SENESCENCE] = value
+        self.rates[S.R_ENTRY_F] = per_day_to_per_hour(self.params.fibroblast.entry_per_day) * (1.0 - value)
 
     # ---- one step -----------------------------------------------------------------------------
     def step(self) -> None:
         """Advance one agent step (dt_agent_h hours)."""
         self._inject()
         self._debride()
-        self._recruit()
-        self._act()
-        self._remodel()
-        self._diffuse()
+        self._rules()  # recruit, act, remodel, diffuse
         self._observe()
 
     def _inject(self) -> None:
@@ -178,84 +198,32 @@ class WoundModel(mesa.Model):
             return
         open_ = self.wound & (self.epithelium < 1.0)
         self.debris[open_] *= 1.0 - sc.debridement_efficiency
-        self.senescence *= 1.0 - sc.senescence_reset
-        self.tp[K.T_SENESCENCE] = self.senescence
+        self._set_senescence(self.senescence * (1.0 - sc.senescence_reset))
 
-    def _recruit(self) -> None:
-        m, f = self.params.macrophage, self.params.fibroblast
-        mac, fib = self.cohorts["macrophage"], self.cohorts["fibroblast"]
-        # one pass for both kinds: fibroblast rates do not depend on where the new macrophages go
-        total_m, total_f = recruitment_cumsums(
-            self.wound_idx, self.occupancy["macrophage"], self.occupancy["fibroblast"], self.epithelium,
-            self.granulation, self.perfusion, self.fields.c, self.debris, self.tp,
-            per_day_to_per_hour(m.recruit_per_day), m.recruit_tnf_gain, m.recruit_debris_gain,
-            per_day_to_per_hour(f.entry_per_day) * (1.0 - self.senescence), f.entry_pdgf_gain,
-            self._cumsum_m, self._cumsum_f)
-        self._place(mac, self._cumsum_m, total_m, m.phi_initial)
-        self._place(fib, self._cumsum_f, total_f, 0.0)
-
-    def _place(self, cohort: Cohort, cumsum: np.ndarray, total: float, phi: float) -> None:
-        """Recruit Poisson(total dt) cohorts at voxels drawn from the cumulative rates (one per free voxel)."""
-        n = self.rng.poisson(total * self.dt) if total > 0 else 0
-        if n == 0:
-            return
-        u = self.rng.random(n)
-        cohort.reserve(n)
-        cohort.n = place_recruits(cumsum, total, u, self.wound_idx, self.geometry.shape[1],
-                                  self.occupancy[cohort.kind], cohort.y, cohort.x, cohort.uid, cohort.state, cohort.n,
-                                  phi, self.next_uid)
-
-    def _act(self) -> None:
-        f, c, dt = self.fields, self.fields.c, self.dt
-        mac, fib, ker = self.cohorts["macrophage"], self.cohorts["fibroblast"], self.cohorts["keratinocyte"]
-        fib.reserve(2 * fib.n + 16)  # at most one daughter per cohort per step
-        ker.reserve(2 * ker.n + 16)
-        # one draw, split in order: the same uniforms as one draw per cell type
-        u = self.rng.random(2 * (mac.n + fib.n + ker.n))
-        um, uf, uk = u[: 2 * mac.n], u[2 * mac.n: 2 * (mac.n + fib.n)], u[2 * (mac.n + fib.n):]
-        K.macrophage_step(mac.n, mac.y, mac.x, mac.state, um[: mac.n], um[mac.n:], c, f.source, self._uptake_ev,
-                          self.debris, self.occupancy["macrophage"], self._anywhere, self.tp, self.mp, dt)
-        fib.n = self._fibroblasts(fib, uf)
-        ker.n = self._keratinocytes(ker, uk)
-        for cohort in self.cohorts.values():
-            cohort.n = K.compact(cohort.n, cohort.y, cohort.x, cohort.uid, cohort.state)
-
-    def _fibroblasts(self, fib: Cohort, u: np.ndarray) -> int:
-        f = self.fields
-        return K.fibroblast_step(fib.n, fib.capacity, fib.y, fib.x, fib.uid, self.next_uid, u[: fib.n], u[fib.n:], f.c,
-                                 f.source, self._uptake_ev, self.granulation, self.deficit_mm, self.epithelium,
-                                 self.wound, self.occupancy["fibroblast"], self.tp, self.fp, self.dt)
-
-    def _keratinocytes(self, ker: Cohort, u: np.ndarray) -> int:
-        f = self.fields
-        return K.keratinocyte_step(ker.n, ker.capacity, ker.y, ker.x, ker.uid, ker.state, self.next_uid, u[: ker.n], u[ker.n:],
-                                   f.c, f.source, self._uptake_ev, self.granulation, self.epithelium, self.wound,
-                                   self.debris, self.occupancy["keratinocyte"], self.tp, self.kp, self.dt)
-
-    @property
-    def _anywhere(self) -> np.ndarray:
-        if not hasattr(self, "_anywhere_mask"):
-            self._anywhere_mask = np.ones(self.geometry.shape, dtype=np.bool_)
-        return self._anywhere_mask
-
-    def _remodel(self) -> None:
-        k = self.params.keratinocyte
-        self.n_open = tissue_step(self.wound_idx, self.fields.c, self.fields.source, self.debris,
-                                  self.perfusion, self.perfusion_max, self.granulation, self.epithelium, self.tp,
-                                  per_day_to_per_hour(k.purse_string_per_day), 0.5 * k.cover_granulation, self.dt)
-        if self.depot_per_site.any():
-            release_depots(self.depot_per_site, self.release_frac, self.release_to, self.release_share, self.dt,
-                           self.release_rate)
-            release_footprint(self.depot_runs, self.footprint, self.fields.source, self.release_rate)
+    def _rules(self) -> None:
+        """Recruit, act, remodel and diffuse: the hourly rules, one compiled call (woundsim.kernels.step)."""
+        cells = tuple(self.cohorts.values())
+        counts = self._counts
+        for k, cohort in enumerate(cells):
+            counts[k] = cohort.n
+        n_open, bad = hourly_rules(
+            self.rng, counts, tuple((c.y, c.x, c.uid, c.state) for c in cells),
+            tuple(self.occupancy[c.kind] for c in cells), self.next_uid,
+            (self.wound_idx, self.wound_runs, self.wound, self.deficit_mm, self.granulation, self.epithelium,
+             self.debris, self.perfusion, self.perfusion_max, self._anywhere, self._cumsum_m, self._cumsum_f),
+            self._field_args, (self.tp, self.mp, self.fp, self.kp), self.rates,
+            (self.depot_per_site, self.release_frac, self.release_to, self.release_share, self.release_rate,
+             self.depot_runs, self.footprint), self.dt)
+        for k, cohort in enumerate(cells):
+            cohort.n = int(counts[k])
+        self.n_open = n_open
+        if bad >= 0:
+            raise InputError(self.fields.bad_input_message(int(bad)))
 
     @property
     def depot(self) -> np.ndarray:
         """Injected derivative not yet released, per product (u·voxel per voxel), shape (3, ny, nx)."""
         return self.depot_per_site[:, None, None] * self.footprint[None]
-
-    def _diffuse(self) -> None:
-        n_sub = max(1, math.ceil(self.dt / self.params.numerics.dt_field_h - 1e-9))
-        self.fields.step(self.dt / n_sub, substeps=n_sub)  # sources and uptake held over the agent step
 
     def _observe(self) -> None:
         self.hours += self.dt

@@ -11,8 +11,12 @@ import math
 
 from numba import njit
 
+from woundsim import _kernel_cache
 
-@njit(cache=True)
+_kernel_cache.register()  # before the first kernel is defined (see woundsim/_kernel_cache.py)
+
+
+@njit(cache=True, error_model="numpy")
 def hill(c: float, k_half: float) -> float:
     """Michaelis-Menten / Hill (n = 1) activation c / (c + k_half), in [0, 1)."""
     if c <= 0.0:
@@ -20,7 +24,7 @@ def hill(c: float, k_half: float) -> float:
     return c / (c + k_half)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def rate_to_prob(rate_per_h: float, dt_h: float) -> float:
     """Probability that a Poisson event of `rate_per_h` (1/h) happens within `dt_h` (h)."""
     if rate_per_h <= 0.0:
@@ -28,7 +32,7 @@ def rate_to_prob(rate_per_h: float, dt_h: float) -> float:
     return 1.0 - math.exp(-rate_per_h * dt_h)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def relax(x: float, up: float, down: float, dt_h: float) -> float:
     """Exact step of dx/dt = up * (1 - x) - down * x over `dt_h`; stays within [0, 1]."""
     total = up + down
@@ -38,14 +42,14 @@ def relax(x: float, up: float, down: float, dt_h: float) -> float:
     return x_eq + (x - x_eq) * math.exp(-total * dt_h)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def impairment_strength(glucose_mM: float, normal_mM: float, high_mM: float) -> float:
     """Diabetic impairment: 0 at `normal_mM`, 1 at `high_mM`, linear in glucose, capped at 2."""
     s = (glucose_mM - normal_mM) / (high_mM - normal_mM)
     return min(max(s, 0.0), 2.0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def keratinocyte_glucose_factor(strength: float, doubling_normal_d: float, doubling_high_d: float) -> float:
     """Edge speed relative to normal glucose: doubling-time ratio (3.65 d at 6 mM vs 5.43 d at 12 mM).
 
@@ -55,19 +59,19 @@ def keratinocyte_glucose_factor(strength: float, doubling_normal_d: float, doubl
     return doubling_normal_d / doubling
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def senescence(duration_weeks: float, max_fraction: float, tau_weeks: float) -> float:
     """Fraction of senescent edge cells of an ulcer open for `duration_weeks`."""
     return max_fraction * (1.0 - math.exp(-duration_weeks / tau_weeks))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def inhibition(c: float, k_half: float, max_inhibition: float) -> float:
     """Multiplicative slowing factor 1 - max_inhibition * hill(c), in [1 - max_inhibition, 1]."""
     return 1.0 - max_inhibition * hill(c, k_half)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def recurrence_probability(hazard_per_month: float, months: float) -> float:
     """Probability of at least one recurrence within `months` under a constant hazard."""
     return 1.0 - math.exp(-hazard_per_month * months)

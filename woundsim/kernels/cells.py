@@ -39,12 +39,12 @@ DX = np.array([0, 0, -1, 1], dtype=np.int64)
  K_CARGO_LOSS, K_LEN) = range(12)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _signal(c, tp, yy, xx, f1, k1, f2, k2):
     return hill(c[f1, yy, xx], tp[k1]) + hill(c[f2, yy, xx], tp[k2])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _cue(extra, mode, tp, yy, xx):
     """Non-field cue added to the chemotactic signal: 1 = debris (macrophages), 2 = unfilled deficit (fibroblasts)."""
     if mode == 1:
@@ -54,7 +54,7 @@ def _cue(extra, mode, tp, yy, xx):
     return 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _chemotactic_target(y0, x0, u, occ, allowed, c, extra, tp, chemo, mode, f1, k1, f2, k2):
     """Pick a free, allowed 4-neighbour with weights 1 + chemo * max(0, signal gain); -1 if none."""
     ny, nx = occ.shape
@@ -89,7 +89,7 @@ def _chemotactic_target(y0, x0, u, occ, allowed, c, extra, tp, chemo, mode, f1, 
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def macrophage_step(n, y, x, phi, u1, u2, c, source, uptake_ev, debris, occ, anywhere, tp, mp, dt):
     """Polarise, clear debris, secrete, die, move: one step for `n` macrophage cohorts."""
     p_death = rate_to_prob(mp[M_DEATH], dt)
@@ -126,7 +126,7 @@ def macrophage_step(n, y, x, phi, u1, u2, c, source, uptake_ev, debris, occ, any
                 occ[y[i], x[i]] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def fibroblast_step(n, cap, y, x, uid, next_uid, u1, u2, c, source, uptake_ev, gran, deficit, epi, wound, occ,
                     tp, fp, dt):
     """Deposit collagen, secrete, die or leave, divide, move; returns the new agent count."""
@@ -177,7 +177,7 @@ def fibroblast_step(n, cap, y, x, uid, next_uid, u1, u2, c, source, uptake_ev, g
     return n_now
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _unfilled_nb(y0, x0, gran, wound):
     """True if a 4-neighbour wound voxel still has deficit to fill (the cohort stays to fill it)."""
     ny, nx = gran.shape
@@ -188,7 +188,7 @@ def _unfilled_nb(y0, x0, gran, wound):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _deposit(y0, x0, fill_mm, gran, deficit, wound):
     """Spread `fill_mm` of new tissue: half in the cohort's voxel, an eighth in each 4-neighbour."""
     ny, nx = gran.shape
@@ -201,7 +201,7 @@ def _deposit(y0, x0, fill_mm, gran, deficit, wound):
             gran[yy, xx] = min(1.0, gran[yy, xx] + w * fill_mm / deficit[yy, xx])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def keratinocyte_step(n, cap, y, x, uid, cargo, next_uid, u1, u2, c, source, uptake_ev, gran, epi, wound, debris,
                       occ, tp, kp, dt):
     """Take up EV cargo, advance into coverable open voxels, fill the edge, differentiate in the interior.
@@ -258,7 +258,7 @@ def keratinocyte_step(n, cap, y, x, uid, cargo, next_uid, u1, u2, c, source, upt
     return n_now
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _pick_coverable(yi, xi, u, n_cover, gran, epi, wound, occ, cover):
     ny, nx = occ.shape
     k = min(int(u * n_cover), n_cover - 1)
@@ -272,7 +272,7 @@ def _pick_coverable(yi, xi, u, n_cover, gran, epi, wound, occ, cover):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def compact(n, y, x, uid, extra):
     """Close the gaps left by removed agents (y == -1); returns the new count. `extra` moves along."""
     j = 0

@@ -55,7 +55,7 @@ _TAB_PER_UNIT = 32  # table entries per unit of lam*dt
 _EXP_TABLE = np.array([math.exp(-n / _TAB_PER_UNIT) for n in range(int(_Z_MAX * _TAB_PER_UNIT) + 1)])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def thomas_factors_neumann(n: int, a: float) -> tuple[np.ndarray, np.ndarray]:
     """Thomas factors of the n x n no-flux backward-Euler matrix I - a L.
 
@@ -82,7 +82,7 @@ def thomas_factors_neumann(n: int, a: float) -> tuple[np.ndarray, np.ndarray]:
     return g, inv
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def lod_factors(n: int, diff_um2_h: np.ndarray, dt_h: float, dx_um: float) -> tuple[np.ndarray, np.ndarray]:
     """Thomas factors for every field along one axis.
 
@@ -103,7 +103,7 @@ def lod_factors(n: int, diff_um2_h: np.ndarray, dt_h: float, dx_um: float) -> tu
     return g, inv
 
 
-@njit(cache=True, fastmath=_FASTMATH, inline="always")
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
 def _exp_expm1_neg(z):
     """(exp(-z), expm1(-z)) for z >= 0 (z capped at 40), both to about 2e-15 relative.
 
@@ -119,12 +119,12 @@ def _exp_expm1_neg(z):
     return e_n + e_n * mr, (e_n - 1.0) + e_n * mr
 
 
-@njit(cache=True, fastmath=_FASTMATH, inline="always")
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
 def _flush(v):
     return 0.0 if abs(v) < FLUSH_BELOW else v
 
 
-@njit(cache=True, fastmath=_FASTMATH, inline="always")
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
 def _react_exact(c, s, u, k, dt):
     lam = k + u
     e, m = _exp_expm1_neg(lam * dt)
@@ -132,13 +132,13 @@ def _react_exact(c, s, u, k, dt):
     return _flush(c * e + src)
 
 
-@njit(cache=True, fastmath=_FASTMATH, inline="always")
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
 def _is_rate(v):
     """True for a finite value >= 0 (False for NaN)."""
     return (v >= 0.0) & (v <= _DBL_MAX)
 
 
-@njit(cache=True, fastmath=_FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
 def _react_row(cr, sr, ur, k, dt, e_k, p_k, consume):
     """Exact reaction on one row; clears the row's source and uptake if `consume`.
 
@@ -175,7 +175,7 @@ def _react_row(cr, sr, ur, k, dt, e_k, p_k, consume):
     return -1
 
 
-@njit(cache=True, fastmath=_FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
 def _lod_x_row(r, g, inv):
     """Backward-Euler no-flux solve along one row (Thomas algorithm), in place."""
     p = inv[0] * r[0]
@@ -188,7 +188,7 @@ def _lod_x_row(r, g, inv):
         r[i] = p
 
 
-@njit(cache=True, fastmath=_FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
 def _lod_x_8rows(cf, j, g, inv):
     """`_lod_x_row` on rows j..j+7 at once: eight independent recurrences kept in registers."""
     r0, r1, r2, r3 = cf[j], cf[j + 1], cf[j + 2], cf[j + 3]
@@ -222,7 +222,7 @@ def _lod_x_8rows(cf, j, g, inv):
         r0[i], r1[i], r2[i], r3[i], r4[i], r5[i], r6[i], r7[i] = p0, p1, p2, p3, p4, p5, p6, p7
 
 
-@njit(cache=True, fastmath=_FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
 def _lod_y_forward(cf, j0, j1, g, inv):
     """Forward elimination of the y-solve on rows j0..j1-1 (rows before j0 already done)."""
     for j in range(j0, j1):
@@ -239,7 +239,7 @@ def _lod_y_forward(cf, j0, j1, g, inv):
                 r[i] = a * r[i] + b * prev[i]
 
 
-@njit(cache=True, fastmath=_FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
 def _lod_y_backward(cf, g):
     """Back substitution of the y-solve over the whole field."""
     for j in range(cf.shape[0] - 2, -1, -1):
@@ -250,7 +250,7 @@ def _lod_y_backward(cf, g):
             r[i] += b * nxt[i]
 
 
-@njit(cache=True, fastmath=_FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
 def _react_row_source(cr, sr, e_k, p_k, consume):
     """`_react_row` for a field without uptake: c <- c exp(-k dt) + S (1 - exp(-k dt)) / k on one row.
 
@@ -278,7 +278,7 @@ def _react_row_source(cr, sr, e_k, p_k, consume):
     return -1
 
 
-@njit(cache=True, fastmath=_FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
 def _step_field(cf, sf, uf, has_uptake, k, dt, gx, ix, gy, iy, consume):
     """Reaction, x-sweep and y-sweep of one field (2-D views), in blocks of eight rows.
 
@@ -309,7 +309,7 @@ def _step_field(cf, sf, uf, has_uptake, k, dt, gx, ix, gy, iy, consume):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _check_and_clear(sf, uf, has_uptake, consume):
     """Inactive field: validate source and uptake (as `_react_row` does), then zero them if `consume`."""
     bad_s = first_bad_value(sf, 0.0)
@@ -323,7 +323,7 @@ def _check_and_clear(sf, uf, has_uptake, consume):
     return -1
 
 
-@njit(cache=True, fastmath=_FASTMATH)
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
 def lod_diffuse_decay_2d(c, source, uptake, uptake_slot, decay_per_h, dt_h, active, gx, ix, gy, iy, consume=True):
     """One implicit LOD step of diffusion, decay, sources and uptake for all fields, in place.
 
@@ -366,7 +366,23 @@ def lod_diffuse_decay_2d(c, source, uptake, uptake_slot, decay_per_h, dt_h, acti
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def lod_substeps(c, source, uptake, uptake_slot, decay_per_h, step_h, n_sub, active, gx, ix, gy, iy):
+    """`n_sub` steps of `lod_diffuse_decay_2d`, each of `step_h` with the same source and uptake, skipping
+    the fields with no concentration and no source; source and uptake are zero afterwards.
+
+    Returns -1, or the flat index of the first bad source or uptake value (see `lod_diffuse_decay_2d`).
+    """
+    for k in range(n_sub):
+        mark_active_fields(c, source, active)
+        bad = lod_diffuse_decay_2d(c, source, uptake, uptake_slot, decay_per_h, step_h, active, gx, ix, gy, iy,
+                                   k == n_sub - 1)
+        if bad >= 0:
+            return bad
+    return -1
+
+
+@njit(cache=True, error_model="numpy")
 def first_bad_value(a, lower):
     """Flat index of the first value of `a` that is NaN, infinite or below `lower`; -1 if none.
 
@@ -387,7 +403,7 @@ def first_bad_value(a, lower):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _any_nonzero(a2):
     flat = a2.reshape(-1)
     for i0 in range(0, flat.size, _SCAN):
@@ -399,7 +415,7 @@ def _any_nonzero(a2):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def mark_active_fields(c, source, active):
     """Set active[f] to whether field f has any non-zero concentration or source.
 

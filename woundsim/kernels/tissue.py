@@ -14,13 +14,15 @@ from woundsim.rules import hill
 COVERED_DEBRIS_DECAY_PER_H = 1.0 / 24.0  # 1/h: debris under a closed epithelium resolves within days
 
 
-@njit(cache=True)
-def tissue_step(wound_idx, c, source, debris, perfusion, perfusion_max, gran, epi, tp, purse_per_h, cover, dt):
+@njit(cache=True, error_model="numpy")
+def tissue_step(wound_idx, wound_runs, c, source, debris, perfusion, perfusion_max, gran, epi, tp, purse_per_h, cover,
+                dt):
     """Debris regrowth (open) or resolution (covered), damage-driven tnf, angiogenesis, matrix breakdown,
     and purse-string closure of granulated open voxels whose four neighbours are all covered.
 
     Args:
         wound_idx: flat index (y * nx + x) of each wound voxel, ascending.
+        wound_runs: the same voxels as runs along rows, (n, 3) of (y, x0, x1) (`geometry.row_runs`).
         dt: step (h).
 
     Returns:
@@ -32,40 +34,61 @@ def tissue_step(wound_idx, c, source, debris, perfusion, perfusion_max, gran, ep
     grow = math.exp(tp[T_DEBRIS_GROWTH] * dt)  # logistic regrowth, exact over dt
     resolve = math.exp(-COVERED_DEBRIS_DECAY_PER_H * dt)
     tnf_per_debris = tp[T_DEBRIS_TNF] * tp[T_TNF_MULT]
-    src_tnf, deb_f, epi_f, gran_f = source[TNF].reshape(-1), debris.reshape(-1), epi.reshape(-1), gran.reshape(-1)
+    # debris, along rows and without branches (selects), so that the loop vectorises: it reads only the
+    # voxel's own epithelium, which the purse string below changes after it
+    for q in range(wound_runs.shape[0]):
+        yy, x0, x1 = wound_runs[q, 0], wound_runs[q, 1], wound_runs[q, 2]
+        _debris_row(debris[yy, x0:x1], epi[yy, x0:x1], source[TNF, yy, x0:x1], cap, grow, resolve, tnf_per_debris)
+    # closure, voxel by voxel: the purse string reads neighbours closed earlier in the loop
+    epi_f, gran_f = epi.reshape(-1), gran.reshape(-1)
     n_open = 0
-    # debris and closure, voxel by voxel (the purse string reads neighbours closed earlier in the loop);
-    # a voxel's granulation is read here before its own breakdown below, as in one loop over both
     for k in range(wound_idx.size):
         v = wound_idx[k]
-        deb = deb_f[v]
         if epi_f[v] < 1.0:
-            if deb > 0.0:
-                deb = cap * deb * grow / (cap + deb * (grow - 1.0))
-                src_tnf[v] += tnf_per_debris * deb
+            # a voxel's granulation is read here before its own breakdown below, as in one loop over both
             if gran_f[v] >= cover and _ringed(v // nx, v % nx, epi):
                 epi_f[v] = min(1.0, epi_f[v] + purse_per_h * dt)
-        elif deb > 0.0:
-            deb = deb * resolve if deb > 1e-6 else 0.0
-        deb_f[v] = deb
-        n_open += epi_f[v] < 1.0
-    # angiogenesis and matrix breakdown: no branches (selects), so that the loop vectorises
-    vegf, tnf = c[VEGF].reshape(-1), c[TNF].reshape(-1)
-    perf, pmax_f = perfusion.reshape(-1), perfusion_max.reshape(-1)
-    k_vegf, k_tnf = tp[T_K_VEGF], tp[T_K_TNF]
-    for k in range(wound_idx.size):
-        v = wound_idx[k]
-        pmax = pmax_f[v]
-        rate = tp[T_ANGIO] * hill(vegf[v], k_vegf) * dt
-        grown = pmax - (pmax - perf[v]) * (1.0 - rate + 0.5 * rate * rate)
-        perf[v] = grown if vegf[v] > 0.0 else perf[v]
-        rate = tp[T_MMP] * hill(tnf[v], k_tnf) * dt
-        broken = gran_f[v] * (1.0 - rate + 0.5 * rate * rate)  # exp(-rate), rate << 1 per hour
-        gran_f[v] = broken if tnf[v] > 0.0 else gran_f[v]
+            n_open += epi_f[v] < 1.0
+    # angiogenesis and matrix breakdown, along rows, each in its own branch-free loop so that it vectorises
+    for q in range(wound_runs.shape[0]):
+        yy, x0, x1 = wound_runs[q, 0], wound_runs[q, 1], wound_runs[q, 2]
+        _angiogenesis_row(perfusion[yy, x0:x1], perfusion_max[yy, x0:x1], c[VEGF, yy, x0:x1], tp[T_ANGIO],
+                          tp[T_K_VEGF], dt)
+        _breakdown_row(gran[yy, x0:x1], c[TNF, yy, x0:x1], tp[T_MMP], tp[T_K_TNF], dt)
     return n_open
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def _debris_row(deb, epi, src_tnf, cap, grow, resolve, tnf_per_debris):
+    """Debris regrowth (logistic, open voxels, adding damage-driven tnf) or resolution (covered voxels)."""
+    for i in range(deb.size):
+        d = deb[i]
+        is_open = epi[i] < 1.0
+        regrown = cap * d * grow / (cap + d * (grow - 1.0))
+        resolved = d * resolve if d > 1e-6 else 0.0
+        src_tnf[i] += tnf_per_debris * regrown if is_open & (d > 0.0) else 0.0
+        deb[i] = (regrown if d > 0.0 else d) if is_open else (resolved if d > 0.0 else d)
+
+
+@njit(cache=True, error_model="numpy")
+def _angiogenesis_row(perf, pmax, vegf, angio, k_vegf, dt):
+    """VEGF raises perfusion towards its maximum: 1 - exp(-rate) to second order, rate << 1 per hour."""
+    for i in range(perf.size):
+        rate = angio * hill(vegf[i], k_vegf) * dt
+        grown = pmax[i] - (pmax[i] - perf[i]) * (1.0 - rate + 0.5 * rate * rate)
+        perf[i] = grown if vegf[i] > 0.0 else perf[i]
+
+
+@njit(cache=True, error_model="numpy")
+def _breakdown_row(gran, tnf, mmp, k_tnf, dt):
+    """TNF-driven matrix breakdown (MMPs): granulation x exp(-rate) to second order, rate << 1 per hour."""
+    for i in range(gran.size):
+        rate = mmp * hill(tnf[i], k_tnf) * dt
+        broken = gran[i] * (1.0 - rate + 0.5 * rate * rate)
+        gran[i] = broken if tnf[i] > 0.0 else gran[i]
+
+
+@njit(cache=True, error_model="numpy")
 def _ringed(yy, xx, epi):
     ny, nx = epi.shape
     for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
@@ -75,7 +98,7 @@ def _ringed(yy, xx, epi):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def release_depots(depot, frac, release_to, release_share, dt, rate):
     """Release a fraction of each product's depot and sum it per field: rate[f] in u/h per unit weight.
 
@@ -100,7 +123,7 @@ def release_depots(depot, frac, release_to, release_share, dt, rate):
                 rate[f] += released[p] * release_share[p, t] / dt
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def release_footprint(runs, footprint, source, rate):
     """Add the depots' release to the fields: source[f, y, x] += rate[f] * footprint[y, x] (u/h).
 
@@ -123,8 +146,8 @@ def release_footprint(runs, footprint, source, rate):
                 src[xx] += r * w[xx]
 
 
-@njit(cache=True)
-def recruitment_cumsums(wound_idx, occ_m, occ_f, epi, gran, perfusion, c, debris, tp, base_m, tnf_gain, debris_gain,
+@njit(cache=True, error_model="numpy")
+def recruitment_cumsums(wound_runs, occ_m, occ_f, epi, gran, perfusion, c, debris, tp, base_m, tnf_gain, debris_gain,
                         base_f, pdgf_gain, cum_m, cum_f):
     """Cumulative recruitment rates (1/h) over wound voxels that are free, for both recruited kinds.
 
@@ -132,26 +155,28 @@ def recruitment_cumsums(wound_idx, occ_m, occ_f, epi, gran, perfusion, c, debris
     Fibroblasts: voxels still to fill, rate = base_f * perfusion * (1 + pdgf_gain hill(pdgf)).
 
     Args:
-        wound_idx: flat index (y * nx + x) of each wound voxel, ascending.
+        wound_runs: the wound voxels as runs along rows, (n, 3) of (y, x0, x1) in row-major order
+            (`geometry.row_runs`), so entry k of the sums is the k-th wound voxel in flat order.
 
     Returns:
         (total_m, total_f), the last entries of `cum_m` and `cum_f` (written).
     """
-    occ_m, occ_f, epi, gran = occ_m.reshape(-1), occ_f.reshape(-1), epi.reshape(-1), gran.reshape(-1)
-    perfusion, debris = perfusion.reshape(-1), debris.reshape(-1)
-    tnf, pdgf = c[TNF].reshape(-1), c[PDGF].reshape(-1)
     k_tnf, k_debris, k_pdgf = tp[T_K_TNF], tp[T_K_DEBRIS], tp[T_K_PDGF]
-    # rates first, without branches (a masked voxel gets exactly 0.0), so that the loop vectorises ...
-    for k in range(wound_idx.size):
-        v = wound_idx[k]
-        rate = base_m * perfusion[v] * (1.0 + tnf_gain * hill(tnf[v], k_tnf) + debris_gain * hill(debris[v], k_debris))
-        cum_m[k] = rate if (epi[v] < 1.0) & (occ_m[v] == 0) else 0.0
-        rate = base_f * perfusion[v] * (1.0 + pdgf_gain * hill(pdgf[v], k_pdgf))
-        cum_f[k] = rate if (gran[v] < 1.0) & (occ_f[v] == 0) else 0.0
+    # rates first, along rows, one kind at a time and without branches (a masked voxel gets exactly 0.0),
+    # so that the loops vectorise ...
+    k0 = 0
+    for q in range(wound_runs.shape[0]):
+        yy, x0, x1 = wound_runs[q, 0], wound_runs[q, 1], wound_runs[q, 2]
+        k1 = k0 + x1 - x0
+        _macrophage_rates(cum_m[k0:k1], perfusion[yy, x0:x1], c[TNF, yy, x0:x1], debris[yy, x0:x1], epi[yy, x0:x1],
+                          occ_m[yy, x0:x1], base_m, tnf_gain, k_tnf, debris_gain, k_debris)
+        _fibroblast_rates(cum_f[k0:k1], perfusion[yy, x0:x1], c[PDGF, yy, x0:x1], gran[yy, x0:x1], occ_f[yy, x0:x1],
+                          base_f, pdgf_gain, k_pdgf)
+        k0 = k1
     # ... then the running sums, in voxel order
     total_m = 0.0
     total_f = 0.0
-    for k in range(wound_idx.size):
+    for k in range(k0):
         total_m += cum_m[k]
         cum_m[k] = total_m
         total_f += cum_f[k]
@@ -159,7 +184,21 @@ def recruitment_cumsums(wound_idx, occ_m, occ_f, epi, gran, perfusion, c, debris
     return total_m, total_f
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def _macrophage_rates(out, perf, tnf, deb, epi, occ, base, tnf_gain, k_tnf, debris_gain, k_debris):
+    for i in range(out.size):
+        rate = base * perf[i] * (1.0 + tnf_gain * hill(tnf[i], k_tnf) + debris_gain * hill(deb[i], k_debris))
+        out[i] = rate if (epi[i] < 1.0) & (occ[i] == 0) else 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def _fibroblast_rates(out, perf, pdgf, gran, occ, base, pdgf_gain, k_pdgf):
+    for i in range(out.size):
+        rate = base * perf[i] * (1.0 + pdgf_gain * hill(pdgf[i], k_pdgf))
+        out[i] = rate if (gran[i] < 1.0) & (occ[i] == 0) else 0.0
+
+
+@njit(cache=True, error_model="numpy")
 def place_recruits(cum, total, u, wound_idx, nx, occ, y, x, uid, state, n, state0, next_uid):
     """Append a cohort at each distinct wound voxel picked by the uniforms `u` from the cumulative rates.
 
@@ -183,7 +222,7 @@ def place_recruits(cum, total, u, wound_idx, nx, occ, y, x, uid, state, n, state
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def open_voxels(wound_idx, epi):
     """Number of wound voxels (flat indices, as in `tissue_step`) not yet re-epithelialised."""
     epi_f = epi.reshape(-1)
