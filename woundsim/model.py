@@ -1,7 +1,8 @@
 """WoundModel: a diabetic foot ulcer healing on a lattice, with or without hUC-MSCD injections.
 
 `step()` advances one agent step (`dt_agent_h`, 1 h by default; Mesa's time counts steps) and
-reads as the biology: inject, debride, recruit, act, remodel, diffuse, observe.
+reads as the biology: inject, debride, recruit, act, remodel, diffuse, observe. Recruit to diffuse
+run as one compiled call (`woundsim.kernels.step.hourly_rules`) over the model's arrays.
 """
 
 from __future__ import annotations
