@@ -1,16 +1,21 @@
 """The compiled agent step: its on-disk cache stamp, its errors, the capacity bound it relies on."""
 
+import math
 import shutil
 
 import numpy as np
 import pytest
 
 from woundsim import _kernel_cache
+from woundsim.config import named_params
 from woundsim.errors import InputError
 from woundsim.kernels import cells as K
 from woundsim.kernels.step import hourly_rules
 from woundsim.model import WoundModel
+from woundsim.params import with_overrides
+from woundsim.patient import Patient
 from woundsim.rules import hill
+from woundsim.treatment import Treatment
 
 
 def test_every_kernel_is_cached_under_one_stamp_of_all_kernel_sources():
@@ -54,3 +59,26 @@ def test_cohort_arrays_hold_one_cohort_per_voxel_so_births_never_hit_the_capacit
         assert cohort.capacity >= ny * nx
         occupied = model.occupancy[cohort.kind]
         assert occupied.max() <= 1 and occupied.sum() == cohort.n  # the bound the capacity relies on
+
+
+@pytest.mark.parametrize("dx_um, dt_h", [(250.0, 2.0), (200.0, 1.0)])
+def test_advance_runs_exactly_the_steps_that_step_runs(dx_um, dt_h):
+    # advance() batches the steps between events (injections, debridement, day ends, closure, confirmation,
+    # horizon) into one compiled call; a small ulcer that closes and is confirmed inside the horizon meets them all
+    p = with_overrides(named_params("calibrated"), {"numerics.dx_um": dx_um, "numerics.dt_agent_h": dt_h,
+                                                    "numerics.dt_field_h": dt_h, "numerics.mesa_sync_hours": 0.0,
+                                                    "numerics.horizon_weeks": 8.0})
+    patient = Patient(area_cm2=0.5, texas_grade=1, duration_weeks=6.0, hba1c_pct=7.0)
+    treatment = Treatment(schedule_days=[0.0, 3.5, 7.0])
+    one, batched = WoundModel(p, patient, treatment, seed=4), WoundModel(p, patient, treatment, seed=4)
+    while one.running:
+        one.step()
+    batches = []
+    while batched.running:
+        batches.append(batched.advance())
+    assert not math.isnan(one.first_closure_h)  # the closure and confirmation events were met
+    assert max(batches) > 1 and sum(batches) == round(batched.hours / dt_h) and batched.hours == one.hours
+    assert batched.records == one.records and batched.first_closure_h == one.first_closure_h
+    for layer in ("epithelium", "granulation", "debris", "perfusion"):
+        assert np.array_equal(getattr(batched, layer), getattr(one, layer))
+    assert np.array_equal(batched.fields.c, one.fields.c)

@@ -2,7 +2,8 @@
 
 `step()` advances one agent step (`dt_agent_h`, 1 h by default; Mesa's time counts steps) and
 reads as the biology: inject, debride, recruit, act, remodel, diffuse, observe. Recruit to diffuse
-run as one compiled call (`woundsim.kernels.step.hourly_rules`) over the model's arrays.
+run as one compiled call (`woundsim.kernels.step.hourly_rules`) over the model's arrays; `advance()`
+runs all the steps up to the next one that needs Python in one call (what `simulate()` uses).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from woundsim.fields import FIELD_NAMES, UPTAKE_FIELDS, FactorFields
 from woundsim.geometry import build_geometry, row_runs
 from woundsim.kernels import cells as K
 from woundsim.kernels import step as S
-from woundsim.kernels.step import hourly_rules
+from woundsim.kernels.step import run_steps
 from woundsim.kernels.tissue import open_voxels
 from woundsim.params import ModelParams, validate
 from woundsim.patient import Patient
@@ -58,6 +59,9 @@ class WoundModel(mesa.Model):
         self.horizon_h = (num.horizon_weeks + num.confirm_weeks) * DAYS_PER_WEEK * HOURS_PER_DAY
         validate_treatment(treatment, num.horizon_weeks * DAYS_PER_WEEK)
         self.hours = 0.0
+        self._steps_per_day = round(HOURS_PER_DAY / self.dt)
+        interval_h = params.standard_care.debridement_interval_days * HOURS_PER_DAY
+        self._debride_every = max(round(interval_h / self.dt), 1) if interval_h > 0 else 0  # steps; 0: never
         self.impairment = impairment_strength(patient.glucose_mM, params.impairment.glucose_normal_mM,
                                               params.impairment.glucose_high_mM)
         self.senescence = senescence(patient.duration_weeks, params.impairment.senescence_max,
@@ -181,8 +185,41 @@ class WoundModel(mesa.Model):
         """Advance one agent step (dt_agent_h hours)."""
         self._inject()
         self._debride()
-        self._rules()  # recruit, act, remodel, diffuse
+        self._rules(1)  # recruit, act, remodel, diffuse
         self._observe()
+
+    def advance(self) -> int:
+        """Advance to the next agent step that needs Python (an injection, a debridement, a day's record, a
+        Mesa sync, a closure or re-opening, the confirmation, the horizon): the same run as as many `step()`
+        calls, with the rules of the steps in between in one compiled loop. Mesa's own clock is not advanced.
+
+        Returns:
+            The number of agent steps taken (>= 1).
+        """
+        self._inject()
+        self._debride()
+        steps = self._rules(self._quiet_steps())
+        for _ in range(steps - 1):
+            self.hours += self.dt  # one step at a time, as step() would (the same floating-point sums)
+        self._observe()
+        return steps
+
+    def _quiet_steps(self) -> int:
+        """Steps that can run in one call from the current one: no event starts within them (after the first)
+        and none is due at their end (before the last). Float-derived bounds err on the short side."""
+        s0 = round(self.hours / self.dt)
+        num, limits = self.params.numerics, [self._steps_per_day * (s0 // self._steps_per_day + 1)]
+        limits += [h for h in self.injection_hours if h > s0][:1]
+        if self._debride_every > 0:
+            limits.append(self._debride_every * (s0 // self._debride_every + 1))
+        if num.mesa_sync_hours > 0:
+            every = max(round(num.mesa_sync_hours / self.dt), 1)
+            limits.append(every * (s0 // every + 1))
+        limits.append(math.floor((self.horizon_h - 1e-9) / self.dt))
+        if not math.isnan(self.first_closure_h):
+            confirm_h = num.confirm_weeks * DAYS_PER_WEEK * HOURS_PER_DAY
+            limits.append(math.floor((self.first_closure_h + confirm_h) / self.dt) - 1)
+        return max(1, min(limits) - s0)
 
     def _inject(self) -> None:
         step = round(self.hours / self.dt)
@@ -194,21 +231,22 @@ class WoundModel(mesa.Model):
 
     def _debride(self) -> None:
         sc = self.params.standard_care
-        interval_h = sc.debridement_interval_days * HOURS_PER_DAY
-        if interval_h <= 0 or round(self.hours / self.dt) % max(round(interval_h / self.dt), 1) != 0:
+        if self._debride_every <= 0 or round(self.hours / self.dt) % self._debride_every != 0:
             return
         open_ = self.wound & (self.epithelium < 1.0)
         self.debris[open_] *= 1.0 - sc.debridement_efficiency
         self._set_senescence(self.senescence * (1.0 - sc.senescence_reset))
 
-    def _rules(self) -> None:
-        """Recruit, act, remodel and diffuse: the hourly rules, one compiled call (woundsim.kernels.step)."""
+    def _rules(self, n_steps: int) -> int:
+        """Recruit, act, remodel and diffuse, for up to `n_steps` agent steps in one compiled call
+        (`woundsim.kernels.step.run_steps`, which stops early after a closure or re-opening); returns the
+        steps taken."""
         cells = tuple(self.cohorts.values())
         counts = self._counts
         for k, cohort in enumerate(cells):
             counts[k] = cohort.n
-        n_open, bad = hourly_rules(
-            self.rng, counts, tuple((c.y, c.x, c.uid, c.state) for c in cells),
+        steps, n_open, bad = run_steps(
+            n_steps, not math.isnan(self.first_closure_h), self.rng, counts, tuple((c.y, c.x, c.uid, c.state) for c in cells),
             tuple(self.occupancy[c.kind] for c in cells), self.next_uid,
             (self.wound_idx, self.wound_runs, self.wound, self.deficit_mm, self.granulation, self.epithelium,
              self.debris, self.perfusion, self.perfusion_max, self._anywhere, self._cumsum_m, self._cumsum_f),
@@ -220,6 +258,7 @@ class WoundModel(mesa.Model):
         self.n_open = n_open
         if bad >= 0:
             raise InputError(self.fields.bad_input_message(int(bad)))
+        return steps
 
     @property
     def depot(self) -> np.ndarray:
@@ -238,7 +277,7 @@ class WoundModel(mesa.Model):
         sync = self.params.numerics.mesa_sync_hours
         if sync > 0 and round(self.hours / self.dt) % max(round(sync / self.dt), 1) == 0:
             self.sync_agents()
-        if round(self.hours / self.dt) % round(HOURS_PER_DAY / self.dt) == 0:
+        if round(self.hours / self.dt) % self._steps_per_day == 0:
             self._observe_day()
         confirm_h = self.params.numerics.confirm_weeks * DAYS_PER_WEEK * HOURS_PER_DAY
         confirmed = not math.isnan(self.first_closure_h) and self.hours >= self.first_closure_h + confirm_h

@@ -60,10 +60,11 @@ def simulate(params: ModelParams | None = None, patient: Patient | None = None, 
     total_days = int(round(model.horizon_h / 24.0))
     with tqdm(total=total_days, desc="simulating", unit="day", disable=progress is False,
               delay=3.0 if progress is None else 0.0, leave=False) as bar:
-        rules = type(model).step  # the hourly rules without Mesa's event-loop wrapper (~35 µs a step): a
-        while model.running:      # caller of simulate() never sees the model, its Mesa clock or its agents
-            rules(model)
-            if model.hours % 24.0 < model.dt:
+        # the steps between events in one compiled call, without Mesa's event-loop wrapper: a caller of
+        # simulate() never sees the model, its Mesa clock or its agents
+        while model.running:
+            model.advance()
+            if model.hours % 24.0 < model.dt:  # advance() stops at every day's end
                 bar.update(1)
     ts = pd.DataFrame.from_records(model.records)
     summary = summarise(model, ts)

@@ -1,7 +1,8 @@
 """One agent step of the model's rules in one compiled call: recruit, act, remodel, diffuse.
 
-`WoundModel.step` calls `hourly_rules` once per agent step, between the Python-side events
-(injections, debridement) and observation. Random numbers come from the model's own NumPy
+`WoundModel.step` runs `hourly_rules` for one agent step, between the Python-side events
+(injections, debridement) and observation; `WoundModel.advance` runs it for all the steps up to the
+next such event in one call (`run_steps`). Random numbers come from the model's own NumPy
 `Generator`, passed in: Numba draws from its bit generator in place, exactly the numbers NumPy
 would draw, so one seed still determines a run whichever side draws.
 """
@@ -18,6 +19,24 @@ from woundsim.kernels.tissue import (place_recruits, recruitment_cumsums, releas
 # layout of the `rates` vector (per-hour rates and thresholds that are not in the cell vectors)
 (R_RECRUIT_M, R_RECRUIT_TNF_GAIN, R_RECRUIT_DEBRIS_GAIN, R_ENTRY_F, R_ENTRY_PDGF_GAIN, R_PHI_RECRUIT,
  R_PURSE_STRING, R_PURSE_COVER, R_LEN) = range(9)
+
+
+@njit(cache=True, error_model="numpy")
+def run_steps(n_steps, closed, rng, counts, cells, occupancy, next_uid, tissue, fields, vectors, rates, depots, dt):
+    """Up to `n_steps` (>= 1) agent steps of `hourly_rules`, stopping early after a step that closes the
+    wound (no open voxel left) while `closed` is False, or re-opens it while `closed` is True, or meets
+    a bad source or uptake value: the caller has work to do after such a step.
+
+    Returns:
+        (steps, n_open, bad): the steps taken, then `hourly_rules`' result for the last of them.
+    """
+    n_open, bad = -1, -1
+    for k in range(n_steps):
+        n_open, bad = hourly_rules(rng, counts, cells, occupancy, next_uid, tissue, fields, vectors, rates, depots,
+                                   dt)
+        if bad >= 0 or (n_open == 0) != closed:
+            return k + 1, n_open, bad
+    return n_steps, n_open, bad
 
 
 @njit(cache=True, error_model="numpy")

@@ -139,11 +139,15 @@ def release_footprint(runs, footprint, source, rate):
         if r <= 0.0:
             continue
         for q in range(runs.shape[0]):
-            yy = runs[q, 0]
-            src = source[f, yy]
-            w = footprint[yy]
-            for xx in range(runs[q, 1], runs[q, 2]):
-                src[xx] += r * w[xx]
+            yy, x0, x1 = runs[q, 0], runs[q, 1], runs[q, 2]
+            _add_scaled(source[f, yy, x0:x1], footprint[yy, x0:x1], r)
+
+
+@njit(cache=True, error_model="numpy")
+def _add_scaled(dst, w, r):
+    """dst += r * w, element-wise (a loop of its own over 1-D views, so that it vectorises)."""
+    for i in range(dst.size):
+        dst[i] += r * w[i]
 
 
 @njit(cache=True, error_model="numpy")
