@@ -3,8 +3,9 @@
 `WoundModel.step` runs `hourly_rules` for one agent step, between the Python-side events
 (injections, debridement) and observation; `WoundModel.advance` runs it for all the steps up to the
 next such event in one call (`run_steps`). Random numbers come from the model's own NumPy
-`Generator`, passed in: Numba draws from its bit generator in place, exactly the numbers NumPy
-would draw, so one seed still determines a run whichever side draws.
+`Generator`, passed in: Numba draws from its bit generator in place, and the draws are NumPy's own
+(uniforms by Numba, Poisson counts by `woundsim.kernels.draws.poisson`), so one seed still
+determines a run whichever side draws.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from numba import njit
 
 from woundsim.kernels.cells import EV, compact, fibroblast_step, keratinocyte_step, macrophage_step
 from woundsim.kernels.diffusion import lod_substeps
+from woundsim.kernels.draws import poisson
 from woundsim.kernels.tissue import (place_recruits, recruitment_cumsums, release_depots, release_footprint,
                                      tissue_step)
 
@@ -111,7 +113,7 @@ def hourly_rules(rng, counts, cells, occupancy, next_uid, tissue, fields, vector
 def _recruit(rng, cumsum, total, dt, wound_idx, nx, occ, cohort, n, state0, next_uid):
     """Recruit Poisson(total dt) cohorts at voxels drawn from the cumulative rates (one per free voxel);
     returns the new count."""
-    k = rng.poisson(total * dt) if total > 0 else 0
+    k = poisson(rng, total * dt) if total > 0 else 0  # NumPy's Poisson, not Numba's (see kernels/draws.py)
     if k == 0:
         return n
     u = rng.random(k)
