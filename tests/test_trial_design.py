@@ -263,3 +263,11 @@ def test_app_reports_bad_input_in_one_line(tmp_path):
                           capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], timeout=120)
     assert proc.returncode == 2
     assert "woundsim: error: runin.days" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_pool_cache_key_covers_every_simulation_source_including_all_kernels():
+    package = Path(pools_module.__file__).resolve().parents[1]
+    files = pools_module.code_files()
+    assert all((package / name).is_file() for name in files)
+    kernels = {f"kernels/{p.name}" for p in (package / "kernels").glob("*.py")}
+    assert kernels <= set(files) and {"kernels/step.py", "kernels/draws.py", "model.py", "simulate.py"} <= set(files)

@@ -52,8 +52,7 @@ from woundsim.treatment import Treatment
 POOL_FORMAT = 1  # bump when `candidate_row` / `rebase_summary` change what a row holds
 PRIMARY_DAY, SECONDARY_DAY, PAR_DAY = 84.0, 140.0, 28.0  # d after randomisation (woundsim.summary)
 _CODE = ("model.py", "simulate.py", "summary.py", "rules.py", "rates.py", "fields.py", "geometry.py", "cohorts.py",
-         "observe.py", "params.py", "patient.py", "treatment.py", "units.py", "cohort.py", "kernels/cells.py",
-         "kernels/diffusion.py", "kernels/tissue.py")
+         "observe.py", "params.py", "patient.py", "treatment.py", "units.py", "cohort.py")  # and every kernels/*.py
 
 
 @dataclass(frozen=True)
@@ -152,11 +151,17 @@ class PoolSpec:
         return [(params, p, treatment, int(s), self.runin, i) for i, (p, s) in enumerate(zip(patients, seeds))]
 
 
+def code_files() -> tuple[str, ...]:
+    """The simulation source files a pool depends on, relative to the package: `_CODE` and every kernel."""
+    kernels = Path(__file__).resolve().parents[1] / "kernels"
+    return (*_CODE, *sorted(f"kernels/{p.name}" for p in kernels.glob("*.py")))
+
+
 def code_hash() -> str:
     """Hash of the simulation source files (a changed model invalidates cached pools)."""
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
-    for name in _CODE:
+    for name in code_files():
         path = root / name
         digest.update(name.encode() + (path.read_bytes() if path.is_file() else b"missing"))
     return digest.hexdigest()[:16]
