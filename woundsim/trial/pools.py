@@ -181,7 +181,7 @@ def candidate_row(task: tuple) -> dict:
     model = WoundModel(params, patient, treatment, seed=seed)
     runin_h = runin.days * 24.0
     while model.running and model.hours < runin_h - 1e-9:
-        model.step()
+        model.advance()  # stops at every day's end, so exactly at the run-in's (a whole number of days)
     areas = {round(r["day"], 6): r["open_area_cm2"] for r in model.records}
     a0, ar = areas[0.0], areas.get(float(runin.days), 0.0)
     ok = bool(runin_eligible([a0], [ar], runin)[0])
@@ -190,7 +190,7 @@ def candidate_row(task: tuple) -> dict:
     if not ok:
         return row
     while model.running:
-        model.step()
+        model.advance()
     ts = pd.DataFrame.from_records(model.records)
     confirm_days = params.numerics.confirm_weeks * 7.0
     return {**row, **rebase_summary(summarise(model, ts), ts, runin.days, confirm_days)}
