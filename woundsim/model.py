@@ -190,7 +190,7 @@ class WoundModel(mesa.Model):
 
     def advance(self) -> int:
         """Advance to the next agent step that needs Python (an injection, a debridement, a day's record, a
-        Mesa sync, a closure or re-opening, the confirmation, the horizon): the same run as as many `step()`
+        Mesa sync, a closure or re-opening, the confirmation, the horizon): the same run as that many `step()`
         calls, with the rules of the steps in between in one compiled loop. Mesa's own clock is not advanced.
 
         Returns:
@@ -245,8 +245,9 @@ class WoundModel(mesa.Model):
         counts = self._counts
         for k, cohort in enumerate(cells):
             counts[k] = cohort.n
+        closed = not math.isnan(self.first_closure_h)
         steps, n_open, bad = run_steps(
-            n_steps, not math.isnan(self.first_closure_h), self.rng, counts, tuple((c.y, c.x, c.uid, c.state) for c in cells),
+            n_steps, closed, self.rng, counts, tuple((c.y, c.x, c.uid, c.state) for c in cells),
             tuple(self.occupancy[c.kind] for c in cells), self.next_uid,
             (self.wound_idx, self.wound_runs, self.wound, self.deficit_mm, self.granulation, self.epithelium,
              self.debris, self.perfusion, self.perfusion_max, self._anywhere, self._cumsum_m, self._cumsum_f),
