@@ -24,13 +24,14 @@ KERNEL_SOURCES = (_PACKAGE / "rules.py", *sorted((_PACKAGE / "kernels").glob("*.
 
 def kernel_sources_stamp() -> str:
     """SHA-256 of every kernel source file's name and contents (re-read when a file's mtime or size changes)."""
-    return _hash_sources(tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in KERNEL_SOURCES))
+    return _hash_sources(tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in KERNEL_SOURCES))
 
 
 @functools.lru_cache(maxsize=8)
-def _hash_sources(stats: tuple) -> str:
+def _hash_sources(files: tuple[tuple[str, int, int], ...]) -> str:
     digest = hashlib.sha256()
-    for path in KERNEL_SOURCES:
+    for name, _, _ in files:
+        path = Path(name)
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
