@@ -207,7 +207,8 @@ def place_recruits(cum, total, u, wound_idx, nx, occ, y, x, uid, state, n, state
     """Append a cohort at each distinct wound voxel picked by the uniforms `u` from the cumulative rates.
 
     Voxel k is picked by u_i when cum[k-1] <= u_i * total < cum[k]; picks are taken in voxel order and
-    an occupied voxel gets none. The arrays must have room for `u.size` more cohorts.
+    an occupied voxel gets none. The arrays must have room for one more cohort per free wound voxel (at
+    most `u.size`); the model's capacity of one cohort per voxel always does.
 
     Returns:
         The new cohort count.
