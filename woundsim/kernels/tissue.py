@@ -1,4 +1,8 @@
-"""Numba kernels for the tissue layers: debris, perfusion, granulation breakdown, depots, recruitment."""
+"""Numba kernels for the tissue layers: debris, perfusion, granulation breakdown, depots, recruitment.
+
+The row helpers are inlined (`inline="always"`): a compiled call per row run would increment and
+decrement the reference count of each array argument (atomic operations).
+"""
 
 from __future__ import annotations
 
@@ -58,7 +62,7 @@ def tissue_step(wound_idx, wound_runs, c, source, debris, perfusion, perfusion_m
     return n_open
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _debris_row(deb, epi, src_tnf, cap, grow, resolve, tnf_per_debris):
     """Debris regrowth (logistic, open voxels, adding damage-driven tnf) or resolution (covered voxels)."""
     for i in range(deb.size):
@@ -70,7 +74,7 @@ def _debris_row(deb, epi, src_tnf, cap, grow, resolve, tnf_per_debris):
         deb[i] = (regrown if d > 0.0 else d) if is_open else (resolved if d > 0.0 else d)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _angiogenesis_row(perf, pmax, vegf, angio, k_vegf, dt):
     """VEGF raises perfusion towards its maximum: 1 - exp(-rate) to second order, rate << 1 per hour."""
     for i in range(perf.size):
@@ -79,7 +83,7 @@ def _angiogenesis_row(perf, pmax, vegf, angio, k_vegf, dt):
         perf[i] = grown if vegf[i] > 0.0 else perf[i]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _breakdown_row(gran, tnf, mmp, k_tnf, dt):
     """TNF-driven matrix breakdown (MMPs): granulation x exp(-rate) to second order, rate << 1 per hour."""
     for i in range(gran.size):
@@ -88,7 +92,7 @@ def _breakdown_row(gran, tnf, mmp, k_tnf, dt):
         gran[i] = broken if tnf[i] > 0.0 else gran[i]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _ringed(yy, xx, epi):
     ny, nx = epi.shape
     for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
@@ -143,7 +147,7 @@ def release_footprint(runs, footprint, source, rate):
             _add_scaled(source[f, yy, x0:x1], footprint[yy, x0:x1], r)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _add_scaled(dst, w, r):
     """dst += r * w, element-wise (a loop of its own over 1-D views, so that it vectorises)."""
     for i in range(dst.size):
@@ -188,14 +192,14 @@ def recruitment_cumsums(wound_runs, occ_m, occ_f, epi, gran, perfusion, c, debri
     return total_m, total_f
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _macrophage_rates(out, perf, tnf, deb, epi, occ, base, tnf_gain, k_tnf, debris_gain, k_debris):
     for i in range(out.size):
         rate = base * perf[i] * (1.0 + tnf_gain * hill(tnf[i], k_tnf) + debris_gain * hill(deb[i], k_debris))
         out[i] = rate if (epi[i] < 1.0) & (occ[i] == 0) else 0.0
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _fibroblast_rates(out, perf, pdgf, gran, occ, base, pdgf_gain, k_pdgf):
     for i in range(out.size):
         rate = base * perf[i] * (1.0 + pdgf_gain * hill(pdgf[i], k_pdgf))
