@@ -62,6 +62,8 @@ class WoundModel(mesa.Model):
         self._steps_per_day = round(HOURS_PER_DAY / self.dt)
         interval_h = params.standard_care.debridement_interval_days * HOURS_PER_DAY
         self._debride_every = max(round(interval_h / self.dt), 1) if interval_h > 0 else 0  # steps; 0: never
+        self._sync_every = max(round(num.mesa_sync_hours / self.dt), 1) if num.mesa_sync_hours > 0 else 0  # ditto
+        self._confirm_h = num.confirm_weeks * DAYS_PER_WEEK * HOURS_PER_DAY  # closure must hold this long
         self.impairment = impairment_strength(patient.glucose_mM, params.impairment.glucose_normal_mM,
                                               params.impairment.glucose_high_mM)
         self.senescence = senescence(patient.duration_weeks, params.impairment.senescence_max,
@@ -77,7 +79,7 @@ class WoundModel(mesa.Model):
         self.snapshots: dict[str, dict[str, np.ndarray]] = {}
         self.snapshot_days: tuple[float, ...] = ()
         self._observe_day()
-        if num.mesa_sync_hours > 0:
+        if self._sync_every > 0:
             self.sync_agents()
 
     # ---- construction -------------------------------------------------------------------------
@@ -208,17 +210,14 @@ class WoundModel(mesa.Model):
         """Steps that can run in one call from the current one: no event starts within them (after the first)
         and none is due at their end (before the last). Float-derived bounds err on the short side."""
         s0 = round(self.hours / self.dt)
-        num, limits = self.params.numerics, [self._steps_per_day * (s0 // self._steps_per_day + 1)]
+        limits = [self._steps_per_day * (s0 // self._steps_per_day + 1)]
         limits += [h for h in self.injection_hours if h > s0][:1]
-        if self._debride_every > 0:
-            limits.append(self._debride_every * (s0 // self._debride_every + 1))
-        if num.mesa_sync_hours > 0:
-            every = max(round(num.mesa_sync_hours / self.dt), 1)
-            limits.append(every * (s0 // every + 1))
+        for every in (self._debride_every, self._sync_every):
+            if every > 0:
+                limits.append(every * (s0 // every + 1))
         limits.append(math.floor((self.horizon_h - 1e-9) / self.dt))
         if not math.isnan(self.first_closure_h):
-            confirm_h = num.confirm_weeks * DAYS_PER_WEEK * HOURS_PER_DAY
-            limits.append(math.floor((self.first_closure_h + confirm_h) / self.dt) - 1)
+            limits.append(math.floor((self.first_closure_h + self._confirm_h) / self.dt) - 1)
         return max(1, min(limits) - s0)
 
     def _inject(self) -> None:
@@ -275,16 +274,14 @@ class WoundModel(mesa.Model):
             self._snapshot("closure")
         elif n_open > 0 and not math.isnan(self.first_closure_h):
             self.first_closure_h = math.nan  # re-opened before confirmation
-        sync = self.params.numerics.mesa_sync_hours
-        if sync > 0 and round(self.hours / self.dt) % max(round(sync / self.dt), 1) == 0:
+        if self._sync_every > 0 and round(self.hours / self.dt) % self._sync_every == 0:
             self.sync_agents()
         if round(self.hours / self.dt) % self._steps_per_day == 0:
             self._observe_day()
-        confirm_h = self.params.numerics.confirm_weeks * DAYS_PER_WEEK * HOURS_PER_DAY
-        confirmed = not math.isnan(self.first_closure_h) and self.hours >= self.first_closure_h + confirm_h
+        confirmed = not math.isnan(self.first_closure_h) and self.hours >= self.first_closure_h + self._confirm_h
         if self.hours >= self.horizon_h - 1e-9 or (confirmed and self.params.numerics.stop_at_confirmed_closure):
             self.running = False
-            if sync > 0:
+            if self._sync_every > 0:
                 self.sync_agents()
 
     def _observe_day(self) -> None:
