@@ -20,7 +20,6 @@ from woundsim.fields import FIELD_NAMES, UPTAKE_FIELDS, FactorFields
 from woundsim.geometry import build_geometry, row_runs
 from woundsim.kernels import cells as K
 from woundsim.kernels import step as S
-from woundsim.kernels.step import run_steps
 from woundsim.kernels.tissue import open_voxels
 from woundsim.params import ModelParams, validate
 from woundsim.patient import Patient
@@ -245,7 +244,7 @@ class WoundModel(mesa.Model):
         for k, cohort in enumerate(cells):
             counts[k] = cohort.n
         closed = not math.isnan(self.first_closure_h)
-        steps, n_open, bad = run_steps(
+        steps, n_open, bad = S.run_steps(
             n_steps, closed, self.rng, counts, tuple((c.y, c.x, c.uid, c.state) for c in cells),
             tuple(self.occupancy[c.kind] for c in cells), self.next_uid,
             (self.wound_idx, self.wound_runs, self.wound, self.deficit_mm, self.granulation, self.epithelium,
