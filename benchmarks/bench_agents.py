@@ -16,7 +16,8 @@ import mesa
 import numpy as np
 from mesa.discrete_space import CellAgent, OrthogonalVonNeumannGrid
 
-from woundsim.kernels import cells as K
+from woundsim import layout as L
+from woundsim.kernels.cells import compact, macrophage_step
 from woundsim.params import ModelParams
 from woundsim.rates import macrophage_vector, tissue_vector
 from woundsim.rules import hill, inhibition, rate_to_prob, relax  # noqa: F401  (the same rule functions)
@@ -34,34 +35,34 @@ class PyMacrophage(CellAgent):
         y, x = self.cell.coordinate
         c = m.c
         deb = m.debris[y, x]
-        max_clear = mp[K.M_CLEAR] * dt
-        cleared = min(deb, max_clear * hill(deb, tp[K.T_K_DEBRIS]))
+        max_clear = mp[L.M_CLEAR] * dt
+        cleared = min(deb, max_clear * hill(deb, tp[L.T_K_DEBRIS]))
         m.debris[y, x] = deb - cleared
-        up = mp[K.M_M2] * (mp[K.M_BASAL] + hill(c[K.IL10, y, x], tp[K.T_K_IL10])
-                           + mp[K.M_EV_GAIN] * hill(c[K.EV, y, x], tp[K.T_K_EV])
-                           + mp[K.M_EFF_GAIN] * cleared / max_clear) / (1.0 + mp[K.M_GLYC_SLOW])
-        down = mp[K.M_M1] * hill(c[K.TNF, y, x], tp[K.T_K_TNF])
+        up = mp[L.M_M2] * (mp[L.M_BASAL] + hill(c[L.IL10, y, x], tp[L.T_K_IL10])
+                           + mp[L.M_EV_GAIN] * hill(c[L.EV, y, x], tp[L.T_K_EV])
+                           + mp[L.M_EFF_GAIN] * cleared / max_clear) / (1.0 + mp[L.M_GLYC_SLOW])
+        down = mp[L.M_M1] * hill(c[L.TNF, y, x], tp[L.T_K_TNF])
         self.phi = relax(self.phi, up, down, dt)
-        m.source[K.TNF, y, x] += mp[K.M_S_TNF] * tp[K.T_TNF_MULT] * (1.0 - self.phi)
-        m.source[K.IL10, y, x] += mp[K.M_S_IL10] * self.phi
-        m.source[K.TGFB, y, x] += mp[K.M_S_TGFB] * tp[K.T_TGFB_MULT] * self.phi
-        m.source[K.PDGF, y, x] += mp[K.M_S_PDGF] * (0.3 + 0.7 * self.phi)
-        m.source[K.VEGF, y, x] += mp[K.M_S_VEGF] * self.phi
-        m.uptake[K.EV, y, x] += mp[K.M_EV_UPTAKE]
+        m.source[L.TNF, y, x] += mp[L.M_S_TNF] * tp[L.T_TNF_MULT] * (1.0 - self.phi)
+        m.source[L.IL10, y, x] += mp[L.M_S_IL10] * self.phi
+        m.source[L.TGFB, y, x] += mp[L.M_S_TGFB] * tp[L.T_TGFB_MULT] * self.phi
+        m.source[L.PDGF, y, x] += mp[L.M_S_PDGF] * (0.3 + 0.7 * self.phi)
+        m.source[L.VEGF, y, x] += mp[L.M_S_VEGF] * self.phi
+        m.uptake[L.EV, y, x] += mp[L.M_EV_UPTAKE]
         u = self.model.rng.random()
-        p_death = rate_to_prob(mp[K.M_DEATH], dt)
+        p_death = rate_to_prob(mp[L.M_DEATH], dt)
         if u < p_death:
             self.remove()
             return
-        if self.model.rng.random() < rate_to_prob(mp[K.M_MOVE], dt):
-            s0 = hill(m.debris[y, x], tp[K.T_K_DEBRIS]) + 2 * hill(c[K.TNF, y, x], tp[K.T_K_TNF])
+        if self.model.rng.random() < rate_to_prob(mp[L.M_MOVE], dt):
+            s0 = hill(m.debris[y, x], tp[L.T_K_DEBRIS]) + 2 * hill(c[L.TNF, y, x], tp[L.T_K_TNF])
             options, weights = [], []
             for cell in self.cell.neighborhood:
                 if cell.is_empty:
                     yy, xx = cell.coordinate
-                    s = hill(m.debris[yy, xx], tp[K.T_K_DEBRIS]) + 2 * hill(c[K.TNF, yy, xx], tp[K.T_K_TNF])
+                    s = hill(m.debris[yy, xx], tp[L.T_K_DEBRIS]) + 2 * hill(c[L.TNF, yy, xx], tp[L.T_K_TNF])
                     options.append(cell)
-                    weights.append(1.0 + mp[K.M_CHEMO] * max(0.0, s - s0))
+                    weights.append(1.0 + mp[L.M_CHEMO] * max(0.0, s - s0))
             if options:
                 w = np.asarray(weights)
                 self.cell = options[int(self.model.rng.choice(len(options), p=w / w.sum()))]
@@ -105,8 +106,8 @@ def bench_numba(n_side, n_agents, steps, seed):
 
     def one_step(n):
         u = rng.random(2 * n)
-        K.macrophage_step(n, y, x, ph, u[:n], u[n:], fields, source, uptake[K.EV], debris, occ, anywhere, tp, mp, 1.0)
-        return K.compact(n, y, x, uid, ph)
+        macrophage_step(n, y, x, ph, u[:n], u[n:], fields, source, uptake[L.EV], debris, occ, anywhere, tp, mp, 1.0)
+        return compact(n, y, x, uid, ph)
 
     one_step(n)  # compile (or load from cache)
     agent_steps, t0 = 0, time.perf_counter()

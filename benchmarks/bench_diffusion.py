@@ -23,7 +23,8 @@ import time
 
 import numpy as np
 
-from woundsim.fields import FIELD_NAMES, FactorFields
+from woundsim.fields import FactorFields
+from woundsim.layout import FIELD_NAMES
 from woundsim.kernels.diffusion import lod_diffuse_decay_2d, lod_factors
 from woundsim.units import cm2_per_s_to_um2_per_h, half_life_to_rate, per_day_to_per_hour
 

@@ -32,7 +32,8 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from woundsim.config import named_option, named_params
-from woundsim.fields import FIELD_NAMES, FactorFields
+from woundsim.fields import FactorFields
+from woundsim.layout import FIELD_NAMES
 from woundsim.model import WoundModel
 from woundsim.params import ModelParams, with_overrides
 from woundsim.patient import Patient

@@ -14,7 +14,8 @@ import pytest
 from scipy.special import k0
 
 from woundsim.errors import InputError, NumericalError
-from woundsim.fields import FIELD_NAMES, FactorFields
+from woundsim.fields import FactorFields
+from woundsim.layout import FIELD_NAMES
 from woundsim.kernels.diffusion import FLUSH_BELOW
 
 

@@ -10,6 +10,7 @@ from numba import njit
 from woundsim import _kernel_cache
 from woundsim.config import named_params
 from woundsim.errors import InputError
+from woundsim import layout as L
 from woundsim.kernels import cells as K
 from woundsim.kernels.draws import poisson
 from woundsim.kernels.step import hourly_rules
@@ -28,7 +29,7 @@ def test_every_kernel_is_cached_under_one_stamp_of_all_kernel_sources():
         assert type(locator).__name__.startswith("KernelSources")
         assert locator.get_source_stamp() == _kernel_cache.kernel_sources_stamp()
     names = {p.name for p in _kernel_cache.KERNEL_SOURCES}
-    assert {"rules.py", "cells.py", "tissue.py", "diffusion.py", "step.py"} <= names
+    assert {"rules.py", "layout.py", "cells.py", "tissue.py", "diffusion.py", "step.py"} <= names
 
 
 def test_an_edit_to_any_kernel_source_changes_the_stamp(tmp_path, monkeypatch):
@@ -47,7 +48,7 @@ def test_a_bad_source_met_inside_the_compiled_step_is_named():
     model = WoundModel(seed=0)
     model.step()
     y, x = np.argwhere(model.wound)[0]
-    model.fields.source[K.PDGF, y, x] = np.nan
+    model.fields.source[L.PDGF, y, x] = np.nan
     with pytest.raises(InputError, match=rf"source\['pdgf'\] at voxel \(y={y}, x={x}\) = nan"):
         model.step()
 
@@ -114,3 +115,13 @@ def test_kernel_poisson_matches_numpy_draw_for_draw_across_means():
         drawn = _kernel_poissons(ours, lams, 500)
         assert np.array_equal(drawn, [theirs.poisson(lam) for _ in range(500) for lam in lams])
         assert ours.random() == theirs.random()  # and the generators are left in the same state
+
+
+def test_the_layout_names_each_field_by_its_position_and_the_vectors_fill_every_slot():
+    assert [getattr(L, name.upper()) for name in L.FIELD_NAMES] == list(range(len(L.FIELD_NAMES)))
+    assert [getattr(L, kind.upper()) for kind in L.CELL_KINDS] == list(range(len(L.CELL_KINDS)))
+    model = WoundModel(seed=0)
+    assert tuple(model.fields.names) == L.FIELD_NAMES and tuple(model.cohorts) == L.CELL_KINDS
+    for vector, length in ((model.tp, L.T_LEN), (model.mp, L.M_LEN), (model.fp, L.F_LEN), (model.kp, L.K_LEN),
+                           (model.rates, L.R_LEN)):
+        assert vector.shape == (length,)

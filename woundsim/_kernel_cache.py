@@ -2,8 +2,8 @@
 
 Numba stamps a cached kernel with its own source file only. A kernel that calls kernels in other
 files (`woundsim.kernels.step.hourly_rules` calls the cell, tissue and diffusion kernels, which
-call `woundsim.rules`) would then be loaded from the cache unchanged after an edit to one of its
-callees: stale compiled code, silently. The locators registered here give every kernel defined
+call `woundsim.rules` and compile in the slot constants of `woundsim.layout`) would then be loaded
+from the cache unchanged after an edit to one of them: stale compiled code, silently. The locators registered here give every kernel defined
 in those files one stamp, the hash of all of them, so an edit to any kernel source recompiles
 every kernel that may have compiled it in. Other Numba users are left to Numba's own locators.
 
@@ -19,7 +19,7 @@ from pathlib import Path
 from numba.core import caching
 
 _PACKAGE = Path(__file__).resolve().parent
-KERNEL_SOURCES = (_PACKAGE / "rules.py", *sorted((_PACKAGE / "kernels").glob("*.py")))
+KERNEL_SOURCES = (_PACKAGE / "rules.py", _PACKAGE / "layout.py", *sorted((_PACKAGE / "kernels").glob("*.py")))
 
 
 def kernel_sources_stamp() -> str:

@@ -23,9 +23,7 @@ from woundsim.kernels.diffusion import (
     lod_factors,
     lod_substeps,
 )
-
-FIELD_NAMES = ("tnf", "il10", "tgfb", "pdgf", "vegf", "egf", "ev")
-UPTAKE_FIELDS = ("ev",)  # the model's cells take up vesicles only; cytokine loss is in each field's decay
+from woundsim.layout import FIELD_NAMES
 NEGATIVE_TOLERANCE = -1e-12  # concentration; `check()` accepts round-off down to this
 
 

@@ -16,9 +16,9 @@ from mesa.discrete_space import OrthogonalVonNeumannGrid
 
 from woundsim.cohorts import Cohort
 from woundsim.errors import InputError
-from woundsim.fields import FIELD_NAMES, UPTAKE_FIELDS, FactorFields
+from woundsim import layout as L
+from woundsim.fields import FactorFields
 from woundsim.geometry import build_geometry, row_runs
-from woundsim.kernels import cells as K
 from woundsim.kernels import step as S
 from woundsim.kernels.tissue import open_voxels
 from woundsim.params import ModelParams, validate
@@ -108,10 +108,10 @@ class WoundModel(mesa.Model):
 
     def _build_fields(self) -> None:
         fp = self.params.fields
-        diff = [cm2_per_s_to_um2_per_h(getattr(fp, n).diff_cm2_s) for n in FIELD_NAMES]
-        decay = [half_life_to_rate(getattr(fp, n).half_life_h) for n in FIELD_NAMES]
+        diff = [cm2_per_s_to_um2_per_h(getattr(fp, n).diff_cm2_s) for n in L.FIELD_NAMES]
+        decay = [half_life_to_rate(getattr(fp, n).half_life_h) for n in L.FIELD_NAMES]
         self.fields = FactorFields(self.geometry.shape, diff, decay, self.params.numerics.dx_um,
-                                   uptake_fields=UPTAKE_FIELDS)
+                                   uptake_fields=L.UPTAKE_FIELDS)
         num = self.params.numerics
         n_sub = max(1, math.ceil(num.dt_agent_h / num.dt_field_h - 1e-9))
         # sources and uptake held over the agent step, solved in n_sub equal field steps
@@ -121,8 +121,7 @@ class WoundModel(mesa.Model):
         shape = self.geometry.shape
         self.next_uid = np.array([1], dtype=np.int64)
         # one cohort per voxel and kind at most, so a capacity of one per voxel bounds every birth in a step
-        self.cohorts = {k: Cohort(k, capacity=shape[0] * shape[1])
-                        for k in ("macrophage", "fibroblast", "keratinocyte")}
+        self.cohorts = {k: Cohort(k, capacity=shape[0] * shape[1]) for k in L.CELL_KINDS}
         self._counts = np.zeros(len(self.cohorts), dtype=np.int64)
         self.occupancy = {k: np.zeros(shape, dtype=np.int64) for k in self.cohorts}
         wy, wx = np.divmod(self.wound_idx, shape[1])
@@ -158,8 +157,8 @@ class WoundModel(mesa.Model):
         half = (d.cm_release_half_life_h, d.ev_release_half_life_h, d.exosome_release_half_life_h)
         self.release_per_h = np.array([half_life_to_rate(h) for h in half])
         self.release_frac = -np.expm1(-self.release_per_h * self.dt)  # per agent step
-        self.release_rate = np.zeros(len(FIELD_NAMES))  # u/h per unit footprint weight, this step
-        self.release_to = np.array([[K.IL10, K.TGFB, K.VEGF, K.EGF], [K.EV, -1, -1, -1], [K.EV, -1, -1, -1]])
+        self.release_rate = np.zeros(len(L.FIELD_NAMES))  # u/h per unit footprint weight, this step
+        self.release_to = np.array([[L.IL10, L.TGFB, L.VEGF, L.EGF], [L.EV, -1, -1, -1], [L.EV, -1, -1, -1]])
         self.release_share = np.array([[d.cm_fraction_il10, d.cm_fraction_tgfb, d.cm_fraction_vegf, d.cm_fraction_egf],
                                        [1.0, 0, 0, 0], [d.exosome_potency, 0, 0, 0]])
 
@@ -168,9 +167,9 @@ class WoundModel(mesa.Model):
         self.tp = tissue_vector(p, s, self.senescence)
         self.mp, self.fp, self.kp = macrophage_vector(p, s), fibroblast_vector(p, s), keratinocyte_vector(p, s)
         m, f, k = p.macrophage, p.fibroblast, p.keratinocyte
-        self.rates = np.zeros(S.R_LEN)
-        self.rates[[S.R_RECRUIT_M, S.R_RECRUIT_TNF_GAIN, S.R_RECRUIT_DEBRIS_GAIN, S.R_ENTRY_PDGF_GAIN, S.R_PHI_RECRUIT,
-                    S.R_PURSE_STRING, S.R_PURSE_COVER]] = (
+        self.rates = np.zeros(L.R_LEN)
+        self.rates[[L.R_RECRUIT_M, L.R_RECRUIT_TNF_GAIN, L.R_RECRUIT_DEBRIS_GAIN, L.R_ENTRY_PDGF_GAIN, L.R_PHI_RECRUIT,
+                    L.R_PURSE_STRING, L.R_PURSE_COVER]] = (
             per_day_to_per_hour(m.recruit_per_day), m.recruit_tnf_gain, m.recruit_debris_gain, f.entry_pdgf_gain,
             m.phi_initial, per_day_to_per_hour(k.purse_string_per_day), 0.5 * k.cover_granulation)
         self._set_senescence(self.senescence)
@@ -178,8 +177,8 @@ class WoundModel(mesa.Model):
     def _set_senescence(self, value: float) -> None:
         """Senescent fraction of the edge: slows the cells (tissue vector) and fibroblast entry."""
         self.senescence = value
-        self.tp[K.T_SENESCENCE] = value
-        self.rates[S.R_ENTRY_F] = per_day_to_per_hour(self.params.fibroblast.entry_per_day) * (1.0 - value)
+        self.tp[L.T_SENESCENCE] = value
+        self.rates[L.R_ENTRY_F] = per_day_to_per_hour(self.params.fibroblast.entry_per_day) * (1.0 - value)
 
     # ---- one step -----------------------------------------------------------------------------
     def step(self) -> None:

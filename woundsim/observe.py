@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from woundsim.fields import FIELD_NAMES
+from woundsim.layout import FIELD_NAMES
 from woundsim.units import voxels_to_area_cm2
 
 

@@ -2,7 +2,7 @@
 
 Agents are held as structs of arrays (y, x, phi, uid). Each kernel takes the uniforms it needs
 (drawn from the model's generator by `woundsim.kernels.step`) and a float64 parameter vector whose
-layout is given by the index constants below (built by `woundsim.cohorts.*_vector`). Occupancy
+layout is given by the slot names of `woundsim.layout` (filled by `woundsim.rates`). Occupancy
 arrays cap each voxel at one cohort per cell type (the crowding limit at 100 µm). A removed agent
 gets y = -1; `compact` then closes the gaps. The per-cohort helpers (`_chemotactic_target`,
 `_deposit`, ...) are inlined (`inline="always"`): a compiled call increments and decrements the
@@ -17,29 +17,17 @@ import math
 import numpy as np
 from numba import njit
 
+from woundsim.layout import (EGF, EV, F_BASAL, F_CHEMO, F_COLLAGEN, F_DEATH, F_DIVIDE, F_EV_GAIN, F_EV_UPTAKE,
+                             F_GLYC, F_LEAVE, F_MOVE, F_S_KGF, F_S_TGFB, IL10, K_ADVANCE, K_CARGO_LOSS,
+                             K_CARGO_UPTAKE, K_COVER, K_DIFF, K_DIVIDE, K_EGF_GAIN, K_EV_GAIN, K_EV_UPTAKE, K_GLYC,
+                             K_S_VEGF, M_BASAL, M_CHEMO, M_CLEAR, M_DEATH, M_EFF_GAIN, M_EV_GAIN, M_EV_UPTAKE,
+                             M_GLYC_SLOW, M_M1, M_M2, M_MOVE, M_S_IL10, M_S_PDGF, M_S_TGFB, M_S_TNF, M_S_VEGF, PDGF,
+                             T_DEBRIS_BLOCK, T_K_DEBRIS, T_K_EGF, T_K_EV, T_K_IL10, T_K_PDGF, T_K_TGFB, T_K_TNF,
+                             T_SENESCENCE, T_TGFB_MULT, T_TNF_INH, T_TNF_MULT, TGFB, TNF, VEGF)
 from woundsim.rules import hill, inhibition, rate_to_prob, relax
 
-# field indices (order of woundsim.fields.FIELD_NAMES)
-TNF, IL10, TGFB, PDGF, VEGF, EGF, EV = 0, 1, 2, 3, 4, 5, 6
 DY = np.array([-1, 1, 0, 0], dtype=np.int64)
 DX = np.array([0, 0, -1, 1], dtype=np.int64)
-
-# shared tissue vector (per-hour rates, Hill constants, patient state)
-(T_K_TNF, T_K_IL10, T_K_TGFB, T_K_PDGF, T_K_VEGF, T_K_EGF, T_K_EV, T_K_DEBRIS, T_TNF_INH,
- T_TNF_MULT, T_TGFB_MULT, T_SENESCENCE, T_IMPAIR, T_DEBRIS_GROWTH, T_DEBRIS_MAX, T_DEBRIS_TNF,
- T_ANGIO, T_MMP, T_DEBRIS_BLOCK, T_DX, T_LEN) = range(21)
-
-# macrophage vector
-(M_DEATH, M_MOVE, M_CHEMO, M_M2, M_M1, M_EV_GAIN, M_EFF_GAIN, M_CLEAR, M_S_TNF, M_S_IL10, M_S_TGFB,
- M_S_PDGF, M_S_VEGF, M_EV_UPTAKE, M_GLYC_SLOW, M_BASAL, M_LEN) = range(17)
-
-# fibroblast vector
-(F_MOVE, F_CHEMO, F_DIVIDE, F_DEATH, F_LEAVE, F_COLLAGEN, F_BASAL, F_S_TGFB, F_S_KGF, F_EV_GAIN,
- F_GLYC, F_EV_UPTAKE, F_LEN) = range(13)
-
-# keratinocyte vector
-(K_ADVANCE, K_DIVIDE, K_EGF_GAIN, K_EV_GAIN, K_GLYC, K_COVER, K_DIFF, K_S_VEGF, K_EV_UPTAKE, K_CARGO_UPTAKE,
- K_CARGO_LOSS, K_LEN) = range(12)
 
 
 @njit(cache=True, error_model="numpy", inline="always")

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 from numba import njit
 
-from woundsim.kernels.cells import EV, compact, fibroblast_step, keratinocyte_step, macrophage_step
+from woundsim.kernels.cells import compact, fibroblast_step, keratinocyte_step, macrophage_step
 from woundsim.kernels.diffusion import lod_substeps
 from woundsim.kernels.draws import poisson
 from woundsim.kernels.tissue import (place_recruits, recruitment_cumsums, release_depots, release_footprint,
                                      tissue_step)
-
-# layout of the `rates` vector (per-hour rates and thresholds that are not in the cell vectors)
-(R_RECRUIT_M, R_RECRUIT_TNF_GAIN, R_RECRUIT_DEBRIS_GAIN, R_ENTRY_F, R_ENTRY_PDGF_GAIN, R_PHI_RECRUIT,
- R_PURSE_STRING, R_PURSE_COVER, R_LEN) = range(9)
+from woundsim.layout import (EV, R_ENTRY_F, R_ENTRY_PDGF_GAIN, R_PHI_RECRUIT, R_PURSE_COVER, R_PURSE_STRING,
+                             R_RECRUIT_DEBRIS_GAIN, R_RECRUIT_M, R_RECRUIT_TNF_GAIN)
 
 
 @njit(cache=True, error_model="numpy")
@@ -57,7 +55,8 @@ def hourly_rules(rng, counts, cells, occupancy, next_uid, tissue, fields, vector
             perfusion_max, anywhere, cumsum_m, cumsum_f).
         fields: the arguments of `lod_substeps` (`FactorFields.kernel_args`).
         vectors: the (tissue, macrophage, fibroblast, keratinocyte) parameter vectors.
-        rates: float64 (R_LEN,) recruitment and purse-string rates, laid out as the R_* constants.
+        rates: float64 (R_LEN,) recruitment and purse-string rates, laid out as the R_* slots of
+            `woundsim.layout`.
         depots: (per-site amounts, release fraction, release_to, release_share, release rate buffer,
             footprint row runs, footprint).
         dt: agent step (h).

@@ -11,8 +11,8 @@ import math
 import numpy as np
 from numba import njit
 
-from woundsim.kernels.cells import (PDGF, T_ANGIO, T_DEBRIS_GROWTH, T_DEBRIS_MAX, T_DEBRIS_TNF, T_K_DEBRIS,
-                                    T_K_PDGF, T_K_TNF, T_K_VEGF, T_MMP, T_TNF_MULT, TNF, VEGF)
+from woundsim.layout import (PDGF, T_ANGIO, T_DEBRIS_GROWTH, T_DEBRIS_MAX, T_DEBRIS_TNF, T_K_DEBRIS, T_K_PDGF,
+                             T_K_TNF, T_K_VEGF, T_MMP, T_TNF_MULT, TNF, VEGF)
 from woundsim.rules import hill
 
 COVERED_DEBRIS_DECAY_PER_H = 1.0 / 24.0  # 1/h: debris under a closed epithelium resolves within days

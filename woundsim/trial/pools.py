@@ -52,7 +52,8 @@ from woundsim.treatment import Treatment
 POOL_FORMAT = 1  # bump when `candidate_row` / `rebase_summary` change what a row holds
 PRIMARY_DAY, SECONDARY_DAY, PAR_DAY = 84.0, 140.0, 28.0  # d after randomisation (woundsim.summary)
 _CODE = ("model.py", "simulate.py", "summary.py", "rules.py", "rates.py", "fields.py", "geometry.py", "cohorts.py",
-         "observe.py", "params.py", "patient.py", "treatment.py", "units.py", "cohort.py")  # and every kernels/*.py
+         "observe.py", "params.py", "patient.py", "treatment.py", "units.py", "cohort.py",
+         "layout.py")  # and every kernels/*.py
 
 
 @dataclass(frozen=True)

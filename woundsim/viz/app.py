@@ -20,7 +20,7 @@ import solara
 import solara.lab
 
 from woundsim.errors import InputError
-from woundsim.fields import FIELD_NAMES
+from woundsim.layout import FIELD_NAMES
 from woundsim.treatment import PRODUCT_CHOICES
 from woundsim.viz.charts import area_option, cells_option
 from woundsim.viz.drawing import (COLOURS, FIELD_CMAP, FIELD_LABELS, PHI_COLOURS, css_gradient, encode_png,

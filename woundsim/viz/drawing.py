@@ -17,7 +17,7 @@ from matplotlib import colormaps
 from matplotlib.colors import LinearSegmentedColormap
 from PIL import Image
 
-from woundsim.fields import FIELD_NAMES
+from woundsim.layout import FIELD_NAMES
 from woundsim.model import WoundModel
 from woundsim.units import UM_PER_MM
 
