@@ -8,7 +8,6 @@ Rate-scenario pools use stratified draws so their own sampling error does not sh
 """
 
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -145,20 +144,6 @@ def test_proportion_and_rank_tests_match_scipy_and_statsmodels():
         x, y = rng.normal(0, 1, int(rng.integers(5, 60))), np.round(rng.normal(0.3, 1, int(rng.integers(5, 60))), 1)
         assert stats.mann_whitney_p(x, y) == pytest.approx(
             sps.mannwhitneyu(x, y, method="asymptotic").pvalue, abs=1e-12)
-
-
-def test_one_trial_analysis_takes_about_a_millisecond():
-    rng = np.random.default_rng(3)
-    pool_a = bernoulli_pool(0.5, 400, rng, par_mean=40.0, par_sd=30.0)
-    pool_b = bernoulli_pool(0.3, 400, rng, par_mean=30.0, par_sd=30.0)
-    obs_a, obs_b = observe_patients(pool_a.iloc[:200], DESIGN, rng), observe_patients(pool_b.iloc[:200], DESIGN, rng)
-    analyse_trial(obs_a, obs_b, DESIGN)
-    times = []
-    for _ in range(30):
-        t0 = time.perf_counter()
-        analyse_trial(obs_a, obs_b, DESIGN)
-        times.append(time.perf_counter() - t0)
-    assert np.median(times) < 0.01  # s; about 0.5 ms measured, lifelines' CoxPHFitter alone takes ~13 ms
 
 
 # --- observation model ---------------------------------------------------------------------------------
