@@ -20,7 +20,6 @@ exact, so a particle is rejected early only if the full simulation would have re
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping
 
@@ -34,18 +33,9 @@ from calibration.priors import natural_values
 from calibration.setup import ArmSetup, CalibrationSetup
 from calibration.statistics import soc_fraction_bounds, soc_statistics, trial_statistics
 from woundsim.cohort import patient_outcome, sample_patients
-from woundsim.parallel import task_seeds
+from woundsim.seeds import particle_seeds, task_seeds  # noqa: F401  (particle_seeds re-exported)
 from woundsim.params import ModelParams
 from woundsim.treatment import Treatment
-
-
-def particle_seeds(root_seed: int, pars: Mapping[str, float]) -> tuple[int, int]:
-    """(trial seed, standard-care seed) of a particle: a function of the root seed and its values only."""
-    payload = b"".join(k.encode() + np.float64(pars[k]).tobytes() for k in sorted(pars))
-    digest = hashlib.sha256(payload).digest()
-    words = [int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)]
-    children = np.random.SeedSequence(int(root_seed), spawn_key=tuple(words)).spawn(2)
-    return tuple(int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children)
 
 
 def arm_tasks(arm: ArmSetup, params: ModelParams, treatment: Treatment, seed: int) -> list[tuple]:

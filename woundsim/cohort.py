@@ -12,7 +12,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from woundsim.parallel import ParallelConfig, map_tasks, task_seeds
+from woundsim.parallel import ParallelConfig, map_tasks
+from woundsim.seeds import cohort_rng, task_seeds
 from woundsim.params import ModelParams
 from woundsim.patient import CohortSpec, Patient
 from woundsim.simulate import simulate
@@ -51,8 +52,7 @@ def simulate_patients(patients: list[Patient], treatment: Treatment, params: Mod
 
 def sample_patients(spec: CohortSpec, n: int, seed: int) -> list[Patient]:
     """Draw `n` patients from `spec` with a generator derived from `seed` (independent of run seeds)."""
-    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(0xC0,)))
-    return spec.sample(n, rng)
+    return spec.sample(n, cohort_rng(seed))
 
 
 def simulate_cohort(spec: CohortSpec, n: int, treatment: Treatment, params: ModelParams | None = None, *,

@@ -5,9 +5,9 @@ helpers) calls `map_tasks`. Results come back in task order whatever the back en
 handed to an `on_result(index, result)` callback in the parent as soon as it arrives, so a results store
 can write it at once (see `woundsim.store`).
 
-Seeds belong to task indices, never to workers: `task_seeds(root_seed, n)` spawns one child of
-`SeedSequence(root_seed)` per task, so a study gives the same numbers on 1 core, 2 loky workers, a Dask
-cluster or Ray.
+Seeds belong to task indices, never to workers: `woundsim.seeds.task_seeds(root_seed, n)` spawns one child
+of `SeedSequence(root_seed)` per task, so a study gives the same numbers on 1 core, 2 loky workers, a Dask
+cluster or Ray (`task_seeds` moved to `woundsim.seeds`; it is re-exported here).
 
 Workers and Numba: the kernels are `@njit(cache=True)`, so the first process to compile a kernel writes it
 to Numba's on-disk cache (`__pycache__` beside the source, or `NUMBA_CACHE_DIR`) and every later worker
@@ -38,10 +38,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import joblib
-import numpy as np
 from tqdm.auto import tqdm
 
 from woundsim.errors import InputError, require
+from woundsim.seeds import task_seeds  # noqa: F401  (moved to woundsim.seeds; re-exported for scripts)
 
 BACKENDS = ("serial", "loky", "dask", "ray")
 _PACKAGES = {"dask": "distributed", "ray": "ray"}  # back end -> module that must be importable
@@ -117,26 +117,6 @@ class _Failure:
     summary: str
     traceback: str
     exception: BaseException | None  # None when the exception itself cannot be pickled
-
-
-def task_seeds(root_seed: int, n: int) -> np.ndarray:
-    """One seed per task index, from `SeedSequence(root_seed).spawn(n)`.
-
-    Args:
-        root_seed: the study's root seed (non-negative integer).
-        n: number of tasks.
-
-    Returns:
-        int64 array of shape (n,): entry i is the first 64-bit word of child i's state shifted right by
-        one bit, so it fits int64 (JSON, Parquet and pandas keep it exactly). Entry i depends only on
-        `root_seed` and i, never on n, the back end or the worker count.
-    """
-    require(isinstance(root_seed, (int, np.integer)) and root_seed >= 0,
-            f"root_seed = {root_seed!r} must be a non-negative integer")
-    require(isinstance(n, (int, np.integer)) and n >= 0, f"n = {n!r} must be a non-negative integer")
-    children = np.random.SeedSequence(int(root_seed)).spawn(int(n))
-    words = [child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1) for child in children]
-    return np.array(words, dtype=np.int64)
 
 
 def map_tasks(fn: Callable[[Any], Any], tasks: Sequence, *, config: ParallelConfig | None = None,

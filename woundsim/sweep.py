@@ -26,7 +26,8 @@ import yaml
 
 from woundsim.cohort import PATIENT_COLUMNS, patient_outcome, sample_patients
 from woundsim.errors import InputError, require
-from woundsim.parallel import ParallelConfig, task_seeds
+from woundsim.parallel import ParallelConfig
+from woundsim.seeds import task_seeds
 from woundsim.params import ModelParams
 from woundsim.patient import CohortSpec
 from woundsim.store import ResultStore, config_hash, run_resumable

@@ -20,11 +20,8 @@ import pandas as pd
 from SALib import ProblemSpec
 
 from woundsim.errors import InputError
-from woundsim.parallel import task_seeds
+from woundsim.seeds import sensitivity_bootstrap_seed, sensitivity_sample_rng, task_seeds
 from woundsim.sensitivity.spec import StudySpec
-
-_SAMPLE_KEY, _BOOTSTRAP_KEY = 0x5A, 0xB0
-
 
 def problem(spec: StudySpec) -> dict:
     """SALib problem dictionary: names, bounds and dists (discrete parameters are uniform on [0, 1])."""
@@ -40,7 +37,7 @@ def problem(spec: StudySpec) -> dict:
 def sample(spec: StudySpec) -> ProblemSpec:
     """A `ProblemSpec` holding the study's samples (SALib-scaled, one row per model row)."""
     sp = ProblemSpec(problem(spec))
-    rng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(_SAMPLE_KEY,)))
+    rng = sensitivity_sample_rng(spec.seed)
     if spec.method == "morris":
         sp.sample_morris(spec.n, num_levels=spec.num_levels, seed=rng)
     else:
@@ -52,8 +49,7 @@ def sample(spec: StudySpec) -> ProblemSpec:
 
 def bootstrap_seed(spec: StudySpec) -> int:
     """Seed of SALib's bootstrap (non-zero: SALib ignores a seed of 0), fixed by the study seed."""
-    word = np.random.SeedSequence(spec.seed, spawn_key=(_BOOTSTRAP_KEY,)).generate_state(1)[0]
-    return int(word % (2**31 - 2)) + 1
+    return sensitivity_bootstrap_seed(spec.seed)
 
 
 def design_table(spec: StudySpec, samples: np.ndarray) -> pd.DataFrame:

@@ -30,6 +30,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from woundsim.parallel import ParallelConfig, map_tasks
+from woundsim.seeds import design_check_seeds
 from woundsim.trial import stats
 from woundsim.trial.design import Dropout, TrialDesign
 from woundsim.trial.endpoints import P_VALUE_KEY
@@ -174,9 +175,9 @@ def design_checks(pool_a: pd.DataFrame, pool_b: pd.DataFrame, design: TrialDesig
         parallel: back end.
     """
     p_a, p_b = closed_rate(pool_a, design.primary_day), closed_rate(pool_b, design.primary_day)
-    seed = design.seed + 7919
-    tasks = [("bernoulli", (p_a, p_b, design, n, trials, seed)), ("schoenfeld", (p_b, design, trials, seed + 1)),
-             ("type_one_error", (pool_b, design, n, trials, seed + 2))]
+    bernoulli, schoenfeld, type_one = design_check_seeds(design.seed)
+    tasks = [("bernoulli", (p_a, p_b, design, n, trials, bernoulli)), ("schoenfeld", (p_b, design, trials, schoenfeld)),
+             ("type_one_error", (pool_b, design, n, trials, type_one))]
     tasks += [("published", (Path(conf_dir) / f"{name}.yaml", trials)) for name in published]
     config = dataclasses.replace(parallel or ParallelConfig(), progress=False)
     return pd.DataFrame([row for rows in map_tasks(check_task, tasks, config=config) for row in rows])

@@ -3,7 +3,7 @@
 Each arm's pool (per-patient summaries, one row per simulated patient) is simulated once; a trial of
 control-arm size n draws round(k n) treatment and n control patients from the pools with replacement,
 observes them (`endpoints.observe_arrays`) and analyses them (`endpoints.analyse_arrays`). Trial i at
-size n uses the generator seeded by SeedSequence(rng_seed, spawn_key=(*seed_key, n, i)), so results do not
+size n uses the generator `woundsim.seeds.trial_rng(rng_seed, seed_key, n, i)`, so results do not
 depend on which sizes are scanned, on chunking or on the parallel back end.
 
 Stratified randomisation (`stratify` = a column name): the trial's control-arm stratum counts are
@@ -32,6 +32,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from woundsim.errors import InputError, require, require_range
+from woundsim.seeds import trial_rng
 from woundsim.trial.design import TrialDesign
 from woundsim.trial.endpoints import ENDPOINTS, P_VALUE_KEY, analyse_arrays, observe_arrays, pool_arrays
 from woundsim.trial.stats import wilson_interval
@@ -105,7 +106,7 @@ def simulate_trials(pool_a: pd.DataFrame, pool_b: pd.DataFrame, design: TrialDes
     endpoints = tuple(endpoints)
     rows = []
     for i in range(n_trials):
-        rng = np.random.default_rng(np.random.SeedSequence(rng_seed, spawn_key=(*seed_key, arm_size, i)))
+        rng = trial_rng(rng_seed, seed_key, arm_size, i)
         rows_a, rows_b = _draw_rows(rng, a, b, n_a, n_b, design.stratify_by is not None)
         obs_a = observe_arrays(_subset(a, rows_a), design, rng)
         obs_b = observe_arrays(_subset(b, rows_b), design, rng)
@@ -174,7 +175,7 @@ def draw_trial(pool_a: pd.DataFrame, pool_b: pd.DataFrame, design: TrialDesign, 
                rng: np.random.Generator, stratify: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One resampled trial's observed arms as tables (e.g. for the Kaplan-Meier curves of a typical trial).
 
-    With rng = default_rng(SeedSequence(rng_seed, spawn_key=(*seed_key, arm_size, i))) this is trial i of
+    With rng = `woundsim.seeds.trial_rng(rng_seed, seed_key, arm_size, i)` this is trial i of
     `simulate_trials`; the tables have the `observe_patients` columns plus `pool_row` (row in the pool).
     """
     design = _effective(design, stratify)
