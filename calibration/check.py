@@ -15,12 +15,12 @@ import pandas as pd
 
 from calibration.distance import Target
 from calibration.model import CohortModel
-from calibration.posterior import weighted_quantile
+from woundsim.posterior import weighted_quantile
 from calibration.setup import CalibrationSetup
 from woundsim.errors import require
-from woundsim.parallel import ParallelConfig, map_tasks, task_seeds
+from woundsim.parallel import ParallelConfig, map_tasks
+from woundsim.seeds import predictive_check_seed, task_seeds
 
-PPC_SEED_OFFSET = 7919  # the check's root seed = calibration seed + this (never the fit's patients)
 
 
 def _simulate_draw(task: tuple[CalibrationSetup, dict, int]) -> dict:
@@ -43,7 +43,7 @@ def predictive_draws(setup: CalibrationSetup, posterior: pd.DataFrame, n_draws: 
     weights = posterior["weight"].to_numpy(dtype=float)
     index = rng.choice(len(posterior), size=int(n_draws), replace=True, p=weights / weights.sum())
     keys = [p.key for p in setup.parameters]
-    seeds = task_seeds(setup.seed + PPC_SEED_OFFSET, int(n_draws))
+    seeds = task_seeds(predictive_check_seed(setup.seed), int(n_draws))
     tasks = [(setup, {k: float(posterior[f"abc.{k}"].iloc[i]) for k in keys}, int(s)) for i, s in zip(index, seeds)]
     rows = map_tasks(_simulate_draw, tasks, config=parallel, desc="posterior predictive")
     out = pd.DataFrame(rows)

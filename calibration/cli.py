@@ -1,9 +1,9 @@
-"""`python -m calibration COMMAND`: run, check, install and the resolution check.
+"""`woundsim calibrate COMMAND` (also `python -m calibration COMMAND`): run, check, install, resolution check.
 
-    python -m calibration run [calibration=tiny] [calibration.abc.population_size=30 ...]
-    python -m calibration check OUT_DIR       # redo posterior export, predictive check, figures, report
-    python -m calibration install OUT_DIR     # make it the named set: conf/model/calibrated.yaml + .parquet
-    python -m calibration resolution [calibration=...] [--reference-dx 100] [--seeds 3]
+    woundsim calibrate run [calibration=tiny] [calibration.abc.population_size=30 ...]
+    woundsim calibrate check OUT_DIR       # redo posterior export, predictive check, figures, report
+    woundsim calibrate install OUT_DIR     # make it the named set: conf/model/calibrated.yaml + .parquet
+    woundsim calibrate resolution [calibration=...] [--reference-dx 100] [--seeds 3]
 
 `run` is a Hydra app composing the config group conf/calibration/ (default option `default`); its
 output folder is outputs/calibration/<calibration.name>/, so re-running the same command continues
@@ -16,20 +16,15 @@ import logging
 import sys
 from pathlib import Path
 
+from calibration.app_config import APP_CONFIG, APP_NAME, compose_config  # noqa: F401  (compose_config moved)
+from woundsim.app import run_hydra_app
 from woundsim.errors import InputError
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
-APP_CONFIG = {
-    "defaults": [{"calibration": "default"}, "_self_"],
-    "hydra": {"run": {"dir": "outputs/calibration/${calibration.name}"},
-              "sweep": {"dir": "outputs/calibration/multirun", "subdir": "${calibration.name}"},
-              "job": {"chdir": False}},
-}
 USAGE = __doc__
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of `python -m calibration`."""
+    """Entry point of `woundsim calibrate` and `python -m calibration`."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE)
@@ -51,31 +46,9 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2) from None
 
 
-def register_app() -> None:
-    """Register the app's primary config (it only selects the calibration option) with Hydra."""
-    from hydra.core.config_store import ConfigStore
-
-    ConfigStore.instance().store(name="calibration_app", node=APP_CONFIG)
-
-
-def compose_config(overrides: list[str] | None = None) -> dict:
-    """The composed `calibration` node as plain containers (Hydra compose API; for tests and scripts)."""
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
-    register_app()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="calibration_app", overrides=list(overrides or []))
-    return OmegaConf.to_container(cfg.calibration, resolve=True)
-
-
 def _run_hydra(overrides: list[str]) -> None:
-    import hydra
-
-    register_app()
-    app = hydra.main(config_path=str(CONF_DIR), config_name="calibration_app", version_base="1.3")(_job)
-    sys.argv = ["python -m calibration run", *overrides]
-    app()
+    run_hydra_app(_job, overrides, prog="woundsim calibrate run", config_name=APP_NAME,
+                  schemas={APP_NAME: APP_CONFIG}, error_prefix="calibration")
 
 
 def _job(cfg) -> None:
@@ -85,17 +58,13 @@ def _job(cfg) -> None:
     from calibration.pipeline import calibrate
 
     _quiet_libraries()
-    try:
-        config = OmegaConf.to_container(cfg.calibration, resolve=True)
-        calibrate(config, Path(HydraConfig.get().runtime.output_dir), progress=_say)
-    except InputError as exc:
-        print(f"calibration: error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    config = OmegaConf.to_container(cfg.calibration, resolve=True)
+    calibrate(config, Path(HydraConfig.get().runtime.output_dir), progress=_say)
 
 
 def _folder_command(command: str, args: list[str]) -> None:
     if len(args) != 1 or args[0].startswith("-"):
-        raise InputError(f"usage: python -m calibration {command} OUT_DIR")
+        raise InputError(f"usage: woundsim calibrate {command} OUT_DIR")
     folder = Path(args[0])
     if not (folder / "calibration.yaml").is_file():
         raise InputError(f"{folder} is not a calibration output folder (no calibration.yaml)")

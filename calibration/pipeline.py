@@ -26,7 +26,7 @@ import yaml
 
 from calibration.check import predictive_draws, predictive_table
 from calibration.model import CohortModel
-from calibration.posterior import CONF_MODEL, point_summary, posterior_table, write_posterior, load_posterior
+from calibration.posterior import CONF_MODEL, posterior_table, write_posterior
 from calibration.priors import prior_distribution
 from calibration.report import correlations, identifiability, write_report
 from calibration.runner import StoppingRule, generations, make_sampler, run_smc
@@ -34,6 +34,8 @@ from calibration.setup import CalibrationSetup, load_setup
 from woundsim.config import named_option
 from woundsim.errors import InputError
 from woundsim.parallel import ParallelConfig
+from woundsim.posterior import load_posterior, weighted_medians
+from woundsim.seeds import predictive_draws_rng
 from woundsim.store import config_hash
 
 PROBLEM_KEYS = ("seed", "base_model", "grid", "trial", "soc", "parameters", "targets", "distance")
@@ -90,7 +92,7 @@ def finish(setup: CalibrationSetup, history: pyabc.History, out_dir: Path,
     check = setup.options["check"]
     draws_n = int(check.get("draws", 20))
     progress(f"posterior predictive check: {draws_n} draws")
-    draws = predictive_draws(setup, posterior, draws_n, np.random.default_rng(setup.seed + 1),
+    draws = predictive_draws(setup, posterior, draws_n, predictive_draws_rng(setup.seed),
                              parallel=_parallel(setup.options["sampler"]))
     draws.to_parquet(out_dir / "predictive_draws.parquet", index=False)
     ppc = predictive_table(draws, setup.targets)
@@ -124,11 +126,11 @@ def install(out_dir: Path, conf_model: Path = CONF_MODEL) -> tuple[Path, Path, P
     out_dir, conf_model = Path(out_dir), Path(conf_model)
     source = out_dir / "posterior.parquet"
     if not source.is_file():
-        raise InputError(f"{source} not found: run `python -m calibration run` (or `check`) first")
+        raise InputError(f"{source} not found: run `woundsim calibrate run` (or `check`) first")
     parquet = conf_model / "calibrated_posterior.parquet"
     parquet.write_bytes(source.read_bytes())
     particles, weights = load_posterior(parquet)
-    point = point_summary(particles, weights)
+    point = weighted_medians(particles, weights)
     meta = yaml.safe_load((out_dir / "calibration.yaml").read_text())
     provenance = (f"ABC-SMC run `{meta.get('name')}` ({out_dir}), installed {dt.date.today().isoformat()}, "
                   f"fitted at grid {meta.get('grid')}")
@@ -145,7 +147,7 @@ def install(out_dir: Path, conf_model: Path = CONF_MODEL) -> tuple[Path, Path, P
         f"# calibrated quantity from {provenance},",
         "# on top of the ModelParams defaults. The full posterior (particles and weights) is",
         "# conf/model/calibrated_posterior.parquet beside this file: draw parameter sets from it with",
-        "# calibration.posterior.draw_params(n, rng) to carry the calibration uncertainty.",
+        "# woundsim.posterior.draw_params(n, rng) to carry the calibration uncertainty.",
         "# A median of each marginal is not a joint optimum; use draws for predictions. The trial's calibrated",
         "# dose is in conf/treatment/hucmscd_trial.yaml.",
     ]
@@ -164,7 +166,7 @@ def _install_treatment(meta: dict, point: dict[str, float], provenance: str, fol
         f"# The seed trial's regimen (NCT06825884) as calibrated: conf/treatment/{base_name}.yaml with the weighted",
         f"# posterior median of {', '.join(sorted(calibrated)) or 'nothing'} from {provenance}.",
         "# The dose is in µg of a product as potent as the model's default (derivative.units_per_ug); the trial",
-        "# did not publish it. Use with model=calibrated (written by `python -m calibration install`).",
+        "# did not publish it. Use with model=calibrated (written by `woundsim calibrate install`).",
     ]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "hucmscd_trial.yaml"

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from calibration.posterior import posterior_metadata  # noqa: E402
+from woundsim.posterior import posterior_metadata  # noqa: E402
 from calibration.priors import FreeParameter  # noqa: E402
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calibration.posterior import weighted_quantile
+from woundsim.posterior import weighted_quantile
 from calibration.priors import FreeParameter
 
 IDENTIFIED, WEAK = 0.5, 0.8

@@ -1,6 +1,6 @@
 """Does the calibration's coarse grid change closure times by less than the seed-to-seed spread?
 
-`python -m calibration resolution [--reference-dx 100] [--reference-dt 1] [--patients 4] [--seeds 3]
+`woundsim calibrate resolution [--reference-dx 100] [--reference-dt 1] [--patients 4] [--seeds 3]
 [--posterior FILE] [hydra overrides of the calibration config]`
 
 Draws a few patients from each arm's cohort spec and simulates each with several seeds at the
@@ -18,11 +18,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from calibration.posterior import load_posterior, point_summary
+from calibration.app_config import compose_config
 from calibration.setup import CalibrationSetup, load_setup
 from woundsim.cohort import patient_outcome, sample_patients
-from woundsim.parallel import ParallelConfig, map_tasks, task_seeds
+from woundsim.parallel import ParallelConfig, map_tasks
+from woundsim.seeds import task_seeds
 from woundsim.params import ModelParams, with_overrides
+from woundsim.posterior import load_posterior, weighted_medians
 
 
 def resolution_tasks(setup: CalibrationSetup, natural: dict[str, float], reference: dict[str, float],
@@ -88,10 +90,8 @@ def _verdict(row: dict) -> str:
 
 
 def resolution_command(args: list[str]) -> None:
-    """Entry of `python -m calibration resolution`."""
-    from calibration.cli import compose_config
-
-    parser = argparse.ArgumentParser(prog="python -m calibration resolution")
+    """Entry of `woundsim calibrate resolution` (also `python -m calibration resolution`)."""
+    parser = argparse.ArgumentParser(prog="woundsim calibrate resolution")
     parser.add_argument("--reference-dx", type=float, default=100.0, help="reference voxel edge (µm)")
     parser.add_argument("--reference-dt", type=float, default=1.0, help="reference agent and field step (h)")
     parser.add_argument("--patients", type=int, default=4, help="patients per arm")
@@ -101,7 +101,7 @@ def resolution_command(args: list[str]) -> None:
     opts, overrides = parser.parse_known_args(args)
     setup = load_setup(compose_config(overrides))
     if opts.posterior is not None:
-        natural = point_summary(*load_posterior(opts.posterior))
+        natural = weighted_medians(*load_posterior(opts.posterior))
     else:
         natural = {p.target: p.to_natural(float(p.distribution().median())) for p in setup.parameters}
     reference = {"dx_um": opts.reference_dx, "dt_agent_h": opts.reference_dt, "dt_field_h": opts.reference_dt}

@@ -17,13 +17,12 @@ from omegaconf import OmegaConf
 
 from calibration.distance import Target, targets_from_config
 from calibration.priors import FreeParameter, parameters_from_config
-from woundsim.config import cohort_from
+from woundsim.config import CONF_DIR, cohort_from
 from woundsim.errors import InputError, require
 from woundsim.params import ModelParams, validate, with_overrides
 from woundsim.patient import CohortSpec
 from woundsim.treatment import Treatment, standard_care
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 _NUMERICS = ("dx_um", "dt_agent_h", "dt_field_h", "margin_mm")
 
 

@@ -1,10 +1,11 @@
 """Global sensitivity analysis as a Hydra app: a study from conf/sensitivity/, run into outputs/sensitivity/.
 
-    python -m experiments.sensitivity +sensitivity=morris_screening          # screen every uncertain input
-    python -m experiments.sensitivity +sensitivity=sobol_top                 # Sobol indices of the top ones
-    python -m experiments.sensitivity +sensitivity=sobol_top sensitivity.n=256 treatment=exosomes
-    python -m experiments.sensitivity -m +sensitivity=sobol_top treatment=exosomes,conditioned_medium
+    woundsim sensitivity +sensitivity=morris_screening          # screen every uncertain input
+    woundsim sensitivity +sensitivity=sobol_top                 # Sobol indices of the top ones
+    woundsim sensitivity +sensitivity=sobol_top sensitivity.n=256 treatment=exosomes
+    woundsim sensitivity -m +sensitivity=sobol_top treatment=exosomes,conditioned_medium
 
+(`python -m experiments.sensitivity ...` is the same app.)
 The config is `woundsim run`'s (conf/config.yaml: patient, treatment, model, grid, parallel groups give the base
 case) plus the `sensitivity` node (SensitivityConf). `sensitivity=NAME` without the `+` is accepted too. A study
 writes into `outputs/sensitivity/<name>` (fixed, no timestamp), evaluations into its `store/`: running the same
@@ -21,11 +22,11 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from woundsim.config import WoundsimConf, parallel_from, register_configs, to_objects
-from woundsim.errors import InputError, require
+from woundsim.app import run_hydra_app
+from woundsim.config import CONF_DIR, WoundsimConf, parallel_from, to_objects  # noqa: F401  (CONF_DIR for tests)
+from woundsim.errors import require
 from woundsim.sensitivity import IshigamiModel, StudyResult, StudySpec, WoundsimModel, run_study
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 MODELS = ("woundsim", "ishigami")
 
 
@@ -61,31 +62,17 @@ class SensitivityAppConf(WoundsimConf):
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m experiments.sensitivity [OVERRIDES]` (Hydra parses them, including -m and --help)."""
-    import hydra
-    from hydra.core.config_store import ConfigStore
-
+    """`woundsim sensitivity [OVERRIDES]` (also `python -m experiments.sensitivity`; Hydra parses the
+    overrides, including -m and --help)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     argv = ["+" + a if a.startswith("sensitivity=") else a for a in argv]
-    register_configs()
-    ConfigStore.instance().store(name="woundsim_schema", node=SensitivityAppConf)
-    app = hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(_job)
-    sys.argv = ["experiments.sensitivity", *argv]
-    app()
+    run_hydra_app(_job, argv, prog="woundsim sensitivity", schemas={"woundsim_schema": SensitivityAppConf})
 
 
 def _job(cfg: DictConfig) -> dict:
-    import logging
-
     from hydra.core.hydra_config import HydraConfig
 
-    logging.getLogger("MESA").setLevel(logging.WARNING)
-    out = Path(HydraConfig.get().runtime.output_dir)
-    try:
-        result = run_from_config(cfg, out)
-    except InputError as exc:
-        print(f"woundsim: error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    result = run_from_config(cfg, Path(HydraConfig.get().runtime.output_dir))
     _print_summary(result)
     return {"folder": str(result.folder), "wall_time_s": result.info["wall_time_total_s"]}
 

@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from calibration.check import predictive_table
-from calibration.cli import compose_config, main
+from calibration.app_config import compose_config
+from calibration.cli import main
 from calibration.distance import Target, ToleranceDistance, norm
 from calibration.model import CohortModel, particle_seeds
-from calibration.posterior import (CONF_MODEL, apply_particle, draw_params, draw_scenarios, load_posterior,
-                                   point_summary, weighted_quantile, write_posterior)
+from calibration.posterior import CONF_MODEL, write_posterior
 from calibration.priors import FreeParameter, parameters_from_config, prior_distribution
 from calibration.report import identifiability, verdict
 from calibration.resolution import summarise
@@ -26,6 +26,8 @@ from woundsim.cohort import simulate_cohort
 from woundsim.errors import InputError
 from woundsim.parallel import ParallelConfig
 from woundsim.params import ModelParams
+from woundsim.posterior import (apply_particle, draw_params, draw_scenarios, load_posterior, weighted_medians,
+                                weighted_quantile)
 from woundsim.treatment import Treatment
 
 NAN = math.nan
@@ -275,7 +277,7 @@ def test_posterior_round_trip_and_draws(tmp_path):
     assert all(isinstance(p, ModelParams) and p.keratinocyte.speed_um_day == 200.0 for p in params)
     (p, t), = draw_scenarios(1, np.random.default_rng(0), Treatment(), path)
     assert t.dose_ug_per_site == 40.0 and p.keratinocyte.speed_um_day == 200.0
-    assert point_summary(particles, np.array([0.5, 0.5]))["treatment.dose_ug_per_site"] == pytest.approx(22.5)
+    assert weighted_medians(particles, np.array([0.5, 0.5]))["treatment.dose_ug_per_site"] == pytest.approx(22.5)
 
 
 def test_apply_particle_keeps_other_parameters():
@@ -338,7 +340,7 @@ def test_installed_named_set_composes_as_a_model_option():
         cfg = compose(config_name="config", overrides=["model=calibrated"])
     params = to_objects(cfg)[0]
     particles, weights = load_posterior(CONF_MODEL / "calibrated_posterior.parquet")
-    for name, value in point_summary(particles, weights).items():
+    for name, value in weighted_medians(particles, weights).items():
         if name.startswith("model."):
             section, leaf = name[len("model."):].split(".")
             assert getattr(getattr(params, section), leaf) == pytest.approx(value, rel=1e-3)

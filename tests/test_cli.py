@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-from woundsim.cli import CONF_DIR
+from woundsim.cli import COMMANDS, main
+from woundsim.config import CONF_DIR
 from woundsim.config import cohort_from, named_params, register_configs, to_objects
 from woundsim.errors import InputError
 
@@ -86,13 +87,55 @@ def test_run_writes_a_self_describing_folder(tmp_path):
     assert "first_closure_day" in json.loads((tmp_path / "summary.json").read_text())
 
 
-def test_bad_input_exits_2_with_one_line(tmp_path):
-    proc = run_cli(tmp_path, "patient.area_cm2=-2")
-    assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1].startswith("woundsim: error: patient.area_cm2")
-    assert "Traceback" not in proc.stderr
+def run_main(capsys, *argv: str) -> tuple[int, str, str]:
+    """`woundsim ARGV` in this process: (exit status, stdout, stderr)."""
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    out = capsys.readouterr()
+    return code, out.out, out.err
 
 
-def test_top_level_help_lists_commands():
+def assert_one_line_error(code: int, err: str, start: str) -> None:
+    assert code == 2 and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1].startswith(start), err
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys):
+    code, _, err = run_main(capsys, "run", f"hydra.run.dir={tmp_path}", "patient.area_cm2=-2")
+    assert_one_line_error(code, err, "woundsim: error: patient.area_cm2")
+
+
+@pytest.mark.parametrize("argv, start", [
+    (["nonesuch"], "woundsim: error: unknown command 'nonesuch'"),
+    (["plot"], "woundsim plot: error: the following arguments are required: run_dir"),
+    (["plot", "no/such/run"], "woundsim: error:"),
+    (["sweep", "gather", "no/such/folder"], "woundsim: error:"),
+    (["trial", "runin.days=-3"], "woundsim: error: runin.days"),
+    (["sensitivity"], "woundsim: error: no sensitivity study chosen"),
+    (["calibrate", "nonesuch"], "calibration: error: unknown command 'nonesuch'"),
+    (["calibrate", "check", "no/such/folder"], "calibration: error: no/such/folder is not a calibration output"),
+])
+def test_command_errors_exit_2_with_one_line(argv, start, tmp_path, capsys):
+    hydra_dir = [f"hydra.run.dir={tmp_path}"] if argv[0] in ("trial", "sensitivity") else []
+    code, out, err = run_main(capsys, *argv, *hydra_dir)
+    assert_one_line_error(code, err or out, start)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command, capsys):
+    code, out, err = run_main(capsys, command, "--help")
+    assert code == 0 and len(out.splitlines()) > 3, err
+    assert "Traceback" not in err
+
+
+def test_top_level_help_lists_every_command(capsys):
+    code, out, _ = run_main(capsys, "--help")
+    assert code == 0 and all(f"  {c} " in out for c in COMMANDS)
+
+
+def test_python_m_woundsim_is_the_same_command():
     out = subprocess.run([sys.executable, "-m", "woundsim", "--help"], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0 and "run" in out.stdout and "plot" in out.stdout
+    assert out.returncode == 0 and all(c in out.stdout for c in COMMANDS)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.sweep import plot_closure_heatmaps, register_schema
+from experiments.sweep import register_schema
 from woundsim.cohort import simulate_cohort
 from woundsim.config import register_configs
 from woundsim.errors import InputError
@@ -23,6 +23,7 @@ from woundsim.parallel import ParallelConfig
 from woundsim.params import ModelParams, with_overrides
 from woundsim.patient import CohortSpec
 from woundsim.store import ResultStore
+from woundsim.sweep_figures import plot_closure_heatmaps
 from woundsim.sweep import CohortScenario, gather, gather_study, point_summary, run_cohort_scenario, sweep_axes
 from woundsim.treatment import Treatment
 

@@ -7,7 +7,6 @@ from the simulation model, kept tiny (0.5-0.8 cm² ulcers, 250 µm voxels, 2 h s
 import math
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +15,10 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from experiments.trial import CONF_DIR, CONFIG_NAME, load_study, register_configs, run_study
+import woundsim.posterior
+from experiments.trial import CONFIG_NAME, register_configs
 from woundsim.cohort import sample_patients, simulate_patients
+from woundsim.config import CONF_DIR
 from woundsim.errors import InputError
 from woundsim.parallel import ParallelConfig
 from woundsim.params import ModelParams, with_overrides
@@ -26,6 +27,7 @@ from woundsim.treatment import Treatment
 from woundsim.trial import TrialDesign
 from woundsim.trial.endpoints import analyse_arrays
 from woundsim.trial import pools as pools_module
+from woundsim.trial.study import load_study, run_design_study
 from woundsim.trial.pools import (PoolSpec, RunIn, build_pools, candidate_row, eligible_pool, parameter_draws,
                                   rebase_summary, runin_eligible)
 
@@ -169,24 +171,16 @@ def test_prior_draws_stay_in_their_bounds_and_posterior_draws_split_model_and_tr
     assert draws[0].arm_treatment(PLACEBO) is PLACEBO
     assert draws[0].arm_treatment(ACTIVE).dose_ug_per_site == draws[0].treatment["dose_ug_per_site"]
     rows = [{"model.impairment.tnf_fold": 3.0 + i, "treatment.dose_ug_per_site": 7.0} for i in range(2)]
-    old_api = types.ModuleType("calibration.posterior")
-    old_api.draw_params = lambda n, rng: rows[:n]
-    new_api = types.ModuleType("calibration.posterior")
-    new_api.draw_particles = lambda n, rng: pd.DataFrame(rows[:n])
-    package = types.ModuleType("calibration")
-    monkeypatch.setitem(sys.modules, "calibration", package)
-    for module in (old_api, new_api):
-        package.posterior = module
-        monkeypatch.setitem(sys.modules, "calibration.posterior", module)
-        post = parameter_draws("posterior", 2, COARSE, {}, np.random.default_rng(2))
-        assert [d.params.impairment.tnf_fold for d in post] == [3.0, 4.0]
-        assert post[1].treatment == {"dose_ug_per_site": 7.0} and post[1].params.numerics == COARSE.numerics
+    monkeypatch.setattr(woundsim.posterior, "draw_particles", lambda n, rng: pd.DataFrame(rows[:n]))
+    post = parameter_draws("posterior", 2, COARSE, {}, np.random.default_rng(2))
+    assert [d.params.impairment.tnf_fold for d in post] == [3.0, 4.0]
+    assert post[1].treatment == {"dose_ug_per_site": 7.0} and post[1].params.numerics == COARSE.numerics
     with pytest.raises(InputError, match="draws.source"):
         parameter_draws("posterior-ish", 2, COARSE, {}, np.random.default_rng(2))
 
 
 def test_posterior_draws_from_the_installed_calibration_keep_the_study_grid():
-    posterior = pytest.importorskip("calibration.posterior")
+    posterior = woundsim.posterior
     if not posterior.DEFAULT_POSTERIOR.is_file():
         pytest.skip("no calibrated posterior installed (conf/model/calibrated_posterior.parquet)")
     particles, _ = posterior.load_posterior()
@@ -234,7 +228,7 @@ def test_default_design_composes_into_the_issue_5_design():
 
 def test_tiny_design_study_writes_the_report_and_reuses_its_pools(tmp_path):
     cfg = composed(TINY_STUDY + [f"pool.cache_dir={tmp_path / 'cache'}"])
-    run_study(cfg, tmp_path / "a")
+    run_design_study(cfg, tmp_path / "a")
     out = tmp_path / "a"
     for name in ("report.md", "power.csv", "assurance.csv", "recommended.csv", "pools.csv", "checks.csv",
                  "typical_trial.csv", "trials.parquet", "study.json"):
@@ -253,7 +247,7 @@ def test_tiny_design_study_writes_the_report_and_reuses_its_pools(tmp_path):
     assert checks["passed"].dtype == bool and (checks["tolerance"] > 0).all()
     text = (out / "report.md").read_text()
     assert "Recommended arm sizes" in text and "posterior draws by weight" in text and "pool_sd" in text
-    run_study(cfg, tmp_path / "b")
+    run_design_study(cfg, tmp_path / "b")
     assert pd.read_csv(tmp_path / "b" / "pools.csv")["from_cache"].all()
     pd.testing.assert_frame_equal(power, pd.read_csv(tmp_path / "b" / "power.csv"))
 

@@ -2,10 +2,8 @@
 
 import sys
 
-from woundsim.cli import main
-
-_COMMANDS = {"run", "plot", "sweep", "viz", "-h", "--help", "help"}
+from woundsim.cli import COMMANDS, main
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    main(args if args and args[0] in _COMMANDS else ["run", *args])
+    main(args if args and args[0] in {*COMMANDS, "-h", "--help", "help"} else ["run", *args])

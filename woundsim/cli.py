@@ -1,33 +1,50 @@
-"""The `woundsim` command: `woundsim run` (Hydra), `woundsim plot`, `woundsim viz`.
+"""The `woundsim` command: one command family for the model and its applications.
 
-Hydra is imported here and in experiments/ only; the model receives plain dataclasses.
+`run`, `plot` and `viz` live in the library; `sweep`, `sensitivity` and `trial` (experiments/) and
+`calibrate` (calibration/) are applications, reached by module name at run time: the library never
+imports its applications (the import contract in pyproject.toml, checked by tests/test_import_contract.py).
+Hydra is imported by the entry points only (through `woundsim.app`); the model receives plain dataclasses.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
 from pathlib import Path
 
+from woundsim.config import CONF_DIR
 from woundsim.errors import InputError
-
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 USAGE = """usage: woundsim COMMAND [ARGS]
 
 Simulate diabetic foot ulcer healing under hUC-MSC derivative injections.
 
 commands:
-  run [OVERRIDES]    simulate one patient (Hydra app; `woundsim run --help` lists the config groups,
-                     `woundsim run --cfg job` prints the composed config, `-m` sweeps scenarios)
-                     e.g. woundsim run patient=grade3_infected treatment=standard_care run.seed=3
-  plot RUN_DIR       redraw the figures of a run folder
-  sweep [OVERRIDES]  cohort studies (Hydra app), e.g. woundsim sweep -m +experiment=product_dose_sites
-  sweep gather DIR   gather a sweep folder into one Parquet table (and a study's heatmaps)
-  viz                serve the interactive page (Solara)
+  run [OVERRIDES]          simulate one patient (Hydra app; `woundsim run --help` lists the config groups,
+                           `woundsim run --cfg job` prints the composed config, `-m` sweeps scenarios)
+                           e.g. woundsim run patient=grade3_infected treatment=standard_care run.seed=3
+  sweep [OVERRIDES]        cohort studies (Hydra app), e.g. woundsim sweep -m +experiment=product_dose_sites
+  sweep gather DIR         gather a sweep folder into one Parquet table (and a study's heatmaps)
+  sensitivity [OVERRIDES]  global sensitivity analysis, e.g. woundsim sensitivity +sensitivity=morris_screening
+  trial [OVERRIDES]        virtual phase III trial designer, e.g. woundsim trial draws.source=prior
+  calibrate COMMAND        ABC-SMC calibration: run | check | install | resolution (needs woundsim[calibration])
+  viz                      serve the interactive page (Solara)
+  plot RUN_DIR             redraw the figures of a run folder
 
-`python -m woundsim ...` is the same command; without a command it runs `woundsim run`.
+Every command takes --help. `python -m woundsim ...` is the same command; without a command it runs
+`woundsim run`. The applications keep their module forms: `python -m experiments.sweep`,
+`python -m experiments.sensitivity`, `python -m experiments.trial`, `python -m calibration`.
 """
+
+# command -> (module, what it needs beyond the core install)
+APPLICATIONS = {
+    "sweep": ("experiments.sweep", None),
+    "sensitivity": ("experiments.sensitivity", None),
+    "trial": ("experiments.trial", "trial"),
+    "calibrate": ("calibration.cli", "calibration"),
+}
+COMMANDS = ("run", *APPLICATIONS, "viz", "plot")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -41,46 +58,40 @@ def main(argv: list[str] | None = None) -> None:
         run_command(rest)
     elif command == "plot":
         plot_command(rest)
-    elif command == "sweep":
-        from experiments.sweep import main as sweep_main
-
-        sweep_main(rest)
+    elif command in APPLICATIONS:
+        application(command).main(rest)
     elif command == "viz":
         from woundsim.viz.serve import serve  # optional extra
 
         serve(rest)
     else:
-        print(f"woundsim: error: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
+        print(f"woundsim: error: unknown command {command!r}; allowed {', '.join(COMMANDS)}", file=sys.stderr)
         raise SystemExit(2)
+
+
+def application(command: str):
+    """The module of an application command, imported by name (never statically: see the module docstring)."""
+    module, extra = APPLICATIONS[command]
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        hint = f"; install it with: pip install 'woundsim[{extra}]'" if extra else ""
+        print(f"woundsim: error: `woundsim {command}` needs {exc.name or module}{hint}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def run_command(overrides: list[str]) -> None:
     """Run the Hydra app with `overrides` (Hydra parses them, including --help and -m)."""
-    import hydra
+    from woundsim.app import run_hydra_app
 
-    from woundsim.config import register_configs
-
-    if not CONF_DIR.is_dir():
-        raise SystemExit(f"woundsim: error: config folder {CONF_DIR} not found (install woundsim from its checkout)")
-    register_configs()
-    app = hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(_run_job)
-    sys.argv = ["woundsim run", *overrides]
-    app()
+    run_hydra_app(_run_job, overrides, prog="woundsim run")
 
 
 def _run_job(cfg) -> dict:
-    import logging
-
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf
 
-    logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
-
-    try:
-        return run_scenario(cfg, Path(HydraConfig.get().runtime.output_dir), OmegaConf.to_yaml(cfg, resolve=True))
-    except InputError as exc:
-        print(f"woundsim: error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    return run_scenario(cfg, Path(HydraConfig.get().runtime.output_dir), OmegaConf.to_yaml(cfg, resolve=True))
 
 
 def run_scenario(cfg, out: Path, config_yaml: str) -> dict:
@@ -112,14 +123,12 @@ def run_scenario(cfg, out: Path, config_yaml: str) -> dict:
 
 
 def replicate_seeds(seed: int, n: int) -> list[int]:
-    """The run's seed for one replicate; SeedSequence children of it for several."""
+    """The run's seed for one replicate; SeedSequence children of it for several (`woundsim.seeds`)."""
+    from woundsim import seeds
+
     if int(n) < 1:
         raise InputError(f"run.replicates = {n} must be >= 1")
-    if n == 1:
-        return [int(seed)]
-    import numpy as np
-
-    return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(int(seed)).spawn(int(n))]
+    return seeds.replicate_seeds(seed, n)
 
 
 def _report(folder: Path, s: dict) -> None:
@@ -131,13 +140,17 @@ def _report(folder: Path, s: dict) -> None:
 
 
 def plot_command(args: list[str]) -> None:
+    """`woundsim plot RUN_DIR`: redraw a run folder's figures from its tables."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="woundsim plot", description="Redraw the figures of a run folder "
+                                     "(RUN_DIR/figures) from the folder's tables alone; nothing is simulated.")
+    parser.add_argument("run_dir", type=Path, help="a run folder written by `woundsim run`")
+    ns = parser.parse_args(args)
     from woundsim.plots import plot_run
 
-    if len(args) != 1 or args[0].startswith("-"):
-        print("usage: woundsim plot RUN_DIR   (redraws RUN_DIR/figures from the folder's tables)")
-        raise SystemExit(0 if args and args[0] in ("-h", "--help") else 2)
     try:
-        for path in plot_run(Path(args[0])):
+        for path in plot_run(ns.run_dir):
             print(path)
     except FileNotFoundError as exc:
         print(f"woundsim: error: {exc}", file=sys.stderr)

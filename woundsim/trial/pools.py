@@ -43,9 +43,10 @@ import pandas as pd
 
 from woundsim.cohort import sample_patients
 from woundsim.errors import InputError, require, require_range
-from woundsim.parallel import ParallelConfig, map_tasks, task_seeds
+from woundsim.parallel import ParallelConfig, map_tasks
 from woundsim.params import ModelParams, flatten, with_overrides
 from woundsim.patient import CohortSpec
+from woundsim.seeds import pool_seeds, task_seeds
 from woundsim.store import ResultStore, config_hash
 from woundsim.treatment import Treatment
 
@@ -139,9 +140,8 @@ class PoolSpec:
                             "code": code_hash()})
 
     def seeds(self) -> tuple[int, int]:
-        """(cohort seed, run seed): children 0 and 1 of SeedSequence(seed)."""
-        children = np.random.SeedSequence(int(self.seed)).spawn(2)
-        return tuple(int(c.generate_state(1, dtype=np.uint32)[0]) for c in children)
+        """(cohort seed, run seed): `woundsim.seeds.pool_seeds` (children 0 and 1 of SeedSequence(seed))."""
+        return pool_seeds(self.seed)
 
     def tasks(self) -> list[tuple]:
         """One picklable task per candidate for `candidate_row`."""
@@ -360,26 +360,19 @@ def parameter_draws(source: str, n: int, base: ModelParams, prior: dict[str, Seq
                     rng: np.random.Generator) -> list[Draw]:
     """`n` draws from the prior stand-in or from the calibration posterior.
 
-    "posterior" takes particles from `calibration.posterior.draw_particles(n, rng)` (issue 3: {target:
-    value} rows drawn by weight; `treatment.*` targets such as the seed trial's unknown dose go to the
-    active arm), or from `draw_params(n, rng)` (ModelParams or such dicts) when the former is missing;
-    the values are applied on top of `base`, whose numerics (grid, time steps) are always kept.
+    "posterior" takes particles from the installed posterior, `woundsim.posterior.draw_particles(n, rng)`
+    ({target: value} rows drawn by weight; `treatment.*` targets such as the seed trial's unknown dose go to
+    the active arm); the values are applied on top of `base`, whose numerics (grid, time steps) are always
+    kept.
     """
+    from woundsim.posterior import draw_particles
+
     require(source in DRAW_SOURCES, f"draws.source = {source!r}; allowed {', '.join(DRAW_SOURCES)}")
     require(isinstance(n, int) and n >= 1, f"draws.n = {n!r}; allowed integer >= 1")
     if source == "prior":
         return prior_draws(base, prior, n, rng)
-    try:
-        from calibration import posterior
-    except ImportError as exc:
-        raise InputError(f"draws.source = 'posterior' needs the calibration package (issue 3): {exc}; "
-                         "use draws.source=prior until the calibration lands") from None
-    if hasattr(posterior, "draw_particles"):
-        items = [dict(row) for _, row in posterior.draw_particles(n, rng).iterrows()]
-    else:
-        items = posterior.draw_params(n, rng)
     draws = []
-    for item in items:
-        draw = Draw(item) if isinstance(item, ModelParams) else split_targets(dict(item), base)
+    for _, row in draw_particles(n, rng).iterrows():
+        draw = split_targets(dict(row), base)
         draws.append(dataclasses.replace(draw, params=dataclasses.replace(draw.params, numerics=base.numerics)))
     return draws

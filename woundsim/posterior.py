@@ -1,0 +1,116 @@
+"""Read and draw from an installed calibration posterior (no pyabc needed).
+
+The calibration application (`calibration/posterior.py`) writes the file; the library only reads it. The
+posterior file (Parquet) has one row per particle of the final ABC-SMC generation: `weight` (normalised to
+sum 1), `distance`, one column per free parameter in natural units named by what it sets
+(`model.keratinocyte.speed_um_day`, `treatment.dose_ug_per_site`, ...), and the same values in ABC space as
+`abc.<key>` columns. Its metadata (key `METADATA_KEY`) hold the free-parameter specifications.
+
+Users (the virtual trial's assurance, sweeps, sensitivity analysis) call:
+
+    particles, weights = load_posterior()                 # conf/model/calibrated_posterior.parquet
+    params = draw_params(100, np.random.default_rng(1))  # list[ModelParams] drawn by weight
+    scenarios = draw_scenarios(100, rng, treatment)      # (ModelParams, Treatment) pairs, with the trial dose
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from woundsim.config import CONF_DIR
+from woundsim.errors import InputError, require
+from woundsim.params import ModelParams, with_overrides
+from woundsim.treatment import Treatment
+
+DEFAULT_POSTERIOR = CONF_DIR / "model" / "calibrated_posterior.parquet"
+METADATA_KEY = b"woundsim.calibration"  # Parquet schema metadata: free parameters and provenance (JSON)
+
+
+def load_posterior(path: str | Path | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """Particles (natural units, one column per calibrated quantity) and their normalised weights.
+
+    Args:
+        path: posterior Parquet file (default conf/model/calibrated_posterior.parquet).
+
+    Raises:
+        InputError: the file does not exist or is not a calibration posterior.
+    """
+    path = Path(path) if path is not None else DEFAULT_POSTERIOR
+    if not path.is_file():
+        raise InputError(f"posterior file {path} not found; run `woundsim calibrate run` and "
+                         "`woundsim calibrate install OUT_DIR` first")
+    table = pd.read_parquet(path)
+    require("weight" in table.columns, f"{path} has no 'weight' column; not a calibration posterior")
+    columns = [c for c in table.columns if c.startswith(("model.", "treatment."))]
+    weights = table["weight"].to_numpy(dtype=float)
+    return table[columns].reset_index(drop=True), weights / weights.sum()
+
+
+def posterior_metadata(path: str | Path | None = None) -> dict:
+    """The metadata stored with a posterior file (free parameters, provenance)."""
+    import pyarrow.parquet as pq
+
+    path = Path(path) if path is not None else DEFAULT_POSTERIOR
+    meta = pq.read_schema(path).metadata or {}
+    return json.loads(meta.get(METADATA_KEY, b"{}"))
+
+
+def draw_particles(n: int, rng: np.random.Generator, path: str | Path | None = None) -> pd.DataFrame:
+    """`n` particles drawn with replacement by weight (natural units)."""
+    require(int(n) >= 1, f"n = {n} must be >= 1")
+    particles, weights = load_posterior(path)
+    index = rng.choice(len(particles), size=int(n), replace=True, p=weights)
+    return particles.iloc[index].reset_index(drop=True)
+
+
+def draw_params(n: int, rng: np.random.Generator, path: str | Path | None = None,
+                base: ModelParams | None = None) -> list[ModelParams]:
+    """`n` ModelParams drawn from the posterior by weight (model.* quantities on top of `base`).
+
+    Args:
+        n: number of parameter sets.
+        rng: the generator that draws them.
+        path: posterior file (default conf/model/calibrated_posterior.parquet).
+        base: parameters the draws override (default `ModelParams()`; numerics are never calibrated).
+    """
+    rows = draw_particles(n, rng, path)
+    return [apply_particle(row, base)[0] for _, row in rows.iterrows()]
+
+
+def draw_scenarios(n: int, rng: np.random.Generator, treatment: Treatment, path: str | Path | None = None,
+                   base: ModelParams | None = None) -> list[tuple[ModelParams, Treatment]]:
+    """`n` (ModelParams, Treatment) pairs: posterior draws with the calibrated treatment.* quantities
+    (the seed trial's unknown dose) applied to `treatment`."""
+    rows = draw_particles(n, rng, path)
+    return [apply_particle(row, base, treatment) for _, row in rows.iterrows()]
+
+
+def apply_particle(row: pd.Series | dict, base: ModelParams | None = None,
+                   treatment: Treatment | None = None) -> tuple[ModelParams, Treatment | None]:
+    """ModelParams (and Treatment, if given) with one particle's natural values applied."""
+    row = dict(row)
+    model = {k[len("model."):]: float(v) for k, v in row.items() if k.startswith("model.")}
+    params = with_overrides(base if base is not None else ModelParams(), model)
+    if treatment is not None:
+        treat = {k[len("treatment."):]: v for k, v in row.items() if k.startswith("treatment.")}
+        treatment = dataclasses.replace(treatment, **treat)
+    return params, treatment
+
+
+def weighted_medians(particles: pd.DataFrame, weights: np.ndarray) -> dict[str, float]:
+    """Weighted posterior median of each quantity (natural units): the named set's point values."""
+    return {c: weighted_quantile(particles[c].to_numpy(dtype=float), weights, 0.5) for c in particles.columns}
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """Quantile `q` of `values` under normalised `weights` (interpolated on the weighted CDF)."""
+    values, weights = np.asarray(values, dtype=float), np.asarray(weights, dtype=float)
+    order = np.argsort(values)
+    v, w = values[order], weights[order] / weights.sum()
+    cdf = np.cumsum(w) - 0.5 * w
+    return float(np.interp(q, cdf, v))

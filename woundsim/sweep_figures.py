@@ -1,0 +1,106 @@
+"""Figures of a gathered cohort study (woundsim.sweep): closure heatmaps over the sweep axes.
+
+Drawn from the gathered study table alone (`woundsim.sweep.gather`), so a figure can be redrawn from the
+study folder without simulating (`woundsim sweep gather DIR --rows ... --cols ...`).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from woundsim.errors import require
+from woundsim.sweep import point_summary, sweep_axes
+
+
+def plot_closure_heatmaps(table: pd.DataFrame, path: Path, *, rows: list[str] | None = None,
+                          cols: list[str] | None = None) -> Path:
+    """Two heatmaps over the sweep axes, from a gathered study table alone: median time to confirmed closure
+    (days; "NR" when fewer than half close) and the percentage closed by week 12.
+
+    Args:
+        table: gathered study table (one row per patient).
+        path: PNG file to write.
+        rows: axes along the rows; cols: axes along the columns (default: the first half of the swept
+            axes on rows, the rest on columns). A swept axis on neither is added to the rows.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows, cols = _split_axes(sweep_axes(table), rows, cols, table.columns)
+    summary = point_summary(table, rows + cols)
+    days = _grid(summary, rows, cols, "median_closure_days")
+    rate = _grid(summary, rows, cols, "closure_rate_week12") * 100.0
+    closed = _grid(summary.assign(k_of_n=summary["n_closed_week12"].astype(str) + "/" + summary["n"].astype(str)),
+                   rows, cols, "k_of_n")
+    width = 2 * (1.0 * days.shape[1] + 2.8)
+    fig, panels = plt.subplots(1, 2, figsize=(width, 0.45 * days.shape[0] + 2.4), constrained_layout=True)
+    horizon = float(table["horizon_weeks"].iloc[0]) * 7.0
+    _heatmap(fig, panels[0], days, "median time to confirmed closure (days)", "viridis_r", (0.0, horizon),
+             lambda v, i, j: "NR" if math.isinf(v) else f"{v:.0f}")
+    _heatmap(fig, panels[1], rate, "closed by week 12 (colour: %, text: closed/n)", "viridis", (0.0, 100.0),
+             lambda v, i, j: closed.iat[i, j])
+    n = int(summary["n"].min())
+    fig.suptitle(f"cohort {table['cohort'].iloc[0]}: {n} patients per cell, {table['dx_um'].iloc[0]:g} µm grid, "
+                 f"{table['horizon_weeks'].iloc[0]:g}-week horizon (NR: fewer than half closed)", fontsize=10)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _split_axes(axes: list[str], rows: list[str] | None, cols: list[str] | None, columns) -> tuple[list, list]:
+    """Rows and columns of the heatmaps; checks that they name columns; swept axes on neither join the rows."""
+    for name in (rows or []) + (cols or []):
+        require(name in columns, f"heatmap axis {name!r} is not a column of the study table")
+    if rows is None and cols is None:
+        half = math.ceil(len(axes) / 2)
+        return axes[:half], axes[half:]
+    rows = list(rows) if rows is not None else [a for a in axes if a not in cols]
+    cols = list(cols) if cols is not None else [a for a in axes if a not in rows]
+    return rows + [a for a in axes if a not in rows + cols], cols  # an axis on neither goes on rows
+
+
+def _grid(summary: pd.DataFrame, rows: list[str], cols: list[str], value: str) -> pd.DataFrame:
+    """`value` as a rows x columns table whose labels join the axes' values with " | "."""
+    frame = summary.assign(_row=_labels(summary, rows), _col=_labels(summary, cols))
+    grid = frame.pivot(index="_row", columns="_col", values=value)
+    grid.index.name = " | ".join(rows)
+    grid.columns.name = " | ".join(cols)
+    return grid.loc[pd.unique(frame["_row"]), pd.unique(frame["_col"])]
+
+
+def _labels(summary: pd.DataFrame, axes: list[str]) -> pd.Series:
+    if not axes:
+        return pd.Series("all", index=summary.index)
+    return summary[axes].apply(lambda r: " | ".join(_fmt(r[a]) for a in axes), axis=1)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _heatmap(fig, ax, grid: pd.DataFrame, title: str, cmap: str, limits: tuple[float, float], text) -> None:
+    from matplotlib import colormaps
+    from matplotlib.patheffects import withStroke
+
+    values = grid.to_numpy(dtype=float)
+    shown = np.where(np.isfinite(values), values, np.nan)  # NR (inf) and n/a (NaN) cells drawn grey
+    colours = colormaps[cmap].with_extremes(bad="0.8")
+    image = ax.imshow(shown, cmap=colours, vmin=limits[0], vmax=limits[1], aspect="auto")
+    outline = [withStroke(linewidth=2.5, foreground="white")]
+    for i, j in np.ndindex(values.shape):
+        label = "n/a" if np.isnan(values[i, j]) else text(values[i, j], i, j)
+        ax.text(j, i, label, ha="center", va="center", fontsize=8, path_effects=outline)
+    ax.set_xticks(range(grid.shape[1]), grid.columns, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(grid.shape[0]), grid.index, fontsize=8)
+    ax.set_xlabel(grid.columns.name, fontsize=9)
+    ax.set_ylabel(grid.index.name, fontsize=9)
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(image, ax=ax, shrink=0.8)
