@@ -4,6 +4,8 @@ and no package has an import circle. Run by hand with `lint-imports` from the re
 
 import contextlib
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 from importlinter.cli import lint_imports
@@ -17,3 +19,17 @@ def test_the_import_contract_is_kept():
         code = lint_imports(config_filename=str(PYPROJECT), no_cache=True, no_logo=True)
     assert code == 0, report.getvalue()
     assert "0 broken" in report.getvalue()
+
+
+def test_reading_the_installed_posterior_needs_no_pyabc():
+    code = ("import sys; sys.modules['pyabc'] = None\n"  # any import of pyabc now fails
+            "import numpy as np\n"
+            "from woundsim.posterior import DEFAULT_POSTERIOR, draw_params\n"
+            "from woundsim.trial.pools import parameter_draws\n"
+            "from woundsim.params import ModelParams\n"
+            "if DEFAULT_POSTERIOR.is_file():\n"
+            "    assert len(draw_params(2, np.random.default_rng(0))) == 2\n"
+            "    assert len(parameter_draws('posterior', 2, ModelParams(), {}, np.random.default_rng(0))) == 2\n"
+            "assert 'calibration' not in sys.modules and 'experiments' not in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
