@@ -304,9 +304,12 @@ def test_discrete_and_integer_parameters_map_onto_their_values():
     assert sites.to_model(np.array([3.5, 6.497, 12.49])) == [4, 6, 12]
 
 
-def test_the_app_exits_2_with_one_line_on_bad_input(tmp_path):
-    proc = run_app(tmp_path, "sensitivity.method=fast")
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 2
+def test_the_app_exits_2_with_one_line_on_bad_input(tmp_path, capsys):
+    from experiments.sensitivity import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["sensitivity=ishigami", f"hydra.run.dir={tmp_path}", "sensitivity.method=fast"])  # in-process
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
     assert err.strip().splitlines()[-1].startswith("woundsim: error: sensitivity.method")
     assert "Traceback" not in err

@@ -126,11 +126,13 @@ def test_cohort_sweep_app_gathers_and_resumes(tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "study.parquet"), table)
 
 
-def test_cohort_sweep_app_refuses_bad_input_in_one_line(tmp_path):
-    command = [sys.executable, "-m", "experiments.sweep", "+experiment=product_dose_sites", "study.schedule=daily",
-               f"hydra.run.dir={tmp_path}"]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 2 and "study.schedule = 'daily'" in done.stderr and "Traceback" not in done.stderr
+def test_cohort_sweep_app_refuses_bad_input_in_one_line(tmp_path, capsys):
+    from experiments.sweep import main
+
+    with pytest.raises(SystemExit) as exit_:  # in-process
+        main(["+experiment=product_dose_sites", "study.schedule=daily", f"hydra.run.dir={tmp_path}"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "study.schedule = 'daily'" in err and "Traceback" not in err
 
 
 def test_study_and_slurm_launcher_configs_compose():

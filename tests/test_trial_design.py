@@ -5,8 +5,6 @@ from the simulation model, kept tiny (0.5-0.8 cm² ulcers, 250 µm voxels, 2 h s
 """
 
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -252,11 +250,13 @@ def test_tiny_design_study_writes_the_report_and_reuses_its_pools(tmp_path):
     pd.testing.assert_frame_equal(power, pd.read_csv(tmp_path / "b" / "power.csv"))
 
 
-def test_app_reports_bad_input_in_one_line(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "experiments.trial", "runin.days=-3", f"hydra.run.dir={tmp_path}"],
-                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], timeout=120)
-    assert proc.returncode == 2
-    assert "woundsim: error: runin.days" in proc.stderr and "Traceback" not in proc.stderr
+def test_app_reports_bad_input_in_one_line(tmp_path, capsys):
+    from experiments.trial import main
+
+    with pytest.raises(SystemExit) as exit_:  # in-process
+        main(["runin.days=-3", f"hydra.run.dir={tmp_path}"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "woundsim: error: runin.days" in err and "Traceback" not in err
 
 
 def test_pool_cache_key_covers_every_simulation_source_including_all_kernels():
