@@ -12,6 +12,7 @@ the ABC-SMC run from its database.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ from woundsim.app import run_hydra_app
 from woundsim.errors import InputError
 
 USAGE = __doc__
+COMMANDS = ("run", "check", "install", "resolution")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,6 +33,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     command, rest = argv[0], argv[1:]
     try:
+        if command in COMMANDS and importlib.util.find_spec("pyabc") is None:
+            raise InputError(f"`{command}` needs pyabc; install it with: pip install 'woundsim[calibration]'")
         if command == "run":
             _run_hydra(rest)
         elif command in ("check", "install"):
@@ -40,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
 
             resolution_command(rest)
         else:
-            raise InputError(f"unknown command {command!r}; allowed run, check, install, resolution")
+            raise InputError(f"unknown command {command!r}; allowed {', '.join(COMMANDS)}")
     except InputError as exc:
         print(f"calibration: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

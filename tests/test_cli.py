@@ -139,3 +139,12 @@ def test_top_level_help_lists_every_command(capsys):
 def test_python_m_woundsim_is_the_same_command():
     out = subprocess.run([sys.executable, "-m", "woundsim", "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and all(c in out.stdout for c in COMMANDS)
+
+
+def test_calibrate_without_pyabc_says_which_extra_to_install(monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyabc" else real(name, *a))
+    code, _, err = run_main(capsys, "calibrate", "run")
+    assert_one_line_error(code, err, "calibration: error: `run` needs pyabc; install it with: pip install")
