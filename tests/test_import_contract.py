@@ -1,5 +1,6 @@
 """The import contract (pyproject.toml, [tool.importlinter]): the library never imports its applications,
 the applications are independent, woundsim's layers hold (kernels see only rules, units and the layout),
+Hydra stays at the edge (the model side imports neither Hydra nor OmegaConf, rules and kernels no Mesa),
 and no package has an import circle. Run by hand with `lint-imports` from the repository root."""
 
 import contextlib
