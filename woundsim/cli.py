@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-from woundsim.config import CONF_DIR
 from woundsim.errors import InputError
 
 USAGE = """usage: woundsim COMMAND [ARGS]
@@ -74,7 +73,9 @@ def application(command: str):
     module, extra = APPLICATIONS[command]
     try:
         return importlib.import_module(module)
-    except ImportError as exc:
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] in ("woundsim", "experiments", "calibration"):
+            raise  # a bug, not a missing optional package
         hint = f"; install it with: pip install 'woundsim[{extra}]'" if extra else ""
         print(f"woundsim: error: `woundsim {command}` needs {exc.name or module}{hint}", file=sys.stderr)
         raise SystemExit(2) from None
