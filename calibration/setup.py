@@ -19,7 +19,7 @@ from calibration.distance import Target, targets_from_config
 from calibration.priors import FreeParameter, parameters_from_config
 from woundsim.config import CONF_DIR, cohort_from
 from woundsim.errors import InputError, require
-from woundsim.params import ModelParams, validate, with_overrides
+from woundsim.params import ModelParams, validate, validate_horizon_weeks, with_overrides
 from woundsim.patient import CohortSpec
 from woundsim.treatment import Treatment, standard_care
 
@@ -130,7 +130,9 @@ def _arm(conf_dir: Path, arm: Mapping[str, Any], label: str) -> ArmSetup:
     require(n >= 1, f"calibration.{label}.n_patients = {n} must be >= 1")
     visit = float(arm.get("visit_interval_days", 0.0))
     require(visit >= 0, f"calibration.{label}.visit_interval_days = {visit} must be >= 0 (days)")
-    return ArmSetup(spec, n, treatment, float(arm.get("horizon_weeks", 12.0)), visit)
+    horizon = arm.get("horizon_weeks", 12.0)
+    validate_horizon_weeks(horizon, f"calibration.{label}.horizon_weeks")
+    return ArmSetup(spec, n, treatment, float(horizon), visit)
 
 
 def _load_option(conf_dir: Path, group: str, name: str) -> dict:

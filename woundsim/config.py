@@ -17,7 +17,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from woundsim.errors import InputError
 from woundsim.parallel import ParallelConfig
-from woundsim.params import ModelParams
+from woundsim.params import ModelParams, validate_horizon_weeks
 from woundsim.patient import CohortSpec, Patient
 from woundsim.treatment import Treatment, validate_treatment
 
@@ -71,8 +71,9 @@ def to_objects(cfg: DictConfig | dict) -> tuple[ModelParams, Patient, Treatment,
     run = RunConf(**(data.get("run") or {}))
     treatment = Treatment(**(data.get("treatment") or {}))
     horizon = run.horizon_weeks if run.horizon_weeks is not None else (12.0 if treatment.injects else 20.0)
+    validate_horizon_weeks(horizon, "run.horizon_weeks")
     params = dataclasses.replace(params, numerics=dataclasses.replace(params.numerics, horizon_weeks=float(horizon)))
-    validate_treatment(treatment, float(horizon) * 7.0)
+    validate_treatment(treatment, float(horizon) * 7.0, dt_h=params.numerics.dt_agent_h)
     patient = Patient(**(data.get("patient") or {}))
     return params, patient, treatment, run
 

@@ -56,7 +56,7 @@ class WoundModel(mesa.Model):
         self.dt = num.dt_agent_h
         # the horizon plus the 2-week window in which a closure at the horizon is confirmed
         self.horizon_h = (num.horizon_weeks + num.confirm_weeks) * DAYS_PER_WEEK * HOURS_PER_DAY
-        validate_treatment(treatment, num.horizon_weeks * DAYS_PER_WEEK)
+        validate_treatment(treatment, num.horizon_weeks * DAYS_PER_WEEK, dt_h=num.dt_agent_h)
         self.hours = 0.0
         self._steps_per_day = round(HOURS_PER_DAY / self.dt)
         interval_h = params.standard_care.debridement_interval_days * HOURS_PER_DAY

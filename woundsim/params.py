@@ -253,8 +253,22 @@ def _deep_copy(params: Any) -> Any:
     return dataclasses.replace(params, **changes)
 
 
+HORIZON_WEEKS_RANGE = (0.0, 104.0)  # weeks simulated before the confirmation window, (low, high]
+
+
+def validate_horizon_weeks(weeks: float, name: str = "model.numerics.horizon_weeks") -> None:
+    """The one horizon check, whatever the treatment or the study: weeks in (0, 104].
+
+    Args:
+        weeks: the horizon (weeks simulated before the closure confirmation window).
+        name: the config key it came from, for the message.
+    """
+    require_range(name, weeks, *HORIZON_WEEKS_RANGE, low_open=True, unit="weeks")
+
+
 def validate(params: ModelParams) -> None:
     """Check every number is finite and in range; raise InputError naming the first bad one."""
+    validate_horizon_weeks(params.numerics.horizon_weeks)
     for name, value in flatten(params).items():
         if isinstance(value, bool):
             continue
@@ -264,7 +278,6 @@ def validate(params: ModelParams) -> None:
     require_range("model.numerics.margin_mm", num.margin_mm, 5.0, 50.0, unit="mm")
     require_range("model.numerics.dt_agent_h", num.dt_agent_h, 0.0, 24.0, low_open=True, unit="h")
     require_range("model.numerics.dt_field_h", num.dt_field_h, 0.0, num.dt_agent_h, low_open=True, unit="h")
-    require_range("model.numerics.horizon_weeks", num.horizon_weeks, 0.0, 104.0, low_open=True, unit="weeks")
     if num.mesa_sync_hours != 0:
         require_range("model.numerics.mesa_sync_hours", num.mesa_sync_hours, num.dt_agent_h, 24.0 * 7, unit="h (or 0)")
     for name in ("macrophage.phi_initial", "keratinocyte.cover_granulation", "keratinocyte.initial_edge_fraction",

@@ -9,11 +9,13 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from woundsim.errors import require, require_range
 from woundsim.model import WoundModel
 from woundsim.params import ModelParams
 from woundsim.patient import Patient
 from woundsim.summary import summarise
 from woundsim.treatment import Treatment
+from woundsim.units import HOURS_PER_DAY
 
 SNAPSHOT_DAYS = (0.0, 7.0, 14.0, 28.0)  # day 0 and weeks 1, 2, 4 (closure is added when it happens)
 
@@ -54,7 +56,7 @@ def simulate(params: ModelParams | None = None, patient: Patient | None = None, 
     # the model is not returned, so nobody looks at its Mesa agents: skip the mirror (results are identical)
     params = dataclasses.replace(params, numerics=dataclasses.replace(params.numerics, mesa_sync_hours=0.0))
     model = WoundModel(params, patient if patient is not None else Patient(), treatment, seed=seed)
-    model.snapshot_days = tuple(float(d) for d in snapshot_days)
+    model.snapshot_days = snapshot_days_checked(snapshot_days, model.horizon_h / HOURS_PER_DAY)
     if 0.0 in model.snapshot_days:
         model._snapshot("day 0")
     total_days = int(round(model.horizon_h / 24.0))
@@ -68,6 +70,27 @@ def simulate(params: ModelParams | None = None, patient: Patient | None = None, 
                 bar.update(1)
     ts = pd.DataFrame.from_records(model.records)
     summary = summarise(model, ts)
+    # a run that stops at a confirmed closure never reaches the later snapshot days: say so rather than omit them
+    missed = [d for d in model.snapshot_days if f"day {d:g}" not in model.snapshots]
     return SimulationResult(timeseries=ts, summary=summary, snapshots=model.snapshots,
                             injection_sites=list(model.injection_sites), dx_um=params.numerics.dx_um, seed=seed,
-                            patient=model.patient, treatment=model.treatment, params=params)
+                            patient=model.patient, treatment=model.treatment, params=params,
+                            extra={"snapshot_days_not_reached": missed} if missed else {})
+
+
+def snapshot_days_checked(days, last_day: float) -> tuple[float, ...]:
+    """The snapshot days as floats, refusing any that the run cannot record (one-line InputError).
+
+    Args:
+        days: requested snapshot days (d).
+        last_day: the run's last day (d): horizon plus the closure confirmation window.
+    """
+    out = []
+    for day in days:
+        require_range("run.snapshot_days", day, 0.0, float("inf"), unit="d")
+        require(float(day) <= last_day, f"run.snapshot_days has day {day:g}, after the run's last day {last_day:g} "
+                                        "(horizon plus confirmation window); drop it or lengthen run.horizon_weeks")
+        require(float(day) == round(float(day)), f"run.snapshot_days has day {day}; snapshots are taken at the end "
+                                                 "of whole days, so give whole days")
+        out.append(float(day))
+    return tuple(out)

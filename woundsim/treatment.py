@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from woundsim.errors import InputError, require, require_range
+from woundsim.units import HOURS_PER_DAY
 
 #: products that carry paracrine factors; "placebo" injects vehicle only, "none" is standard care alone
 PRODUCTS = ("conditioned_medium", "extracellular_vesicles", "exosomes")
@@ -60,12 +61,26 @@ def standard_care() -> Treatment:
     return Treatment(product="none", dose_ug_per_site=0.0, sites=0, schedule_days=[])
 
 
-def validate_treatment(t: Treatment, horizon_days: float | None = None) -> None:
+def _check_distinct_days(days: list[float], dt_h: float | None) -> None:
+    """Refuse a day given twice, or two days that fall on the same agent step (they would inject once)."""
+    seen: dict[float, float] = {}
+    for day in days:
+        step = round(day * HOURS_PER_DAY / dt_h) if dt_h else day  # as WoundModel places injections
+        if step in seen:
+            same = f"has day {day:g} twice" if seen[step] == day else \
+                f"has days {seen[step]:g} and {day:g}, which fall on the same {dt_h:g} h agent step"
+            raise InputError(f"treatment.schedule_days = [{', '.join(f'{d:g}' for d in days)}] {same}; "
+                             "give each injection day once")
+        seen[step] = day
+
+
+def validate_treatment(t: Treatment, horizon_days: float | None = None, dt_h: float | None = None) -> None:
     """Raise InputError naming the first treatment attribute out of range.
 
     Args:
         t: the treatment.
         horizon_days: simulated horizon (days); injection days must fall inside it.
+        dt_h: the agent step (h); injection days must fall on different steps (what is recorded is what runs).
     """
     require(t.product in PRODUCT_CHOICES,
             f"treatment.product = {t.product!r} is unknown; allowed {', '.join(PRODUCT_CHOICES)}")
@@ -81,6 +96,7 @@ def validate_treatment(t: Treatment, horizon_days: float | None = None) -> None:
         if horizon_days is not None:
             require(day <= horizon_days, f"treatment.schedule_days has day {day:g}, after the simulated horizon of "
                                          f"{horizon_days:g} days; allowed [0, {horizon_days:g}] (or raise run.horizon_weeks)")
+    _check_distinct_days(t.schedule_days, dt_h)
     if t.product == "mixture":
         unknown = set(t.mixture) - set(PRODUCTS)
         require(not unknown, f"treatment.mixture has unknown products {sorted(unknown)}; allowed {', '.join(PRODUCTS)}")

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from woundsim.errors import InputError, require
-from woundsim.params import ModelParams, flatten, validate, with_overrides
+from woundsim.params import ModelParams, flatten, validate, validate_horizon_weeks, with_overrides
 from woundsim.patient import Patient
 from woundsim.sensitivity.spec import DUMMY
 from woundsim.treatment import Treatment, standard_care, validate_treatment
@@ -51,7 +51,7 @@ class WoundsimModel:
         require(not missing, f"sensitivity.horizon_weeks lacks {sorted(missing)}; give weeks for {list(self.arms)}")
         for arm, weeks in self.horizon_weeks.items():
             require(arm in self.arms, f"sensitivity.horizon_weeks: unknown arm {arm!r}; allowed {list(self.arms)}")
-            require(0 < float(weeks) <= 104, f"sensitivity.horizon_weeks.{arm} = {weeks} must be in (0, 104] weeks")
+            validate_horizon_weeks(weeks, f"sensitivity.horizon_weeks.{arm}")
 
     def check_names(self, names: list[str]) -> None:
         """Raise InputError for a name that is neither a model, patient nor treatment parameter."""
