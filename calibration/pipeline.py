@@ -3,6 +3,7 @@
 Output folder (outputs/calibration/<name>/ by default):
 
     calibration.yaml            the resolved calibration config (the problem; checked on resume)
+    code.json                   the simulation code it runs (woundsim.codekey; checked on resume)
     abc.db                      pyabc's SQLite history: every generation, particle, distance, statistic
     generations.csv             threshold, acceptance, ESS and wall time per generation
     posterior.parquet           final-generation particles, weights, natural and ABC-space values
@@ -31,10 +32,12 @@ from calibration.priors import prior_distribution
 from calibration.report import correlations, identifiability, write_report
 from calibration.runner import StoppingRule, generations, make_sampler, run_smc
 from calibration.setup import CalibrationSetup, load_setup
+from woundsim.calibration_code import fitted_code, write_record
+from woundsim.codekey import bind_store, code_key
 from woundsim.config import named_option
 from woundsim.errors import InputError
 from woundsim.parallel import ParallelConfig
-from woundsim.posterior import load_posterior, weighted_medians
+from woundsim.posterior import load_posterior, posterior_metadata, weighted_medians
 from woundsim.seeds import predictive_draws_rng
 from woundsim.store import config_hash
 
@@ -56,6 +59,7 @@ def calibrate(config: dict, out_dir: Path, progress: Callable[[str], None] = pri
     """
     setup = load_setup(config)
     out_dir = Path(out_dir)
+    bind_store(out_dir, what="calibration folder", has_results=(out_dir / "abc.db").is_file())
     _claim(out_dir, config)
     abc, sampler_opts = setup.options["abc"], setup.options["sampler"]
     model = CohortModel(setup)
@@ -67,7 +71,8 @@ def calibrate(config: dict, out_dir: Path, progress: Callable[[str], None] = pri
                       population_size=int(abc.get("population_size", 20)), stopping=stopping_rule(abc),
                       sampler=make_sampler(**sampler_opts), epsilon_quantile=float(abc.get("epsilon_quantile", 0.5)),
                       kernel=str(abc.get("kernel", "twice_covariance")),
-                      meta_info={"problem_hash": problem_hash(config), "name": setup.name}, progress=progress)
+                      meta_info={"problem_hash": problem_hash(config), "name": setup.name, "code_key": code_key()},
+                      progress=progress)
     return finish(setup, history, out_dir, progress)
 
 
@@ -112,7 +117,7 @@ def finish(setup: CalibrationSetup, history: pyabc.History, out_dir: Path,
     return report
 
 
-def install(out_dir: Path, conf_model: Path = CONF_MODEL) -> tuple[Path, Path, Path]:
+def install(out_dir: Path, conf_model: Path = CONF_MODEL) -> tuple[Path, Path, Path, Path]:
     """Make a finished calibration the named parameter set `model=calibrated` (conf/model/).
 
     Writes conf/model/calibrated_posterior.parquet (a copy of the posterior), conf/model/calibrated.yaml
@@ -120,8 +125,11 @@ def install(out_dir: Path, conf_model: Path = CONF_MODEL) -> tuple[Path, Path, P
     conf/treatment/hucmscd_trial.yaml beside it: the seed trial's regimen (the calibration's trial
     treatment option) with the calibrated treatment.* medians, e.g. the unpublished dose.
 
+    Also writes conf/model/calibrated.code.json, the code the posterior was fitted under
+    (woundsim.calibration_code: how `woundsim run` and the trial designer tell that results changed since).
+
     Returns:
-        (calibrated.yaml, calibrated_posterior.parquet, hucmscd_trial.yaml).
+        (calibrated.yaml, calibrated_posterior.parquet, hucmscd_trial.yaml, calibrated.code.json).
     """
     out_dir, conf_model = Path(out_dir), Path(conf_model)
     source = out_dir / "posterior.parquet"
@@ -153,7 +161,8 @@ def install(out_dir: Path, conf_model: Path = CONF_MODEL) -> tuple[Path, Path, P
     ]
     target = conf_model / "calibrated.yaml"
     target.write_text("\n".join(header) + "\n" + yaml.safe_dump(tree, sort_keys=True))
-    return target, parquet, _install_treatment(meta, point, provenance, conf_model.parent / "treatment")
+    regimen = _install_treatment(meta, point, provenance, conf_model.parent / "treatment")
+    return target, parquet, regimen, write_record(posterior_metadata(parquet), conf_model / "calibrated.code.json")
 
 
 def _install_treatment(meta: dict, point: dict[str, float], provenance: str, folder: Path) -> Path:
@@ -198,7 +207,7 @@ def _parallel(sampler: dict) -> ParallelConfig:
 def _provenance(setup: CalibrationSetup, history: pyabc.History) -> dict:
     return {"calibration": setup.name, "generation": int(history.max_t), "epsilon": float(
         generations(history)["epsilon"].iloc[-1]), "targets": [t.__dict__ for t in setup.targets],
-        "created": dt.datetime.now().isoformat(timespec="seconds")}
+        "created": dt.datetime.now().isoformat(timespec="seconds"), **fitted_code()}
 
 
 def load_config(path: Path) -> dict:
@@ -210,6 +219,7 @@ def resume_finish(out_dir: Path, progress: Callable[[str], None] = print) -> Pat
     """Redo export, check, figures and report from a folder's database (no new ABC generations)."""
     config = load_config(out_dir)
     setup = load_setup(config)
+    bind_store(out_dir, what="calibration folder", has_results=True)  # the check simulates with today's code
     url = f"sqlite:///{(Path(out_dir) / 'abc.db').resolve()}"
     history = pyabc.History(url)
     history.id = history.all_runs()[-1].id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -22,6 +23,7 @@ from calibration.runner import StoppingRule, generations, run_smc
 from calibration.setup import load_setup
 from calibration.statistics import ALL_STATISTICS, observed_closure_day, soc_fraction_bounds, soc_statistics, \
     trial_statistics
+from woundsim.codekey import baseline_digest, code_key
 from woundsim.cohort import simulate_cohort
 from woundsim.errors import InputError
 from woundsim.parallel import ParallelConfig
@@ -316,13 +318,16 @@ def test_tiny_calibration_runs_end_to_end_and_installs(tmp_path):
     assert "## Identifiability" in report.read_text()
     conf_model = tmp_path / "conf_model"
     conf_model.mkdir()
-    named, parquet, regimen = install(out, conf_model=conf_model)
+    named, parquet, regimen, record = install(out, conf_model=conf_model)
     overrides = yaml.safe_load(named.read_text())
     assert overrides["keratinocyte"]["speed_um_day"] > 0 and "recurrence" in overrides
     assert load_posterior(parquet)[0].shape == (4, 2)
     trial_regimen = Treatment(**yaml.safe_load(regimen.read_text()))  # tiny calibrates no treatment.* value
     weekly = CONF_MODEL.parent / "treatment" / "hucmscd_weekly.yaml"
     assert trial_regimen == Treatment(**yaml.safe_load(weekly.read_text()))
+    recorded = json.loads(record.read_text())  # the code it was fitted under, for woundsim.calibration_code
+    assert recorded["code_key"] == code_key() and recorded["baseline_digest"] == baseline_digest()
+    assert json.loads((out / "code.json").read_text())["code_key"] == code_key()
 
 
 def test_installed_named_set_composes_as_a_model_option():

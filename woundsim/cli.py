@@ -98,17 +98,24 @@ def _run_job(cfg) -> dict:
 def run_scenario(cfg, out: Path, config_yaml: str) -> dict:
     """Simulate the configured patient (one or several replicates) and write its run folder(s)."""
     from woundsim.config import to_objects
-    from woundsim.output import write_run
+    from woundsim.kernel_notice import announce_compiling, mark_compiled
+    from woundsim.output import mark_complete, write_run
     from woundsim.simulate import SNAPSHOT_DAYS, simulate
 
     params, patient, treatment, run = to_objects(cfg)
+    _warn_if_calibration_stale(cfg)
     seeds = replicate_seeds(run.seed, run.replicates)
     folders = [out] if len(seeds) == 1 else [out / f"replicate_{i:03d}" for i in range(len(seeds))]
     summaries = []
+    compiling = announce_compiling()  # then no progress bar: its ETA would include the compilation
     for seed, folder in zip(seeds, folders):
         t0 = time.perf_counter()
+        progress = False if compiling and run.progress is None else run.progress
         result = simulate(params, patient, treatment, seed=seed, snapshot_days=tuple(run.snapshot_days or SNAPSHOT_DAYS),
-                          progress=run.progress)
+                          progress=progress)
+        if compiling:
+            mark_compiled()
+            compiling = False
         write_run(folder, result, config_yaml=config_yaml, wall_time_s=time.perf_counter() - t0)
         if run.figures:
             from woundsim.plots import plot_run
@@ -120,7 +127,20 @@ def run_scenario(cfg, out: Path, config_yaml: str) -> dict:
         import pandas as pd
 
         pd.DataFrame(summaries).to_parquet(out / "replicates.parquet", index=False)
+        mark_complete(out)  # the replicates' folder is finished too
     return summaries[0]
+
+
+def _warn_if_calibration_stale(cfg) -> None:
+    """One line on stderr when the run uses an installed calibration fitted before results changed."""
+    from omegaconf import OmegaConf
+
+    from woundsim.calibration_code import warning
+
+    model = cfg.get("model") if hasattr(cfg, "get") else None
+    line = warning(OmegaConf.to_container(model, resolve=True) if OmegaConf.is_config(model) else model)
+    if line:
+        print(f"woundsim: {line}", file=sys.stderr)
 
 
 def replicate_seeds(seed: int, n: int) -> list[int]:
@@ -137,7 +157,8 @@ def _report(folder: Path, s: dict) -> None:
     line = (f"closed on day {closed:.1f} (confirmed day {s['confirmed_closure_day']:.1f})"
             if s["confirmed_closure_day"] == s["confirmed_closure_day"] else
             f"not closed by day {s['simulated_days']:.0f}; PAR week 4 {s['par_week4']:.0f}%")
-    print(f"[woundsim] {line} -> {folder}")
+    snapshots = (folder / "snapshots.npz").stat().st_size / 1e6
+    print(f"[woundsim] {line} -> {folder} (snapshots {snapshots:.1f} MB)")
 
 
 def plot_command(args: list[str]) -> None:
@@ -153,6 +174,6 @@ def plot_command(args: list[str]) -> None:
     try:
         for path in plot_run(ns.run_dir):
             print(path)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, InputError) as exc:
         print(f"woundsim: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

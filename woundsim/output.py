@@ -1,4 +1,9 @@
-"""Self-describing run folders: resolved config, seed, versions, git revision, tables, snapshots."""
+"""Self-describing run folders: resolved config, seed, versions, git revision, tables, snapshots.
+
+A run folder is complete only when its `COMPLETE` marker exists: `write_run` removes it first and writes it
+last, so a run that is interrupted or fails leaves a folder that every reader (`read_run`, hence `woundsim
+plot`; `woundsim.sweep.gather`) recognises as incomplete and says so in one line.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from woundsim.errors import InputError
+
+COMPLETE = "COMPLETE"  # the marker written last into a finished run folder
 PACKAGES = ("woundsim", "mesa", "numpy", "numba", "scipy", "pandas", "pyarrow", "hydra-core", "SALib", "matplotlib")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,30 +87,54 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def write_run(folder: Path, result, *, config_yaml: str | None = None, wall_time_s: float | None = None) -> Path:
-    """Write one simulated patient's folder: config.yaml, run.json, timeseries.parquet/.csv,
-    summary.json and snapshots.npz (what the figures are drawn from)."""
+    """Write one simulated patient's folder: config.yaml, timeseries.parquet/.csv, summary.json,
+    snapshots.npz (compressed; what the figures are drawn from), run.json (provenance, snapshot sizes) and,
+    last, the `COMPLETE` marker."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / COMPLETE).unlink(missing_ok=True)
     if config_yaml is not None:
         (folder / "config.yaml").write_text(config_yaml)
-    meta = provenance(result.seed, wall_time_s)
-    meta.update({"patient": result.patient.to_dict(), "treatment": result.treatment.to_dict(),
-                 "params": asdict(result.params), "dx_um": result.dx_um,
-                 "injection_sites_voxel": [list(map(int, s)) for s in result.injection_sites]})
-    write_json(folder / "run.json", meta)
     result.timeseries.to_parquet(folder / "timeseries.parquet", index=False)
     result.timeseries.to_csv(folder / "timeseries.csv", index=False)
     write_json(folder / "summary.json", result.summary)
     arrays = {f"{label}/{name}": arr for label, snap in result.snapshots.items() for name, arr in snap.items()}
     np.savez_compressed(folder / "snapshots.npz", **arrays)
+    meta = provenance(result.seed, wall_time_s)
+    meta.update({"patient": result.patient.to_dict(), "treatment": result.treatment.to_dict(),
+                 "params": asdict(result.params), "dx_um": result.dx_um,
+                 "injection_sites_voxel": [list(map(int, s)) for s in result.injection_sites],
+                 "snapshots": {"labels": list(result.snapshots), "file_bytes": (folder / "snapshots.npz").stat().st_size,
+                               "not_reached_days": list(result.extra.get("snapshot_days_not_reached", []))}})
+    write_json(folder / "run.json", meta)
+    mark_complete(folder)
     return folder
 
 
-def read_run(folder: Path) -> dict:
-    """Read a run folder back: {"timeseries", "summary", "run", "snapshots"}."""
+def mark_complete(folder: Path) -> None:
+    """Write the `COMPLETE` marker (the last file of a finished run folder)."""
+    write_json(Path(folder) / COMPLETE, {"finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+
+
+def check_complete(folder: Path) -> None:
+    """Raise FileNotFoundError if `folder` is no run folder, a one-line InputError if it is an unfinished one."""
     folder = Path(folder)
-    if not (folder / "summary.json").exists():
+    if not folder.is_dir() or not any((folder / name).exists() for name in ("summary.json", "run.json", "config.yaml")):
         raise FileNotFoundError(f"{folder} is not a woundsim run folder (no summary.json)")
+    if not (folder / COMPLETE).is_file():
+        raise InputError(f"{folder} is an incomplete run folder (no {COMPLETE} marker: the run was interrupted or "
+                         "failed, or was written before woundsim marked finished runs); rerun it")
+
+
+def read_run(folder: Path) -> dict:
+    """Read a finished run folder back: {"timeseries", "summary", "run", "snapshots"}.
+
+    Raises:
+        FileNotFoundError: the folder is not a run folder.
+        InputError: the run folder is incomplete (`check_complete`).
+    """
+    folder = Path(folder)
+    check_complete(folder)
     snaps: dict[str, dict[str, np.ndarray]] = {}
     if (folder / "snapshots.npz").exists():
         with np.load(folder / "snapshots.npz") as z:

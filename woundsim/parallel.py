@@ -11,7 +11,8 @@ cluster or Ray (`task_seeds` moved to `woundsim.seeds`; it is re-exported here).
 
 Workers and Numba: the kernels are `@njit(cache=True)`, so the first process to compile a kernel writes it
 to Numba's on-disk cache (`__pycache__` beside the source, or `NUMBA_CACHE_DIR`) and every later worker
-loads it instead of recompiling. Workers get `NUMBA_NUM_THREADS=1` and `OMP/MKL/OPENBLAS_NUM_THREADS=1`
+loads it instead of recompiling. Loky workers die with the process that started them (`_exit_with_parent`), so a
+killed study leaves none behind. Workers get `NUMBA_NUM_THREADS=1` and `OMP/MKL/OPENBLAS_NUM_THREADS=1`
 (`WORKER_ENV`), one thread per worker process, so n workers never start n x cores threads. For loky this
 goes through joblib's `inner_max_num_threads`, for a Dask `LocalCluster` through
 `distributed.nanny.pre-spawn-environ`, for Ray through `runtime_env`; workers of a remote Dask scheduler
@@ -192,7 +193,8 @@ def _batches(items: list[tuple[int, Any]], batch_size: int | str) -> list[list[t
 def _stream_joblib(fn: Callable, items: list, config: ParallelConfig) -> Iterator[tuple[int, bool, Any]]:
     """Serial and loky: joblib yields results as they finish (`return_as="generator_unordered"`)."""
     backend = "sequential" if config.backend == "serial" else "loky"
-    threads = {} if backend == "sequential" else {"inner_max_num_threads": 1}
+    threads = {} if backend == "sequential" else {"inner_max_num_threads": 1, "initializer": _exit_with_parent,
+                                                  "initargs": (os.getpid(),)}
     with joblib.parallel_config(backend=backend, **threads):
         parallel = joblib.Parallel(n_jobs=1 if backend == "sequential" else config.n_jobs,
                                    batch_size=config.batch_size, return_as="generator_unordered")
@@ -205,6 +207,25 @@ def _stream_joblib(fn: Callable, items: list, config: ParallelConfig) -> Iterato
                 unused = r"\d+ tasks (have been successfully executed|which were still)"
                 warnings.filterwarnings("ignore", message=unused, category=UserWarning)
                 stream.close()
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Loky worker initializer: die with the study's process however it ends (Linux).
+
+    A study killed with SIGTERM or SIGKILL otherwise leaves its loky workers running their tasks to the
+    end (and idle for another 5 minutes); SIGINT (Ctrl-C) was already handled by joblib. Elsewhere a no-op.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent_pid:  # the parent died before the line above
+        os._exit(1)
 
 
 def _stream_dask(fn: Callable, items: list, config: ParallelConfig) -> Iterator[tuple[int, bool, Any]]:

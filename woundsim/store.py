@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,6 +30,16 @@ from woundsim.parallel import ParallelConfig, map_tasks
 _TMP_PREFIX = ".tmp-"
 _KEY_PATTERN = re.compile(r"[A-Za-z0-9_=+,@-][A-Za-z0-9_.=+,@-]{0,199}")
 _RESERVED = ("key", "seed", "config_hash")
+
+
+def _default_file_mode() -> int:
+    """The mode `open()` gives a new file under this process's umask (0o644 under the usual 022)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _default_file_mode()
 
 
 def config_hash(obj: Any) -> str:
@@ -125,6 +136,7 @@ class ResultStore:
         payload = _payload(key, record, seed, config_hash)
         fd, tmp_name = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=".json", dir=self.runs)
         try:
+            os.fchmod(fd, _FILE_MODE)  # mkstemp makes files private (0o600); a store is shared like any output
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(payload, handle, default=_json_default, allow_nan=True)
                 handle.flush()
@@ -190,6 +202,7 @@ def run_resumable(fn: Callable[[Any], dict], tasks: Sequence, keys: Sequence[str
     hashes = [config_hash(task) for task in tasks] if config_hashes is None else list(config_hashes)
     done = store.done_keys()
     todo = [i for i, key in enumerate(keys) if key not in done]
+    report_resume(desc or str(store.root), len(keys) - len(todo), len(todo))
 
     def on_result(position: int, record: dict) -> None:
         i = todo[position]
@@ -198,6 +211,13 @@ def run_resumable(fn: Callable[[Any], dict], tasks: Sequence, keys: Sequence[str
     map_tasks(fn, [tasks[i] for i in todo], config=config, desc=desc, on_result=on_result)
     table = store.gather()
     return table[table["key"].isin(set(keys))].reset_index(drop=True)
+
+
+def report_resume(what: str, found: int, remaining: int) -> None:
+    """Say on stderr, in one line, how many results a resumed study found and how many remain (silent when new)."""
+    if found:
+        print(f"[woundsim] {what}: resuming, {found} of {found + remaining} result(s) found in the store, "
+              f"{remaining} to compute", file=sys.stderr, flush=True)
 
 
 def _check_key(key: str) -> None:

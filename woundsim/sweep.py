@@ -16,6 +16,8 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +26,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from woundsim.codekey import bind_store, code_key, log_session
 from woundsim.cohort import PATIENT_COLUMNS, patient_outcome, sample_patients
 from woundsim.errors import InputError, require
+from woundsim.kernel_notice import announce_compiling, mark_compiled
+from woundsim.output import COMPLETE
 from woundsim.parallel import ParallelConfig
 from woundsim.seeds import task_seeds
 from woundsim.params import ModelParams
@@ -81,9 +86,9 @@ class CohortScenario:
                 "horizon_weeks": float(num.horizon_weeks), **self.labels}
 
     def hash(self) -> str:
-        """Hash of everything that determines the scenario's rows (labels excluded)."""
+        """Hash of everything that determines the scenario's rows (labels excluded), the code key included."""
         return config_hash({"spec": self.spec, "n": int(self.n), "treatment": self.treatment,
-                            "params": self.params, "seed": int(self.seed)})
+                            "params": self.params, "seed": int(self.seed), "code": code_key()})
 
     def keys(self) -> list[str]:
         """Store key of each patient: `<hash>-p<index>`."""
@@ -110,15 +115,26 @@ def run_cohort_scenario(scenario: CohortScenario, store: ResultStore, *, paralle
     Returns:
         The scenario's rows (all `n` of them), in patient order: key, seed, config_hash, the scenario's
         columns, patient, the patient's attributes and its summary (docs/ARCHITECTURE.md keys).
+
+    Raises:
+        StaleStoreError: the store holds rows of other simulation code (`woundsim.codekey.bind_store`).
     """
+    start = time.perf_counter()
+    bind_store(store.root, what="sweep store")
     patients = sample_patients(scenario.spec, scenario.n, scenario.seed)
     seeds = [int(s) for s in task_seeds(scenario.seed, scenario.n)]
     params, treatment = scenario.params, scenario.treatment
     tasks = [(i, (params, p, treatment, s)) for i, (p, s) in enumerate(zip(patients, seeds))]
     fn = functools.partial(_labelled_outcome, scenario.columns())
     hashes = [config_hash(task[1]) for task in tasks]
+    found = len(set(scenario.keys()) & store.done_keys())
+    compiling = found < scenario.n and announce_compiling()
     table = run_resumable(fn, tasks, scenario.keys(), store, seeds=seeds, config_hashes=hashes, config=parallel,
                           desc=desc or f"{scenario.spec.name}: {treatment.product}")
+    if compiling:
+        mark_compiled()
+    log_session(store.root, time.perf_counter() - start, scenario=scenario.hash(), patients=scenario.n,
+                found=found, computed=scenario.n - found)
     return table.sort_values("patient", kind="stable").reset_index(drop=True)
 
 
@@ -142,7 +158,9 @@ def gather(path: Path | str, out: Path | str | None = None) -> pd.DataFrame:
         table, default_out = gather_runs(path), path / RUNS_TABLE
     target = Path(out) if out is not None else default_out
     target.parent.mkdir(parents=True, exist_ok=True)
-    table.to_parquet(target, index=False)
+    tmp = target.with_name(f".tmp-{target.name}")  # a reader never sees half a table
+    table.to_parquet(tmp, index=False)
+    os.replace(tmp, target)
     return table
 
 
@@ -175,6 +193,12 @@ def gather_runs(sweep_dir: Path | str) -> pd.DataFrame:
     parsed as YAML), seed, then the run's summary.
     """
     sweep_dir = Path(sweep_dir)
+    started = {p.parent for name in ("config.yaml", "summary.json", "run.json") for p in sweep_dir.rglob(name)
+               if p.parent.name != ".hydra"}  # a run folder's files, not Hydra's own config.yaml
+    unfinished = sorted(str(f.relative_to(sweep_dir)) for f in started if not (f / COMPLETE).is_file())
+    require(not unfinished, f"gather: {len(unfinished)} run folder(s) under {sweep_dir} are incomplete (no {COMPLETE} "
+                            f"marker: interrupted or failed): {', '.join(unfinished[:5])}"
+                            f"{' ...' if len(unfinished) > 5 else ''}; rerun them, or move them out of the sweep folder")
     rows = [_run_row(sweep_dir, summary) for summary in sorted(sweep_dir.rglob("summary.json"))]
     require(rows, f"gather: no run folders (summary.json) under {sweep_dir}")
     table = pd.DataFrame(rows)

@@ -2,8 +2,8 @@
 
 Rows are grouped `rows_per_task` at a time into tasks; a task runs every replicate of every arm of its rows
 and is stored as one file of `woundsim.store.ResultStore` under a key derived from its content (the model's
-description, and each evaluation's arm, parameter values and seed). So a killed study started again skips
-every task already on disk, a bigger study in the same store reuses the evaluations they share, and a study
+description, the simulation's code key (`woundsim.codekey`), and each evaluation's arm, parameter values and
+seed). So a killed study started again skips every task already on disk, a bigger study in the same store reuses the evaluations they share, and a study
 with other settings can never pick up foreign results.
 
 Censored outputs: a time to closure that is not reached within the arm's horizon (NaN in the summary) counts as
@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from woundsim.codekey import bind_store, code_key
 from woundsim.errors import InputError, require
 from woundsim.parallel import ParallelConfig
 from woundsim.sensitivity.spec import StudySpec
@@ -53,7 +54,7 @@ def build_tasks(spec: StudySpec, model: Any, points: list[dict], seeds: np.ndarr
         (tasks, keys, index): `index` has columns row, replicate, arm, seed, key, position (within the task).
         Tasks with identical content (repeated rows) appear once.
     """
-    model_hash = config_hash(model.describe())
+    model_hash = config_hash([model.describe(), code_key()])  # the code key: other code, other keys
     arms = spec.arms()
     tasks, keys, entries, seen = [], [], [], set()
     for start in range(0, len(points), spec.rows_per_task):
@@ -84,10 +85,14 @@ def run_evaluations(spec: StudySpec, model: Any, points: list[dict], seeds: np.n
         only: run only the tasks with these keys (an interrupted study, for tests); the table then holds
             only the evaluations done so far.
 
+    Raises:
+        StaleStoreError: the store holds evaluations of other simulation code (`woundsim.codekey.bind_store`).
+
     Returns:
         One row per (row, replicate, arm): row, replicate, arm, seed, key, task_cpu_s (CPU seconds of the whole
         task the evaluation belongs to; NaN if not recorded), then the model's metrics.
     """
+    bind_store(store.root, what="sensitivity store")
     tasks, keys, index = build_tasks(spec, model, points, seeds)
     chosen = [i for i, k in enumerate(keys) if only is None or k in only]
     records = run_resumable(evaluate_task, [tasks[i] for i in chosen], [keys[i] for i in chosen], store,

@@ -29,12 +29,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from woundsim.codekey import code_key
 from woundsim.errors import InputError, require
+from woundsim.kernel_notice import announce_compiling, mark_compiled
+from woundsim.output import COMPLETE, mark_complete
 from woundsim.parallel import ParallelConfig
 from woundsim.sensitivity.analysis import analyze, convergence, overall_ranking
 from woundsim.sensitivity.design import design_table, points, replicate_seeds, sample
 from woundsim.sensitivity.evaluate import (build_tasks, censored_share, noise_table, replicate_values, row_means,
                                            run_evaluations)
+from woundsim.sensitivity.models import WoundsimModel
 from woundsim.sensitivity.spec import StudySpec
 from woundsim.store import ResultStore
 
@@ -91,13 +95,17 @@ def run_study(spec: StudySpec, model: Any, out_dir: Path | str, *, store_dir: Pa
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    (out / COMPLETE).unlink(missing_ok=True)  # written again last: until then the folder is unfinished
     t_start = time.perf_counter()
     sp, design, pts, seeds = prepare(spec, model)
     store = ResultStore(store_dir if store_dir is not None else out / "store")
     _, keys, _ = build_tasks(spec, model, pts, seeds)
     stored_before = len(set(keys) & store.done_keys())
+    compiling = isinstance(model, WoundsimModel) and stored_before < len(keys) and announce_compiling()
     t_eval = time.perf_counter()
     evaluations = run_evaluations(spec, model, pts, seeds, store, parallel=parallel)
+    if compiling:
+        mark_compiled()
     eval_s = time.perf_counter() - t_eval
     values = replicate_values(spec, evaluations, len(pts))
     noise = noise_table(spec, values, censored_share(spec, evaluations))
@@ -120,6 +128,7 @@ def run_study(spec: StudySpec, model: Any, out_dir: Path | str, *, store_dir: Pa
     from woundsim.sensitivity.report import write_report
 
     write_report(out)
+    mark_complete(out)
     return StudyResult(out, indices, tables["ranking"], noise, info)
 
 
@@ -140,7 +149,8 @@ def _info(spec: StudySpec, model: Any, design: pd.DataFrame, keys: list[str], st
             "tasks_stored_before": stored_before, "wall_time_evaluations_s": round(eval_s, 2),
             "wall_time_total_s": round(total_s, 2),
             "parallel": {"backend": parallel.backend, "workers": parallel.n_workers()},
-            "cpu_count": os.cpu_count(), "load_average": _load(), **provenance(spec.seed, round(total_s, 2))}
+            "cpu_count": os.cpu_count(), "load_average": _load(), "code_key": code_key(),
+            **provenance(spec.seed, round(total_s, 2))}
 
 
 def _log_session(out: Path, info: dict) -> list[dict]:

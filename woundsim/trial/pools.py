@@ -20,8 +20,8 @@ here because `simulate` cannot stop a run at the end of the run-in. With no run-
 `woundsim.cohort.simulate_patients`' (checked in tests/test_trial_design.py).
 
 Caching. A pool is stored under `<cache_dir>/<key>/` with `key = config_hash` of its full configuration
-(parameters, cohort, treatment, candidates, seeds, run-in, horizon), of the simulation source code (so a
-changed model recomputes) and of `POOL_FORMAT` (bumped when this module changes what a row holds). Each
+(parameters, cohort, treatment, candidates, seeds, run-in, horizon), of the simulation's code key
+(`woundsim.codekey.code_key`: a changed model recomputes into a new folder) and of `POOL_FORMAT` (bumped when this module changes what a row holds). Each
 finished patient is written at once (`woundsim.store.ResultStore`), so an interrupted build resumes; the
 finished pool is gathered into `pool.parquet`, which later builds read instead of simulating.
 """
@@ -29,7 +29,6 @@ finished pool is gathered into `pool.parquet`, which later builds read instead o
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import os
@@ -41,20 +40,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from woundsim.codekey import bind_store, code_key
 from woundsim.cohort import sample_patients
 from woundsim.errors import InputError, require, require_range
+from woundsim.kernel_notice import announce_compiling, mark_compiled
 from woundsim.parallel import ParallelConfig, map_tasks
 from woundsim.params import ModelParams, flatten, with_overrides
 from woundsim.patient import CohortSpec
 from woundsim.seeds import pool_seeds, task_seeds
-from woundsim.store import ResultStore, config_hash
+from woundsim.store import ResultStore, config_hash, report_resume
 from woundsim.treatment import Treatment
 
 POOL_FORMAT = 1  # bump when `candidate_row` / `rebase_summary` change what a row holds
 PRIMARY_DAY, SECONDARY_DAY, PAR_DAY = 84.0, 140.0, 28.0  # d after randomisation (woundsim.summary)
-_CODE = ("model.py", "simulate.py", "summary.py", "rules.py", "rates.py", "fields.py", "geometry.py", "cohorts.py",
-         "observe.py", "params.py", "patient.py", "treatment.py", "units.py", "cohort.py",
-         "layout.py")  # and every kernels/*.py
 
 
 @dataclass(frozen=True)
@@ -137,7 +135,7 @@ class PoolSpec:
         return config_hash({"format": POOL_FORMAT, "params": flatten(self.model_params()), "cohort": self.cohort,
                             "treatment": self.shifted_treatment(), "n_candidates": self.n_candidates,
                             "seed": int(self.seed), "runin": self.runin, "followup_days": float(self.followup_days),
-                            "code": code_hash()})
+                            "code": code_key()})
 
     def seeds(self) -> tuple[int, int]:
         """(cohort seed, run seed): `woundsim.seeds.pool_seeds` (children 0 and 1 of SeedSequence(seed))."""
@@ -150,22 +148,6 @@ class PoolSpec:
         seeds = task_seeds(run_seed, self.n_candidates)
         params, treatment = self.model_params(), self.shifted_treatment()
         return [(params, p, treatment, int(s), self.runin, i) for i, (p, s) in enumerate(zip(patients, seeds))]
-
-
-def code_files() -> tuple[str, ...]:
-    """The simulation source files a pool depends on, relative to the package: `_CODE` and every kernel."""
-    kernels = Path(__file__).resolve().parents[1] / "kernels"
-    return (*_CODE, *sorted(f"kernels/{p.name}" for p in kernels.glob("*.py")))
-
-
-def code_hash() -> str:
-    """Hash of the simulation source files (a changed model invalidates cached pools)."""
-    root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for name in code_files():
-        path = root / name
-        digest.update(name.encode() + (path.read_bytes() if path.is_file() else b"missing"))
-    return digest.hexdigest()[:16]
 
 
 def candidate_row(task: tuple) -> dict:
@@ -245,19 +227,26 @@ def build_pools(specs: Sequence[PoolSpec], cache_dir: str | Path, parallel: Para
     cache = Path(cache_dir)
     keys = [spec.key() for spec in specs]
     cached = [(cache / key / "pool.parquet").is_file() for key in keys]
-    stores, todo = {}, []
+    stores, todo, found = {}, [], 0
     for spec, key, hit in zip(specs, keys, cached):
         if hit or key in stores:
             continue
         stores[key] = ResultStore(cache / key)
+        bind_store(stores[key].root, what="trial pool")
         done = stores[key].done_keys()
-        todo += [(key, task) for task in spec.tasks() if _run_key(task[-1]) not in done]
+        tasks = spec.tasks()
+        todo += [(key, task) for task in tasks if _run_key(task[-1]) not in done]
+        found += sum(_run_key(task[-1]) in done for task in tasks)
+    report_resume(desc, found, len(todo))
+    compiling = bool(todo) and announce_compiling()
 
     def on_result(position: int, row: dict) -> None:
         key = todo[position][0]
         stores[key].write(_run_key(row["candidate"]), row, seed=row["seed"], config_hash=key)
 
     map_tasks(candidate_row, [task for _, task in todo], config=parallel, desc=desc, on_result=on_result)
+    if compiling:
+        mark_compiled()
     for spec, key in zip(specs, keys):
         if key in stores and not (cache / key / "pool.parquet").is_file():
             _finish(stores.pop(key), spec, key)
@@ -279,7 +268,7 @@ def _finish(store: ResultStore, spec: PoolSpec, key: str) -> None:
     (folder / "config.json").write_text(json.dumps(
         {"key": key, "n_candidates": spec.n_candidates, "seed": int(spec.seed), "runin": dataclasses.asdict(spec.runin),
          "followup_days": spec.followup_days, "treatment": spec.treatment.to_dict(),
-         "cohort": dataclasses.asdict(spec.cohort), "params": flatten(spec.params), "code": code_hash()},
+         "cohort": dataclasses.asdict(spec.cohort), "params": flatten(spec.params), "code": code_key()},
         indent=1, default=str))
     tmp = folder / ".tmp-pool.parquet"
     table.to_parquet(tmp, index=False)

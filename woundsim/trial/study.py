@@ -12,7 +12,10 @@ A design study (the `woundsim trial` application composes its config from conf/t
    and assurance simulated again at exactly those sizes;
 4. checks (woundsim.trial.checks) and the report (woundsim.trial.report) in the run folder.
 Every generator comes from `woundsim.seeds` (the parameter draws, each effect scenario's pool, each trial).
-See docs/trial.md.
+A study that uses the installed calibration (model=calibrated or posterior draws) refuses to start when the
+model's results changed since it was fitted (woundsim.calibration_code), until the model is recalibrated or
+`accept_calibration=true` accepts the installed one as it is. The run folder is complete when its
+`COMPLETE` marker is written, last. See docs/trial.md.
 """
 
 from __future__ import annotations
@@ -29,9 +32,11 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
+from woundsim.calibration_code import require_current
+from woundsim.codekey import code_key
 from woundsim.config import CONF_DIR, cohort_from, parallel_from
 from woundsim.errors import require
-from woundsim.output import provenance
+from woundsim.output import COMPLETE, mark_complete, provenance
 from woundsim.parallel import ParallelConfig, map_tasks
 from woundsim.params import ModelParams, flatten, validate, with_overrides
 from woundsim.seeds import effect_scenario_rng, task_seeds, trial_draws_rng, trial_rng
@@ -88,6 +93,7 @@ class TrialStudyConf:
     draws: DrawsConf = field(default_factory=DrawsConf)
     analysis: AnalysisConf = field(default_factory=AnalysisConf)
     parallel: Any = None  # woundsim.parallel.ParallelConfig fields
+    accept_calibration: bool = False  # run although the model's results changed since the calibration was fitted
 
 
 @dataclass
@@ -137,8 +143,11 @@ def _dotted(tree: dict, prefix: str = "") -> dict:
 def run_design_study(cfg: dict, out: Path) -> dict:
     """Run a design study from a resolved config and write its tables and report to `out`."""
     t0, load0 = time.perf_counter(), os.getloadavg()
+    require_current(cfg.get("model"), posterior=(cfg.get("draws") or {}).get("source") == "posterior",
+                    accept=bool(cfg.get("accept_calibration", False)), who="trial designer")
     study = load_study(cfg)
     out.mkdir(parents=True, exist_ok=True)
+    (out / COMPLETE).unlink(missing_ok=True)  # written again last: until then the folder is unfinished
     pairs, pool_info = _pools(study)
     t_pools = time.perf_counter() - t0
     sizes = study.design.arm_sizes
@@ -157,11 +166,14 @@ def run_design_study(cfg: dict, out: Path) -> dict:
     meta = {"name": study.name, "config": cfg, "wall_time_s": wall, "pool_time_s": t_pools,
             "load_average_start": load0, "load_average_end": os.getloadavg(), "cpu_count": os.cpu_count(),
             "workers": study.parallel.n_workers(), "backend": study.parallel.backend,
-            "reference_parameters": flatten(study.params), **provenance(study.design.seed, wall)}
+            "reference_parameters": flatten(study.params), "code_key": code_key(),
+            **provenance(study.design.seed, wall)}
     (out / "study.json").write_text(json.dumps(meta, indent=1, default=str))
     from woundsim.trial.report import write_report
 
-    return {"report": str(write_report(out)), "wall_time_s": wall}
+    report = write_report(out)
+    mark_complete(out)
+    return {"report": str(report), "wall_time_s": wall}
 
 
 # --- pools --------------------------------------------------------------------------------------------
