@@ -4,6 +4,7 @@ Output folder (outputs/calibration/<name>/ by default):
 
     calibration.yaml            the resolved calibration config (the problem; checked on resume)
     code.json                   the simulation code it runs (woundsim.codekey; checked on resume)
+    sessions.jsonl              one line per run or resume: git commit, dirty flag, versions, wall time
     abc.db                      pyabc's SQLite history: every generation, particle, distance, statistic
     generations.csv             threshold, acceptance, ESS and wall time per generation
     posterior.parquet           final-generation particles, weights, natural and ABC-space values
@@ -17,6 +18,7 @@ Output folder (outputs/calibration/<name>/ by default):
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,7 @@ from calibration.report import correlations, identifiability, write_report
 from calibration.runner import StoppingRule, generations, make_sampler, run_smc
 from calibration.setup import CalibrationSetup, load_setup
 from woundsim.calibration_code import fitted_code, write_record
-from woundsim.codekey import bind_store, code_key
+from woundsim.codekey import bind_store, code_key, log_session
 from woundsim.config import named_option
 from woundsim.errors import InputError
 from woundsim.parallel import ParallelConfig
@@ -57,6 +59,7 @@ def calibrate(config: dict, out_dir: Path, progress: Callable[[str], None] = pri
     Raises:
         InputError: a bad config, or `out_dir` holds a calibration of a different problem.
     """
+    start = time.perf_counter()
     setup = load_setup(config)
     out_dir = Path(out_dir)
     bind_store(out_dir, what="calibration folder", has_results=(out_dir / "abc.db").is_file())
@@ -73,7 +76,10 @@ def calibrate(config: dict, out_dir: Path, progress: Callable[[str], None] = pri
                       kernel=str(abc.get("kernel", "twice_covariance")),
                       meta_info={"problem_hash": problem_hash(config), "name": setup.name, "code_key": code_key()},
                       progress=progress)
-    return finish(setup, history, out_dir, progress)
+    report = finish(setup, history, out_dir, progress)
+    log_session(out_dir, time.perf_counter() - start, generations=int(history.max_t) + 1,
+                simulations=int(history.total_nr_simulations))
+    return report
 
 
 def stopping_rule(abc: dict) -> StoppingRule:

@@ -328,6 +328,8 @@ def test_tiny_calibration_runs_end_to_end_and_installs(tmp_path):
     recorded = json.loads(record.read_text())  # the code it was fitted under, for woundsim.calibration_code
     assert recorded["code_key"] == code_key() and recorded["baseline_digest"] == baseline_digest()
     assert json.loads((out / "code.json").read_text())["code_key"] == code_key()
+    session = json.loads((out / "sessions.jsonl").read_text().splitlines()[-1])
+    assert {"git", "versions", "wall_time_s"} <= set(session) and session["generations"] >= 1
 
 
 def test_installed_named_set_composes_as_a_model_option():

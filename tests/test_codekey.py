@@ -168,3 +168,11 @@ def test_uses_calibration_compares_the_installed_values(tmp_path):
     assert calibration_code.uses_calibration({"keratinocyte": {"speed_um_day": 40.0, "x": 1}}, calibrated)
     assert not calibration_code.uses_calibration({"keratinocyte": {"speed_um_day": 30.0}}, calibrated)
     assert not calibration_code.uses_calibration({}, calibrated)
+
+
+def test_gather_notes_a_store_of_other_code_in_one_line(tmp_path, monkeypatch):
+    bind_store(tmp_path)
+    assert codekey.store_code_note(tmp_path) is None
+    monkeypatch.setattr(codekey, "code_key", lambda root=None: "3" * 16)
+    note = codekey.store_code_note(tmp_path)
+    assert "other simulation code" in note and "\n" not in note

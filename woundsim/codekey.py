@@ -187,6 +187,24 @@ def bind_store(root: Path | str, *, what: str = "store", has_results: bool | Non
     return current
 
 
+def store_code_note(root: Path | str) -> str | None:
+    """One line saying that a store's results come from other code than the current one (None if they do not).
+
+    For readers (gather): the stored results are what that code computed, which may no longer be what today's
+    code computes.
+    """
+    path = Path(root) / CODE_FILE
+    if not path.is_file():
+        return f"{root} does not record the code its results were computed with" if _holds_results(Path(root)) else None
+    stored = _read_record(path)
+    if stored.get("code_key") == code_key():
+        return None
+    changed = changed_modules(stored.get("modules", {}), code_modules())
+    commit = str((stored.get("git") or {}).get("commit", "unknown"))[:10]
+    return (f"{root} holds results of other simulation code (code key {stored.get('code_key')} at commit {commit}; "
+            f"changed since: {', '.join(changed) or 'unknown'}): its tables show what that code computed")
+
+
 class StaleStoreError(InputError):
     """A store holds results computed with other code than the current one."""
 

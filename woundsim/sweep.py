@@ -17,6 +17,7 @@ import functools
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from woundsim.codekey import bind_store, code_key, log_session
+from woundsim.codekey import bind_store, code_key, log_session, store_code_note
 from woundsim.cohort import PATIENT_COLUMNS, patient_outcome, sample_patients
 from woundsim.errors import InputError, require
 from woundsim.kernel_notice import announce_compiling, mark_compiled
@@ -172,6 +173,9 @@ def gather_study(store_root: Path | str) -> pd.DataFrame:
             columns and patient but different scenario hashes: a parameter changed between runs into the
             same folder; use a new study folder).
     """
+    note = store_code_note(store_root)
+    if note:
+        print(f"[woundsim] note: {note}", file=sys.stderr)
     table = ResultStore(store_root).gather()
     require(len(table) > 0, f"gather: the store {store_root} holds no runs yet")
     require("patient" in table.columns, f"gather: {store_root} is not a cohort study's store (no 'patient' column)")
