@@ -3,8 +3,10 @@
 Needs Debian's chromium and chromium-driver (installed here with apt-get when running as root),
 the Python package selenium (the dev extra) and the page's scripts from the npm registry
 (`woundsim viz --install-assets`, run here when they are missing). It is skipped, saying why,
-only where one of these cannot be had. It saves the page's screenshot to docs/img/viz.png.
-Run it alone with `pytest -m browser tests/test_viz_browser.py`.
+only where one of these cannot be had. It saves the page's screenshot into the test's tmp_path; with
+WOUNDSIM_UPDATE_SCREENSHOT=1 set it writes docs/img/viz.png instead (the README's picture), so an ordinary
+run leaves the tracked tree alone. Run it alone with `pytest -m browser tests/test_viz_browser.py`
+(`WOUNDSIM_UPDATE_SCREENSHOT=1 pytest -m browser tests/test_viz_browser.py` to refresh the picture).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import pytest
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
-SCREENSHOT = REPO / "docs" / "img" / "viz.png"
+SCREENSHOT = REPO / "docs" / "img" / "viz.png"  # written only with WOUNDSIM_UPDATE_SCREENSHOT=1
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -189,7 +191,7 @@ def _step_until(d, day: int) -> None:
         _wait_for(lambda: _day(d) > before, 30, f"day {before + 1}")
 
 
-def test_page_renders_steps_resets_and_plays(server, browser):
+def test_page_renders_steps_resets_and_plays(server, browser, tmp_path):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
 
@@ -259,6 +261,7 @@ def test_page_renders_steps_resets_and_plays(server, browser):
     d.execute_script("document.activeElement.blur()")  # no focus ring on the last button pressed
     ActionChains(d).move_to_element_with_offset(_css(d, ".woundsim-status"), 0, 0).perform()  # nor a hover
     time.sleep(0.5)  # let the charts finish drawing
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    assert d.save_screenshot(str(SCREENSHOT))
+    screenshot = SCREENSHOT if os.environ.get("WOUNDSIM_UPDATE_SCREENSHOT") == "1" else tmp_path / "viz.png"
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    assert d.save_screenshot(str(screenshot))
     assert time.monotonic() - t0 < 110, "the browser session took too long"
