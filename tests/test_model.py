@@ -67,6 +67,21 @@ def test_same_seed_same_run_other_seed_differs(coarse_params, small_patient):
     assert not a.equals(c)
 
 
+def test_a_run_stopped_after_a_day_is_the_start_of_the_full_run(coarse_params, small_patient):
+    seen = []
+
+    def stop_on_day_3(records):
+        seen.append(records[-1]["day"])
+        return records[-1]["day"] == 3.0
+
+    short = simulate(coarse_params, small_patient, Treatment(), seed=11, stop_after_day=stop_on_day_3)
+    full = simulate(coarse_params, small_patient, Treatment(), seed=11)
+    assert seen == [1.0, 2.0, 3.0]  # called at the end of every day, day 1 on
+    assert short.extra["stopped_after_day"] == 3.0 and "stopped_after_day" not in full.extra
+    assert short.timeseries.equals(full.timeseries.iloc[:4])
+    assert short.summary["simulated_days"] == 3.0
+
+
 def test_fields_stay_finite_and_non_negative_during_a_treated_run():
     model = run_days(5, days=10)
     assert np.isfinite(model.fields.c).all() and model.fields.c.min() >= -1e-12

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,9 +38,9 @@ class SimulationResult:
 
 
 def simulate(params: ModelParams | None = None, patient: Patient | None = None, treatment: Treatment | None = None,
-             *, seed: int | None = 0, snapshot_days: tuple[float, ...] = (), progress: bool | None = False
-             ) -> SimulationResult:
-    """Simulate one patient from trial entry to the horizon (or to confirmed closure).
+             *, seed: int | None = 0, snapshot_days: tuple[float, ...] = (), progress: bool | None = False,
+             stop_after_day: Callable[[list[dict]], bool] | None = None) -> SimulationResult:
+    """Simulate one patient from trial entry to the horizon (or to confirmed closure, or to a stop).
 
     Args:
         params: model parameters (default `ModelParams()`).
@@ -48,6 +49,10 @@ def simulate(params: ModelParams | None = None, patient: Patient | None = None, 
         seed: the one seed that determines the run.
         snapshot_days: days at which to keep wound snapshots for figures (closure is always kept).
         progress: show a progress bar over simulated days; None shows one only if the run lasts > 3 s.
+        stop_after_day: called at the end of every simulated day (day 1 on) with the daily records so far
+            (rows of `.timeseries`, day 0 first, the day just ended last); the run stops there when it
+            returns True, and `.extra["stopped_after_day"]` says so. The trial's run-in uses it to end the
+            run of a patient it excludes; the summary then describes the run up to that day.
 
     Returns:
         SimulationResult with `.timeseries` (one row per day) and `.summary` (see docs/ARCHITECTURE.md).
@@ -59,23 +64,29 @@ def simulate(params: ModelParams | None = None, patient: Patient | None = None, 
     model.snapshot_days = snapshot_days_checked(snapshot_days, model.horizon_h / HOURS_PER_DAY)
     if 0.0 in model.snapshot_days:
         model._snapshot("day 0")
+    extra = {}
     total_days = int(round(model.horizon_h / 24.0))
     with tqdm(total=total_days, desc="simulating", unit="day", disable=progress is False,
               delay=3.0 if progress is None else 0.0, leave=False) as bar:
         # the steps between events in one compiled call, without Mesa's event-loop wrapper: a caller of
         # simulate() never sees the model, its Mesa clock or its agents
         while model.running:
+            days_recorded = len(model.records)
             model.advance()
-            if model.hours % 24.0 < model.dt:  # advance() stops at every day's end
+            if len(model.records) > days_recorded:  # advance() stops at every day's end, which adds its record
                 bar.update(1)
+                if stop_after_day is not None and stop_after_day(model.records):
+                    extra["stopped_after_day"] = model.records[-1]["day"]
+                    break
     ts = pd.DataFrame.from_records(model.records)
     summary = summarise(model, ts)
     # a run that stops at a confirmed closure never reaches the later snapshot days: say so rather than omit them
     missed = [d for d in model.snapshot_days if f"day {d:g}" not in model.snapshots]
+    if missed:
+        extra["snapshot_days_not_reached"] = missed
     return SimulationResult(timeseries=ts, summary=summary, snapshots=model.snapshots,
                             injection_sites=list(model.injection_sites), dx_um=params.numerics.dx_um, seed=seed,
-                            patient=model.patient, treatment=model.treatment, params=params,
-                            extra={"snapshot_days_not_reached": missed} if missed else {})
+                            patient=model.patient, treatment=model.treatment, params=params, extra=extra)
 
 
 def snapshot_days_checked(days, last_day: float) -> tuple[float, ...]:

@@ -3,8 +3,8 @@
 A pool is the per-patient summary table (docs/ARCHITECTURE.md keys) of `n_candidates` screened patients
 of a cohort under one arm's treatment. Trials are then resampled from the pools (woundsim.trial.power).
 
-Run-in, simulated as part of each patient's run. Candidate i is built once (`WoundModel`, seed
-`task_seeds(run_seed, n)[i]`) and stepped under standard care for `runin.days`: the treatment schedule is
+Run-in, simulated as part of each patient's run. Candidate i is simulated once (`woundsim.simulate.simulate`,
+seed `task_seeds(run_seed, n)[i]`), under standard care for `runin.days`: the treatment schedule is
 shifted by the run-in, so nothing is injected before randomisation. At the end of the run-in the open
 area is compared with the screening area: a patient whose ulcer shrank by more than
 `runin.max_shrink_fraction`, or closed, is excluded (as pivotal DFU trials did) and its run stops there;
@@ -15,8 +15,8 @@ nothing, so up to randomisation the two arms' runs of a candidate are identical 
 seed, same random numbers): the same candidates are excluded in both arms and the arms differ only by
 the treatment from randomisation on (common random numbers).
 
-The step loop is `woundsim.simulate.simulate`'s (Mesa mirror off, `summarise` at the end); it is repeated
-here because `simulate` cannot stop a run at the end of the run-in. With no run-in the rows equal
+The run is `woundsim.simulate.simulate`'s, like every other study's; its `stop_after_day` hook ends the run
+of an excluded patient at the end of the run-in. With no run-in the rows equal
 `woundsim.cohort.simulate_patients`' (checked in tests/test_trial_design.py).
 
 Caching. A pool is stored under `<cache_dir>/<key>/` with `key = config_hash` of its full configuration
@@ -153,30 +153,33 @@ class PoolSpec:
 def candidate_row(task: tuple) -> dict:
     """Screen one candidate through the run-in and, if eligible, simulate the trial (a picklable task).
 
+    One `simulate()` run per candidate: it stops at the end of the run-in when the run-in excludes the
+    patient (`stop_after_day`), and otherwise goes on through the trial.
+
     Returns:
         the patient's attributes, `candidate`, `seed`, `screening_area_cm2`, `randomisation_area_cm2`,
         `runin_par_pct`, `eligible`, and for eligible patients the summary re-based to randomisation.
     """
-    from woundsim.model import WoundModel
-    from woundsim.summary import summarise
+    from woundsim.simulate import simulate
 
     params, patient, treatment, seed, runin, index = task
-    model = WoundModel(params, patient, treatment, seed=seed)
-    runin_h = runin.days * 24.0
-    while model.running and model.hours < runin_h - 1e-9:
-        model.advance()  # stops at every day's end, so exactly at the run-in's (a whole number of days)
-    areas = {round(r["day"], 6): r["open_area_cm2"] for r in model.records}
+
+    def excluded_by_runin(records: list[dict]) -> bool:
+        if records[-1]["day"] != float(runin.days):
+            return False
+        return not runin_eligible([records[0]["open_area_cm2"]], [records[-1]["open_area_cm2"]], runin)[0]
+
+    result = simulate(params, patient, treatment, seed=seed, stop_after_day=excluded_by_runin)
+    ts = result.timeseries
+    areas = {round(day, 6): area for day, area in zip(ts["day"].tolist(), ts["open_area_cm2"].tolist())}
     a0, ar = areas[0.0], areas.get(float(runin.days), 0.0)
     ok = bool(runin_eligible([a0], [ar], runin)[0])
     row = {"candidate": int(index), **patient.to_dict(), "seed": int(seed), "screening_area_cm2": a0,
            "randomisation_area_cm2": ar, "runin_par_pct": 100.0 * (1.0 - ar / a0), "eligible": ok}
     if not ok:
         return row
-    while model.running:
-        model.advance()
-    ts = pd.DataFrame.from_records(model.records)
     confirm_days = params.numerics.confirm_weeks * 7.0
-    return {**row, **rebase_summary(summarise(model, ts), ts, runin.days, confirm_days)}
+    return {**row, **rebase_summary(result.summary, ts, runin.days, confirm_days)}
 
 
 def rebase_summary(summary: dict, timeseries: pd.DataFrame, runin_days: float, confirm_days: float = 14.0) -> dict:
