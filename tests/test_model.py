@@ -130,5 +130,5 @@ def test_injected_amount_and_concentration_do_not_depend_on_the_grid(dx_um):
     assert amount_um2 == pytest.approx(expected, rel=1e-9)
     # a disc of 4 mm radius: mean depot concentration = one site's amount / the disc's area, on any grid
     disc_um2 = math.pi * (params.derivative.bolus_radius_mm * 1000.0) ** 2
-    peak = model.depot[1].max()
+    peak = model.depot[model.depot_products.index("extracellular_vesicles")].max()
     assert peak == pytest.approx(10.0 * params.derivative.units_per_ug * 100.0**2 / disc_um2, rel=0.1)

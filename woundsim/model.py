@@ -23,10 +23,11 @@ from woundsim.kernels import step as S
 from woundsim.kernels.tissue import open_voxels
 from woundsim.params import ModelParams, validate
 from woundsim.patient import Patient
+from woundsim.products import routing
 from woundsim.rates import fibroblast_vector, keratinocyte_vector, macrophage_vector, tissue_vector
 from woundsim.rules import impairment_strength, senescence
 from woundsim.summary import closure_quality
-from woundsim.treatment import PRODUCTS, Treatment, standard_care, validate_treatment
+from woundsim.treatment import Treatment, standard_care, validate_treatment
 from woundsim.units import DAYS_PER_WEEK, HOURS_PER_DAY, cm2_per_s_to_um2_per_h, half_life_to_rate
 from woundsim.units import per_day_to_per_hour, reference_voxels_per_voxel, voxels_to_area_cm2
 
@@ -146,7 +147,10 @@ class WoundModel(mesa.Model):
         for ys, xs in (self.geometry.disc(s, d.bolus_radius_mm) for s in self.injection_sites):
             self.footprint[ys, xs] += 1.0 / ys.size
         self.depot_runs = row_runs(self.footprint > 0.0)
-        self.depot_per_site = np.zeros(len(PRODUCTS))  # u·voxel (of this grid) per site, not yet released
+        # one depot per product the treatment gives (woundsim.products: its release, field shares and potency)
+        route = routing(t.product_doses(), self.params)
+        self.depot_products = route.products
+        self.depot_per_site = np.zeros(len(route.products))  # u·voxel (of this grid) per site, not yet released
         # units_per_ug is stated in u·voxel of a 100 µm voxel: a site's amount (u·µm²) must not depend on the grid,
         # so on a dx grid it is (100 µm / dx)² as many u·voxel; spread over the bolus disc (n ∝ 1/dx² voxels) this
         # gives the same concentration on every grid (without it the injected concentration grew as dx²: 6.25x at
@@ -154,13 +158,10 @@ class WoundModel(mesa.Model):
         self.units_per_ug_voxel = d.units_per_ug / reference_voxels_per_voxel(self.params.numerics.dx_um)
         self.injection_hours = sorted({round(day * HOURS_PER_DAY / self.dt) for day in t.schedule_days}) \
             if t.injects else []
-        half = (d.cm_release_half_life_h, d.ev_release_half_life_h, d.exosome_release_half_life_h)
-        self.release_per_h = np.array([half_life_to_rate(h) for h in half])
+        self.release_per_h = route.release_per_h
         self.release_frac = -np.expm1(-self.release_per_h * self.dt)  # per agent step
         self.release_rate = np.zeros(len(L.FIELD_NAMES))  # u/h per unit footprint weight, this step
-        self.release_to = np.array([[L.IL10, L.TGFB, L.VEGF, L.EGF], [L.EV, -1, -1, -1], [L.EV, -1, -1, -1]])
-        self.release_share = np.array([[d.cm_fraction_il10, d.cm_fraction_tgfb, d.cm_fraction_vegf, d.cm_fraction_egf],
-                                       [1.0, 0, 0, 0], [d.exosome_potency, 0, 0, 0]])
+        self.release_to, self.release_share = route.release_to, route.release_share  # target field, share x potency
 
     def _refresh_vectors(self) -> None:
         p, s = self.params, self.impairment
@@ -223,8 +224,8 @@ class WoundModel(mesa.Model):
         if step not in self.injection_hours:
             return
         doses = self.treatment.product_doses()
-        for k, product in enumerate(PRODUCTS):
-            self.depot_per_site[k] += doses.get(product, 0.0) * self.units_per_ug_voxel
+        for k, product in enumerate(self.depot_products):
+            self.depot_per_site[k] += doses[product] * self.units_per_ug_voxel
 
     def _debride(self) -> None:
         sc = self.params.standard_care
@@ -260,7 +261,8 @@ class WoundModel(mesa.Model):
 
     @property
     def depot(self) -> np.ndarray:
-        """Injected derivative not yet released, per product (u·voxel per voxel), shape (3, ny, nx)."""
+        """Injected derivative not yet released, per product of `depot_products` (u·voxel per voxel),
+        shape (len(depot_products), ny, nx)."""
         return self.depot_per_site[:, None, None] * self.footprint[None]
 
     def _observe(self) -> None:

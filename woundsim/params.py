@@ -159,7 +159,11 @@ class StandardCareParams:
 
 @dataclass
 class DerivativeParams:
-    """hUC-MSCD products: depot release and composition; dose-to-model-unit factors."""
+    """hUC-MSCD products: depot release and composition; dose-to-model-unit factors.
+
+    The product records of `woundsim.products` read the release half-lives, shares and potency below by
+    these names (e.g. the conditioned medium's share into il10 is `derivative.cm_fraction_il10`).
+    """
 
     units_per_ug: float = 1000.0  # u·voxel per µg protein-equivalent, voxel = 100 µm x 100 µm on any grid (potency, calibrated)
     cm_release_half_life_h: float = 2.0  # h, conditioned medium leaves its depot fast (prior)
@@ -234,17 +238,33 @@ def with_overrides(params: ModelParams, overrides: dict[str, float]) -> ModelPar
     """
     params = _deep_copy(params)
     for name, value in overrides.items():
-        *path, leaf = name.split(".")
-        node: Any = params
-        for part in path:
-            if not dataclasses.is_dataclass(node) or not hasattr(node, part):
-                raise InputError(f"unknown model parameter {name!r} (see woundsim.params.flatten(ModelParams()))")
-            node = getattr(node, part)
-        if not dataclasses.is_dataclass(node) or leaf not in {f.name for f in dataclasses.fields(node)}:
-            raise InputError(f"unknown model parameter {name!r} (see woundsim.params.flatten(ModelParams()))")
+        node, leaf = _owner(params, name)
         current = getattr(node, leaf)
         setattr(node, leaf, type(current)(value) if isinstance(current, (int, float)) and not isinstance(current, bool) else value)
     return params
+
+
+def parameter_value(params: ModelParams, name: str) -> Any:
+    """The value of the dotted-name parameter `name`, e.g. "derivative.cm_fraction_il10".
+
+    Raises:
+        InputError: for a name that is not a model parameter.
+    """
+    node, leaf = _owner(params, name)
+    return getattr(node, leaf)
+
+
+def _owner(params: ModelParams, name: str) -> tuple[Any, str]:
+    """The dataclass that holds the dotted-name parameter `name`, and the parameter's own name in it."""
+    *path, leaf = name.split(".")
+    node: Any = params
+    for part in path:
+        if not dataclasses.is_dataclass(node) or not hasattr(node, part):
+            raise InputError(f"unknown model parameter {name!r} (see woundsim.params.flatten(ModelParams()))")
+        node = getattr(node, part)
+    if not dataclasses.is_dataclass(node) or leaf not in {f.name for f in dataclasses.fields(node)}:
+        raise InputError(f"unknown model parameter {name!r} (see woundsim.params.flatten(ModelParams()))")
+    return node, leaf
 
 
 def _deep_copy(params: Any) -> Any:

@@ -1,15 +1,25 @@
-"""The intervention: perilesional injections of hUC-MSC derivatives (DESIGN.md section 5)."""
+"""The intervention: how perilesional injections of hUC-MSC derivatives are given (DESIGN.md section 5).
+
+What is given (each product's release, field shares and potency) is `woundsim.products`; a treatment is
+delivery: which product, the dose, the sites on a ring around the margin and the schedule.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from woundsim import products
 from woundsim.errors import InputError, require, require_range
 from woundsim.units import HOURS_PER_DAY
 
-#: products that carry paracrine factors; "placebo" injects vehicle only, "none" is standard care alone
-PRODUCTS = ("conditioned_medium", "extracellular_vesicles", "exosomes")
-PRODUCT_CHOICES = PRODUCTS + ("mixture", "placebo", "none")
+_MOVED = {"PRODUCTS": "woundsim.products.blendable()", "PRODUCT_CHOICES": "woundsim.products.choices()"}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        raise ImportError(f"woundsim.treatment.{name} moved: the products are records in woundsim.products.CATALOGUE "
+                          f"(use {_MOVED[name]})")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -17,7 +27,8 @@ class Treatment:
     """A perilesional injection regimen on top of standard care.
 
     Attributes:
-        product: one of conditioned_medium, extracellular_vesicles, exosomes, mixture, placebo, none.
+        product: a name in `woundsim.products.CATALOGUE` (conditioned_medium, extracellular_vesicles, exosomes,
+            mixture, placebo), or none (standard care alone).
         dose_ug_per_site: protein-equivalent dose per injection site per session (µg).
         sites: number of injection sites on a ring around the margin.
         distance_mm: distance of the ring from the ulcer edge (mm; > 0 outside, < 0 inside).
@@ -30,7 +41,7 @@ class Treatment:
     sites: int = 8
     distance_mm: float = 2.0
     schedule_days: list[float] = field(default_factory=lambda: [0.0, 7.0, 14.0, 21.0])
-    mixture: dict[str, float] = field(default_factory=lambda: {p: 1.0 / 3.0 for p in PRODUCTS})
+    mixture: dict[str, float] = field(default_factory=products.default_mixture)
 
     def __post_init__(self) -> None:
         self.product = str(self.product).strip().lower()
@@ -41,16 +52,18 @@ class Treatment:
     @property
     def injects(self) -> bool:
         """True when the regimen has injection sessions (including placebo)."""
-        return self.product != "none" and len(self.schedule_days) > 0
+        return self.product != products.NO_PRODUCT and len(self.schedule_days) > 0
+
+    @property
+    def gives_product(self) -> bool:
+        """True when the injections carry a product that releases into the fields (not placebo, not none)."""
+        return self.product != products.NO_PRODUCT and products.lookup(self.product).releases
 
     def product_doses(self) -> dict[str, float]:
-        """Dose per site per session (µg) of each active product; empty for placebo/none."""
-        if self.product in ("placebo", "none"):
+        """Dose per site per session (µg) of each product with a depot; empty for placebo/none."""
+        if self.product == products.NO_PRODUCT:
             return {}
-        if self.product == "mixture":
-            total = sum(self.mixture.values())
-            return {p: self.dose_ug_per_site * w / total for p, w in self.mixture.items() if w > 0}
-        return {self.product: self.dose_ug_per_site}
+        return products.lookup(self.product).doses(self.dose_ug_per_site, self.mixture)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -82,13 +95,13 @@ def validate_treatment(t: Treatment, horizon_days: float | None = None, dt_h: fl
         horizon_days: simulated horizon (days); injection days must fall inside it.
         dt_h: the agent step (h); injection days must fall on different steps (what is recorded is what runs).
     """
-    require(t.product in PRODUCT_CHOICES,
-            f"treatment.product = {t.product!r} is unknown; allowed {', '.join(PRODUCT_CHOICES)}")
+    require(t.product in products.choices(),
+            f"treatment.product = {t.product!r} is unknown; allowed {', '.join(products.choices())}")
     require_range("treatment.dose_ug_per_site", t.dose_ug_per_site, 0.0, 1.0e4, unit="µg")
     require_range("treatment.distance_mm", t.distance_mm, -20.0, 20.0, unit="mm")
     require_range("treatment.sites", t.sites, 0, 64)
     require(float(t.sites) == int(t.sites), f"treatment.sites = {t.sites} must be a whole number")
-    if t.product not in ("none",):
+    if t.product != products.NO_PRODUCT:
         require(int(t.sites) >= 1 and t.schedule_days,
                 f"treatment.product = {t.product!r} needs sites >= 1 and a non-empty schedule_days")
     for day in t.schedule_days:
@@ -97,10 +110,12 @@ def validate_treatment(t: Treatment, horizon_days: float | None = None, dt_h: fl
             require(day <= horizon_days, f"treatment.schedule_days has day {day:g}, after the simulated horizon of "
                                          f"{horizon_days:g} days; allowed [0, {horizon_days:g}] (or raise run.horizon_weeks)")
     _check_distinct_days(t.schedule_days, dt_h)
-    if t.product == "mixture":
-        unknown = set(t.mixture) - set(PRODUCTS)
-        require(not unknown, f"treatment.mixture has unknown products {sorted(unknown)}; allowed {', '.join(PRODUCTS)}")
+    record = products.lookup(t.product) if t.product != products.NO_PRODUCT else None
+    if isinstance(record, products.Mixture):
+        unknown = set(t.mixture) - set(products.blendable())
+        require(not unknown, f"treatment.mixture has unknown products {sorted(unknown)}; "
+                             f"allowed {', '.join(products.blendable())}")
         require(sum(t.mixture.values()) > 0 and all(v >= 0 for v in t.mixture.values()),
                 "treatment.mixture shares must be >= 0 with a positive sum")
-    if t.product != "none" and t.dose_ug_per_site == 0 and t.product != "placebo":
+    if t.gives_product and t.dose_ug_per_site == 0:
         raise InputError(f"treatment.dose_ug_per_site = 0 with product {t.product!r}; use product=placebo for vehicle")

@@ -315,7 +315,7 @@ class Draw:
 
     def arm_treatment(self, treatment: Treatment) -> Treatment:
         """`treatment` with this draw's overrides when it injects a product."""
-        if not self.treatment or treatment.product in ("placebo", "none"):
+        if not self.treatment or not treatment.gives_product:
             return treatment
         return dataclasses.replace(treatment, **self.treatment)
 

@@ -21,7 +21,7 @@ import solara.lab
 
 from woundsim.errors import InputError
 from woundsim.layout import FIELD_NAMES
-from woundsim.treatment import PRODUCT_CHOICES
+from woundsim.products import choices as product_choices
 from woundsim.viz.charts import area_option, cells_option
 from woundsim.viz.drawing import (COLOURS, FIELD_CMAP, FIELD_LABELS, PHI_COLOURS, css_gradient, encode_png,
                                   field_image, scale_bar_mm, tissue_image)
@@ -44,7 +44,7 @@ CONTROLS = {
         "duration_weeks": ("int", "Ulcer duration", dict(value=15, min=1, max=104, step=1, unit="weeks")),
     },
     "Treatment": {
-        "product": ("select", "Product", dict(value="mixture", values=list(PRODUCT_CHOICES))),
+        "product": ("select", "Product", dict(value="mixture", values=list(product_choices()))),
         "dose_ug_per_site": ("float", "Dose per site", dict(value=TRIAL_DOSE_UG, min=1.0, max=1000.0, step=1.0, unit="µg")),
         "sites": ("int", "Injection sites", dict(value=8, min=1, max=16, step=1, unit="")),
         "schedule": ("select", "Schedule", dict(value=DEFAULT_SCHEDULE, values=list(SCHEDULES))),

@@ -16,7 +16,9 @@ from woundsim.errors import InputError, require
 from woundsim.model import WoundModel
 from woundsim.params import ModelParams, with_overrides
 from woundsim.patient import Patient
-from woundsim.treatment import PRODUCT_CHOICES, Treatment, standard_care
+from woundsim.products import NO_PRODUCT, lookup
+from woundsim.products import choices as product_choices
+from woundsim.treatment import Treatment, standard_care
 
 #: injection schedules offered on the page: label -> days of the sessions
 SCHEDULES: dict[str, tuple[float, ...]] = {
@@ -38,7 +40,7 @@ def make_treatment(product: str, dose_ug_per_site: float, sites: int, schedule: 
     """The treatment the page's controls describe.
 
     Args:
-        product: one of `woundsim.treatment.PRODUCT_CHOICES` ("none" = standard care alone).
+        product: one of `woundsim.products.choices()` ("none" = standard care alone).
         dose_ug_per_site: dose per site per session (µg; ignored for placebo and none).
         sites: injection sites on the ring 2 mm outside the edge (count, >= 1).
         schedule: a key of `SCHEDULES`.
@@ -47,12 +49,13 @@ def make_treatment(product: str, dose_ug_per_site: float, sites: int, schedule: 
         InputError: unknown product or schedule, or a value out of range.
     """
     product = str(product).strip().lower()
-    require(product in PRODUCT_CHOICES, f"product = {product!r} is unknown; allowed {', '.join(PRODUCT_CHOICES)}")
+    require(product in product_choices(), f"product = {product!r} is unknown; allowed {', '.join(product_choices())}")
     require(schedule in SCHEDULES, f"schedule = {schedule!r} is unknown; allowed {', '.join(SCHEDULES)}")
-    if product == "none":
+    if product == NO_PRODUCT:
         return standard_care()
-    dose = 0.0 if product == "placebo" else float(dose_ug_per_site)
-    if product != "placebo" and dose <= 0.0:
+    releases = lookup(product).releases  # placebo: vehicle only
+    dose = float(dose_ug_per_site) if releases else 0.0
+    if releases and dose <= 0.0:
         raise InputError(f"dose_ug_per_site = {dose_ug_per_site} must be > 0 µg for product {product!r}")
     return Treatment(product=product, dose_ug_per_site=dose, sites=int(sites), distance_mm=2.0,
                      schedule_days=list(SCHEDULES[schedule]))
