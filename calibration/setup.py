@@ -19,7 +19,8 @@ from calibration.distance import Target, targets_from_config
 from calibration.priors import FreeParameter, parameters_from_config
 from woundsim.config import CONF_DIR, cohort_from
 from woundsim.errors import InputError, require
-from woundsim.params import ModelParams, validate, validate_horizon_weeks, with_overrides
+from woundsim.params import (ModelParams, policy_horizon_weeks, validate, validate_horizon_weeks, with_horizon,
+                             with_overrides)
 from woundsim.patient import CohortSpec
 from woundsim.treatment import Treatment, standard_care
 
@@ -67,8 +68,8 @@ class CalibrationSetup:
         unknown = set(treat) - known
         require(not unknown, f"calibration.parameters: unknown treatment fields {sorted(unknown)}; allowed {sorted(known)}")
         treatment = dataclasses.replace(self.trial.treatment, **treat)
-        return (_with_horizon(params, self.trial.horizon_weeks), treatment,
-                _with_horizon(params, self.soc.horizon_weeks))
+        return (with_horizon(params, treatment.injects, self.trial.horizon_weeks), treatment,
+                with_horizon(params, self.soc.treatment.injects, self.soc.horizon_weeks))
 
 
 def load_setup(config: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> CalibrationSetup:
@@ -130,7 +131,7 @@ def _arm(conf_dir: Path, arm: Mapping[str, Any], label: str) -> ArmSetup:
     require(n >= 1, f"calibration.{label}.n_patients = {n} must be >= 1")
     visit = float(arm.get("visit_interval_days", 0.0))
     require(visit >= 0, f"calibration.{label}.visit_interval_days = {visit} must be >= 0 (days)")
-    horizon = arm.get("horizon_weeks", 12.0)
+    horizon = arm.get("horizon_weeks", policy_horizon_weeks(treatment.injects))
     validate_horizon_weeks(horizon, f"calibration.{label}.horizon_weeks")
     return ArmSetup(spec, n, treatment, float(horizon), visit)
 
@@ -156,6 +157,3 @@ def dotted(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
             out[name] = value
     return out
 
-
-def _with_horizon(params: ModelParams, weeks: float) -> ModelParams:
-    return dataclasses.replace(params, numerics=dataclasses.replace(params.numerics, horizon_weeks=float(weeks)))

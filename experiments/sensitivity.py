@@ -25,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from woundsim.app import run_hydra_app
 from woundsim.config import CONF_DIR, WoundsimConf, parallel_from, to_objects  # noqa: F401  (CONF_DIR for tests)
 from woundsim.errors import require
+from woundsim.params import HORIZON_WEEKS_STANDARD_CARE, HORIZON_WEEKS_TREATED
 from woundsim.sensitivity import IshigamiModel, StudyResult, StudySpec, WoundsimModel, run_study
 
 MODELS = ("woundsim", "ishigami")
@@ -45,7 +46,8 @@ class SensitivityConf(StudySpec):
     """The `sensitivity` node: a StudySpec plus what the app needs to build the model and its folder."""
 
     model: str = "woundsim"  # woundsim | ishigami
-    horizon_weeks: dict[str, float] = field(default_factory=lambda: {"treated": 12.0, "soc": 20.0})  # weeks per arm
+    horizon_weeks: dict[str, float] = field(default_factory=lambda: {"treated": HORIZON_WEEKS_TREATED,
+                                                                    "soc": HORIZON_WEEKS_STANDARD_CARE})  # weeks per arm
     ishigami: IshigamiConf = field(default_factory=IshigamiConf)
     store_dir: str | None = None  # default: <output dir>/store
     figures: bool = True

@@ -17,7 +17,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from woundsim.errors import InputError
 from woundsim.parallel import ParallelConfig
-from woundsim.params import ModelParams, validate_horizon_weeks
+from woundsim.params import ModelParams, validate_horizon_weeks, with_horizon
 from woundsim.patient import CohortSpec, Patient
 from woundsim.treatment import Treatment, validate_treatment
 
@@ -28,7 +28,8 @@ class RunConf:
 
     name: str = "patient"
     seed: int = 0
-    horizon_weeks: float | None = None  # None: 12 weeks with injections, 20 weeks for standard care alone
+    horizon_weeks: float | None = None  # None: model.numerics.horizon_weeks, else the policy (params.with_horizon:
+    #                                     12 weeks with injections, 20 weeks for standard care alone)
     snapshot_days: list[float] = field(default_factory=lambda: [0.0, 7.0, 14.0, 28.0])
     replicates: int = 1  # seeds per scenario (derived from `seed` by SeedSequence)
     progress: bool | None = None  # None: a progress bar only on runs longer than a few seconds
@@ -70,10 +71,12 @@ def to_objects(cfg: DictConfig | dict) -> tuple[ModelParams, Patient, Treatment,
     params = _update(ModelParams(), data.get("model") or {})
     run = RunConf(**(data.get("run") or {}))
     treatment = Treatment(**(data.get("treatment") or {}))
-    horizon = run.horizon_weeks if run.horizon_weeks is not None else (12.0 if treatment.injects else 20.0)
-    validate_horizon_weeks(horizon, "run.horizon_weeks")
-    params = dataclasses.replace(params, numerics=dataclasses.replace(params.numerics, horizon_weeks=float(horizon)))
-    validate_treatment(treatment, float(horizon) * 7.0, dt_h=params.numerics.dt_agent_h)
+    if run.horizon_weeks is not None:
+        validate_horizon_weeks(run.horizon_weeks, "run.horizon_weeks")
+    elif params.numerics.horizon_weeks is not None:
+        validate_horizon_weeks(params.numerics.horizon_weeks)
+    params = with_horizon(params, treatment.injects, run.horizon_weeks)  # the policy simulate() follows too
+    validate_treatment(treatment, params.numerics.horizon_weeks * 7.0, dt_h=params.numerics.dt_agent_h)
     patient = Patient(**(data.get("patient") or {}))
     return params, patient, treatment, run
 

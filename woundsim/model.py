@@ -21,7 +21,7 @@ from woundsim.fields import FactorFields
 from woundsim.geometry import build_geometry, row_runs
 from woundsim.kernels import step as S
 from woundsim.kernels.tissue import open_voxels
-from woundsim.params import ModelParams, validate
+from woundsim.params import ModelParams, validate, with_horizon
 from woundsim.patient import Patient
 from woundsim.products import routing
 from woundsim.rates import fibroblast_vector, keratinocyte_vector, macrophage_vector, tissue_vector
@@ -48,9 +48,10 @@ class WoundModel(mesa.Model):
     def __init__(self, params: ModelParams | None = None, patient: Patient | None = None,
                  treatment: Treatment | None = None, *, seed: int | None = 0) -> None:
         super().__init__(rng=seed)
-        self.params = params = params if params is not None else ModelParams()
         self.patient = patient = patient if patient is not None else Patient(area_cm2=1.0)
         self.treatment = treatment = treatment if treatment is not None else standard_care()
+        params = params if params is not None else ModelParams()
+        self.params = params = with_horizon(params, treatment.injects)  # the horizon policy, if none is set
         self.seed = seed
         validate(params)
         num = params.numerics

@@ -195,7 +195,8 @@ class NumericsParams:
     margin_mm: float = 5.0  # mm of intact skin around the ulcer's bounding box (>= 5)
     dt_agent_h: float = 1.0  # h, agent step
     dt_field_h: float = 1.0  # h, field step (<= dt_agent_h; implicit solver, no stability limit)
-    horizon_weeks: float = 12.0  # weeks simulated (treated 12, standard care 20-26)
+    horizon_weeks: float | None = None  # weeks simulated; None: the horizon policy (`with_horizon`: 12 weeks
+    #                                     with injections, 20 for standard care alone)
     confirm_weeks: float = 2.0  # weeks closure must hold to be confirmed (FDA)
     stop_at_confirmed_closure: bool = True  # end the run once closure is confirmed (nothing left to heal)
     mesa_sync_hours: float = 1.0  # h between syncs of the Mesa agent mirror; 0 = never (simulate: nobody looks)
@@ -274,6 +275,37 @@ def _deep_copy(params: Any) -> Any:
 
 
 HORIZON_WEEKS_RANGE = (0.0, 104.0)  # weeks simulated before the confirmation window, (low, high]
+HORIZON_WEEKS_TREATED = 12.0  # weeks: a regimen with injections (placebo too); primary endpoint at week 12
+HORIZON_WEEKS_STANDARD_CARE = 20.0  # weeks: standard care alone, to see Margolis 1999's week-20 closure
+
+
+def policy_horizon_weeks(injects: bool) -> float:
+    """The horizon policy (DESIGN.md section 2): 12 weeks for a regimen with injections, 20 for standard care.
+
+    Args:
+        injects: whether the treatment has injection sessions (`Treatment.injects`; placebo injects).
+    """
+    return HORIZON_WEEKS_TREATED if injects else HORIZON_WEEKS_STANDARD_CARE
+
+
+def with_horizon(params: ModelParams, injects: bool, weeks: float | None = None) -> ModelParams:
+    """`params` with its horizon decided, in the one place every entry point decides it.
+
+    `woundsim run`, `simulate()` and `WoundModel` all call this: `weeks` when given (`run.horizon_weeks`),
+    else the parameters' own `numerics.horizon_weeks` when set, else the policy (`policy_horizon_weeks`).
+
+    Args:
+        params: model parameters.
+        injects: whether the treatment has injection sessions (`Treatment.injects`).
+        weeks: a horizon that overrides both (weeks), or None.
+    """
+    weeks = weeks if weeks is not None else params.numerics.horizon_weeks
+    weeks = weeks if weeks is not None else policy_horizon_weeks(injects)
+    if isinstance(weeks, (int, float)) and not isinstance(weeks, bool):
+        weeks = float(weeks)  # what validate() refuses (a string, a bool) it names in one line
+    if type(params.numerics.horizon_weeks) is type(weeks) and params.numerics.horizon_weeks == weeks:
+        return params
+    return dataclasses.replace(params, numerics=dataclasses.replace(params.numerics, horizon_weeks=weeks))
 
 
 def validate_horizon_weeks(weeks: float, name: str = "model.numerics.horizon_weeks") -> None:
@@ -287,10 +319,14 @@ def validate_horizon_weeks(weeks: float, name: str = "model.numerics.horizon_wee
 
 
 def validate(params: ModelParams) -> None:
-    """Check every number is finite and in range; raise InputError naming the first bad one."""
-    validate_horizon_weeks(params.numerics.horizon_weeks)
+    """Check every number is finite and in range; raise InputError naming the first bad one.
+
+    A horizon left to the policy (None) passes: `with_horizon` decides it once the treatment is known.
+    """
+    if params.numerics.horizon_weeks is not None:
+        validate_horizon_weeks(params.numerics.horizon_weeks)
     for name, value in flatten(params).items():
-        if isinstance(value, bool):
+        if isinstance(value, bool) or (name == "numerics.horizon_weeks" and value is None):
             continue
         require_range(f"model.{name}", value, 0.0, float("inf"), high_open=True)
     num = params.numerics

@@ -43,7 +43,9 @@ def simulate(params: ModelParams | None = None, patient: Patient | None = None, 
     """Simulate one patient from trial entry to the horizon (or to confirmed closure, or to a stop).
 
     Args:
-        params: model parameters (default `ModelParams()`).
+        params: model parameters (default `ModelParams()`). A horizon left unset (`numerics.horizon_weeks`
+            None, the default) follows the policy `woundsim run` follows (`woundsim.params.with_horizon`):
+            12 weeks with injections, 20 for standard care alone, plus the 2-week closure confirmation.
         patient: the patient (default `Patient()`).
         treatment: the regimen on top of standard care (default: standard care alone).
         seed: the one seed that determines the run.
@@ -86,7 +88,7 @@ def simulate(params: ModelParams | None = None, patient: Patient | None = None, 
         extra["snapshot_days_not_reached"] = missed
     return SimulationResult(timeseries=ts, summary=summary, snapshots=model.snapshots,
                             injection_sites=list(model.injection_sites), dx_um=params.numerics.dx_um, seed=seed,
-                            patient=model.patient, treatment=model.treatment, params=params, extra=extra)
+                            patient=model.patient, treatment=model.treatment, params=model.params, extra=extra)
 
 
 def snapshot_days_checked(days, last_day: float) -> tuple[float, ...]:

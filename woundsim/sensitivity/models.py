@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from woundsim.errors import InputError, require
-from woundsim.params import ModelParams, flatten, validate, validate_horizon_weeks, with_overrides
+from woundsim.params import (HORIZON_WEEKS_STANDARD_CARE, HORIZON_WEEKS_TREATED, ModelParams, flatten, validate,
+                             validate_horizon_weeks, with_overrides)
 from woundsim.patient import Patient
 from woundsim.sensitivity.spec import DUMMY
 from woundsim.treatment import Treatment, standard_care, validate_treatment
@@ -42,7 +43,8 @@ class WoundsimModel:
     params: ModelParams = field(default_factory=ModelParams)
     patient: Patient = field(default_factory=Patient)
     treatment: Treatment = field(default_factory=Treatment)
-    horizon_weeks: dict[str, float] = field(default_factory=lambda: {TREATED: 12.0, SOC: 20.0})
+    horizon_weeks: dict[str, float] = field(default_factory=lambda: {TREATED: HORIZON_WEEKS_TREATED,
+                                                                    SOC: HORIZON_WEEKS_STANDARD_CARE})
 
     arms = (TREATED, SOC)
 
