@@ -32,10 +32,11 @@ def test_relax_reaches_equilibrium_and_stays_in_unit_interval():
 
 
 def test_impairment_strength_is_zero_at_normal_glucose_one_at_high_and_capped():
-    assert rules.impairment_strength(6.0, 6.0, 12.0) == 0.0
-    assert rules.impairment_strength(4.0, 6.0, 12.0) == 0.0
-    assert rules.impairment_strength(12.0, 6.0, 12.0) == pytest.approx(1.0)
-    assert rules.impairment_strength(40.0, 6.0, 12.0) == 2.0
+    assert rules.impairment_strength(6.0, 6.0, 12.0, 2.0) == 0.0
+    assert rules.impairment_strength(4.0, 6.0, 12.0, 2.0) == 0.0
+    assert rules.impairment_strength(12.0, 6.0, 12.0, 2.0) == pytest.approx(1.0)
+    assert rules.impairment_strength(40.0, 6.0, 12.0, 2.0) == 2.0
+    assert rules.impairment_strength(40.0, 6.0, 12.0, 1.5) == 1.5
 
 
 def test_keratinocyte_glucose_factor_matches_doubling_times():

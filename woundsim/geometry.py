@@ -12,6 +12,11 @@ from woundsim.patient import Patient
 from woundsim.units import UM_PER_MM, UM2_PER_CM2
 
 MAX_GRID_VOXELS = 2_500_000  # ~1600 x 1600; about 0.8 kB a voxel (Mesa cells, layers, fields): 2 GiB
+# The shape of an irregular margin (not biology: a drawing rule; the patient's `irregularity` scales it): the
+# edge radius is the ellipse's times 1 + sum of cosine harmonics k = 2..6 with amplitudes ~ irregularity / k,
+# floored so that the radius stays positive however irregular the margin.
+MARGIN_HARMONICS = (2, 7)  # harmonic orders k, as range(2, 7)
+MARGIN_RADIUS_FLOOR = 0.3  # -, smallest edge radius relative to the ellipse's
 
 
 @dataclass
@@ -65,7 +70,8 @@ class UlcerGeometry:
 
 
 def build_geometry(patient: Patient, depth_mm: float, dx_um: float, margin_mm: float,
-                   rng: np.random.Generator, extra_margin_mm: float = 0.0) -> UlcerGeometry:
+                   rng: np.random.Generator, extra_margin_mm: float = 0.0, *,
+                   deficit_edge_fraction: float) -> UlcerGeometry:
     """Lay the patient's ulcer on a lattice with at least `margin_mm` of intact skin around it.
 
     Args:
@@ -75,9 +81,11 @@ def build_geometry(patient: Patient, depth_mm: float, dx_um: float, margin_mm: f
         margin_mm: intact skin on every side of the ulcer's bounding box (mm).
         rng: generator for the margin irregularity.
         extra_margin_mm: widen the margin (e.g. for injection rings outside it).
+        deficit_edge_fraction: deficit at the margin relative to `depth_mm` (-; `tissue.deficit_edge_fraction`);
+            it rises as sqrt(1 - r²) to `depth_mm` at the centre.
     """
     area_vox = patient.area_cm2 * UM2_PER_CM2 / dx_um**2
-    k = np.arange(2, 7)
+    k = np.arange(*MARGIN_HARMONICS)
     amp = patient.irregularity * rng.uniform(0.5, 1.0, k.size) / k * 2.0
     harmonics = np.column_stack([k, amp, rng.uniform(0, 2 * math.pi, k.size)])
     # edge r(theta) = ellipse(theta) * irregular(theta); scale it so that its area is the patient's
@@ -107,7 +115,8 @@ def build_geometry(patient: Patient, depth_mm: float, dx_um: float, margin_mm: f
     if wound.sum() < 4:
         raise InputError(f"patient.area_cm2 = {patient.area_cm2} covers fewer than 4 voxels at dx = {dx_um} µm; "
                          "use a finer model.numerics.dx_um")
-    deficit = np.where(wound, depth_mm * (0.3 + 0.7 * np.sqrt(np.clip(1.0 - rho**2, 0.0, 1.0))), 0.0)
+    edge = deficit_edge_fraction
+    deficit = np.where(wound, depth_mm * (edge + (1.0 - edge) * np.sqrt(np.clip(1.0 - rho**2, 0.0, 1.0))), 0.0)
     return UlcerGeometry(shape=(ny, nx), dx_um=dx_um, wound=wound, deficit_mm=deficit, centre=centre,
                          semi_axes=(b, a), harmonics=harmonics)
 
@@ -121,7 +130,7 @@ def _irregular_factor(harmonics: np.ndarray, theta: np.ndarray) -> np.ndarray:
     f = np.ones_like(theta, dtype=np.float64)
     for k, amp, phase in harmonics:
         f += amp * np.cos(k * theta + phase)
-    return np.maximum(f, 0.3)
+    return np.maximum(f, MARGIN_RADIUS_FLOOR)
 
 
 def row_runs(mask: np.ndarray) -> np.ndarray:

@@ -31,9 +31,6 @@ from woundsim.treatment import Treatment, standard_care, validate_treatment
 from woundsim.units import DAYS_PER_WEEK, HOURS_PER_DAY, cm2_per_s_to_um2_per_h, half_life_to_rate
 from woundsim.units import per_day_to_per_hour, reference_voxels_per_voxel, voxels_to_area_cm2
 
-INITIAL_MACROPHAGE_DENSITY = 0.05  # cohorts per open wound voxel at entry (chronic, M1-dominated bed)
-INITIAL_FIBROBLAST_DENSITY = 0.02  # cohorts per wound voxel at entry
-
 
 class WoundModel(mesa.Model):
     """Agent-based model of one ulcer. `WoundModel()` builds a small default patient in well under a second.
@@ -66,7 +63,7 @@ class WoundModel(mesa.Model):
         self._sync_every = max(round(num.mesa_sync_hours / self.dt), 1) if num.mesa_sync_hours > 0 else 0  # ditto
         self._confirm_h = num.confirm_weeks * DAYS_PER_WEEK * HOURS_PER_DAY  # closure must hold this long
         self.impairment = impairment_strength(patient.glucose_mM, params.impairment.glucose_normal_mM,
-                                              params.impairment.glucose_high_mM)
+                                              params.impairment.glucose_high_mM, params.impairment.strength_max)
         self.senescence = senescence(patient.duration_weeks, params.impairment.senescence_max,
                                      params.impairment.senescence_tau_weeks)
         self._build_tissue()
@@ -91,7 +88,8 @@ class WoundModel(mesa.Model):
         # domain edge (a bolus reaching past the edge is reflected by the no-flux boundary)
         extra = max(0.0, self.treatment.distance_mm - p.numerics.margin_mm + 1.0) if self.treatment.injects else 0.0
         self._grid: OrthogonalVonNeumannGrid | None = None
-        self.geometry = g = build_geometry(pt, depth, p.numerics.dx_um, p.numerics.margin_mm, self.rng, extra)
+        self.geometry = g = build_geometry(pt, depth, p.numerics.dx_um, p.numerics.margin_mm, self.rng, extra,
+                                           deficit_edge_fraction=p.tissue.deficit_edge_fraction)
         self.wound = g.wound
         self.wound_idx = np.flatnonzero(g.wound.ravel()).astype(np.int64)
         self.wound_runs = row_runs(g.wound)  # the same voxels in the same order, as runs along rows
@@ -127,8 +125,8 @@ class WoundModel(mesa.Model):
         self._counts = np.zeros(len(self.cohorts), dtype=np.int64)
         self.occupancy = {k: np.zeros(shape, dtype=np.int64) for k in self.cohorts}
         wy, wx = np.divmod(self.wound_idx, shape[1])
-        for kind, density, phi in (("macrophage", INITIAL_MACROPHAGE_DENSITY, self.params.macrophage.phi_initial),
-                                   ("fibroblast", INITIAL_FIBROBLAST_DENSITY, 0.0)):
+        m, f = self.params.macrophage, self.params.fibroblast
+        for kind, density, phi in (("macrophage", m.initial_density, m.phi_initial), ("fibroblast", f.initial_density, 0.0)):
             pick = self.rng.random(self.n_wound) < density
             self._add(kind, wy[pick], wx[pick], phi)
         ey, ex = np.nonzero(_edge_ring(self.wound))
@@ -173,7 +171,7 @@ class WoundModel(mesa.Model):
         self.rates[[L.R_RECRUIT_M, L.R_RECRUIT_TNF_GAIN, L.R_RECRUIT_DEBRIS_GAIN, L.R_ENTRY_PDGF_GAIN, L.R_PHI_RECRUIT,
                     L.R_PURSE_STRING, L.R_PURSE_COVER]] = (
             per_day_to_per_hour(m.recruit_per_day), m.recruit_tnf_gain, m.recruit_debris_gain, f.entry_pdgf_gain,
-            m.phi_initial, per_day_to_per_hour(k.purse_string_per_day), 0.5 * k.cover_granulation)
+            m.phi_initial, per_day_to_per_hour(k.purse_string_per_day), k.purse_string_granulation * k.cover_granulation)
         self._set_senescence(self.senescence)
 
     def _set_senescence(self, value: float) -> None:
@@ -321,6 +319,16 @@ class WoundModel(mesa.Model):
     @property
     def day(self) -> float:
         return self.hours / HOURS_PER_DAY
+
+
+_MOVED = {"INITIAL_MACROPHAGE_DENSITY": "macrophage.initial_density",
+          "INITIAL_FIBROBLAST_DENSITY": "fibroblast.initial_density"}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        raise ImportError(f"woundsim.model.{name} is now the model parameter {_MOVED[name]} (woundsim.params)")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _edge_ring(wound: np.ndarray) -> np.ndarray:

@@ -67,6 +67,8 @@ class MacrophageParams:
     secrete_pdgf: float = 0.6  # u/h per cohort at phi = 1 (prior)
     secrete_vegf: float = 0.5  # u/h per cohort at phi = 1 (prior)
     ev_uptake_per_h: float = 0.05  # 1/h, first-order EV uptake by a cohort (prior)
+    initial_density: float = 0.05  # cohorts per wound voxel at entry: a chronic, M1-dominated bed (prior)
+    pdgf_m1_share: float = 0.3  # -, PDGF secretion of an M1 cohort (phi = 0) relative to an M2 one (phi = 1; prior)
 
 
 @dataclass
@@ -85,6 +87,8 @@ class FibroblastParams:
     secrete_tgfb: float = 0.1  # u/h per cohort (prior)
     secrete_kgf: float = 0.4  # u/h per cohort into egf (prior)
     ev_gain: float = 4.0  # -, activation by EV cargo relative to pdgf (prior)
+    ev_uptake_per_h: float = 0.05  # 1/h, first-order EV uptake by a cohort (prior; until issue 15 the macrophage's value)
+    initial_density: float = 0.02  # cohorts per wound voxel at entry (prior)
 
 
 @dataclass
@@ -102,7 +106,9 @@ class KeratinocyteParams:
     differentiate_per_day: float = 0.5  # 1/day, interior cohorts (no open neighbour) leave the edge pool
     secrete_vegf: float = 0.3  # u/h per cohort (prior)
     initial_edge_fraction: float = 1.0  # -, share of edge voxels seeded with a cohort at entry (0: none)
-    purse_string_per_day: float = 0.5  # 1/day, closure of a hole ringed by epithelium, half-granulated or more (actin purse string, prior)
+    purse_string_per_day: float = 0.5  # 1/day, closure of a hole ringed by epithelium (actin purse string, Ravasio 2015; prior)
+    purse_string_granulation: float = 0.5  # -, share of cover_granulation a ringed hole needs before the purse string closes it (prior)
+    ev_uptake_per_h: float = 0.05  # 1/h, first-order EV uptake by a cohort (prior; until issue 15 the macrophage's value)
 
 
 @dataclass
@@ -132,6 +138,7 @@ class TissueParams:
     depth_grade1_mm: float = 1.0  # mm of tissue deficit at Texas grade I (model choice: < 2 mm, superficial)
     depth_grade2_mm: float = 3.5  # mm at grade II (model choice: 2-5 mm, to tendon or capsule)
     depth_grade3_mm: float = 7.5  # mm at grade III (model choice: 5-10 mm, to bone or joint)
+    deficit_edge_fraction: float = 0.3  # -, deficit at the ulcer margin relative to its centre; it rises as sqrt(1 - r²) in between (model choice)
 
 
 @dataclass
@@ -140,10 +147,12 @@ class ImpairmentParams:
 
     glucose_normal_mM: float = 6.0  # mM, no impairment (keratinocyte data at 6 mM)
     glucose_high_mM: float = 12.0  # mM, impairment strength 1 (keratinocyte data at 12 mM)
+    strength_max: float = 2.0  # -, cap of the impairment strength (18 mM at the defaults; model choice: no data beyond 12 mM)
     tnf_fold: float = 2.0  # -, TNF production multiplier at strength 1 (Mi et al. 2007 used 4)
     tgfb_loss: float = 0.67  # -, fractional TGF-b1 production loss at strength 1 (Mi et al. 2007: -67%)
     m2_slowing: float = 1.0  # -, M1->M2 rate divided by (1 + m2_slowing * strength) (prior; Waugh & Sherratt 2006)
     fibroblast_slowing: float = 0.4  # -, fractional loss of fibroblast proliferation at strength 1 (prior)
+    fibroblast_slowing_max: float = 0.95  # -, cap of that loss at any glucose (model choice: proliferation never stops)
     senescence_max: float = 0.6  # -, maximal edge senescence of a long-standing ulcer (prior)
     senescence_tau_weeks: float = 12.0  # weeks, time scale of senescence build-up with duration (prior)
 
@@ -337,7 +346,9 @@ def validate(params: ModelParams) -> None:
     if num.mesa_sync_hours != 0:
         require_range("model.numerics.mesa_sync_hours", num.mesa_sync_hours, num.dt_agent_h, 24.0 * 7, unit="h (or 0)")
     for name in ("macrophage.phi_initial", "keratinocyte.cover_granulation", "keratinocyte.initial_edge_fraction",
-                 "tissue.tnf_inhibition",
+                 "macrophage.initial_density", "fibroblast.initial_density", "macrophage.pdgf_m1_share",
+                 "keratinocyte.purse_string_granulation", "tissue.deficit_edge_fraction",
+                 "impairment.fibroblast_slowing_max", "tissue.tnf_inhibition",
                  "tissue.debris_blocks_epithelium", "standard_care.debridement_efficiency",
                  "standard_care.senescence_reset", "impairment.tgfb_loss", "impairment.senescence_max",
                  "tissue.perfusion_wound_fraction", "tissue.perfusion_ischaemic", "tissue.perfusion_intact"):

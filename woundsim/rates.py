@@ -63,8 +63,8 @@ def fibroblast_vector(p: ModelParams, impairment: float) -> np.ndarray:
     v[L.F_BASAL] = f.collagen_basal
     v[L.F_S_TGFB], v[L.F_S_KGF] = f.secrete_tgfb, f.secrete_kgf
     v[L.F_EV_GAIN] = f.ev_gain
-    v[L.F_GLYC] = min(p.impairment.fibroblast_slowing * impairment, 0.95)
-    v[L.F_EV_UPTAKE] = p.macrophage.ev_uptake_per_h
+    v[L.F_GLYC] = min(p.impairment.fibroblast_slowing * impairment, p.impairment.fibroblast_slowing_max)
+    v[L.F_EV_UPTAKE] = f.ev_uptake_per_h
     return v
 
 
@@ -78,7 +78,7 @@ def keratinocyte_vector(p: ModelParams, impairment: float) -> np.ndarray:
     v[L.K_COVER] = k.cover_granulation
     v[L.K_DIFF] = per_h(k.differentiate_per_day)
     v[L.K_S_VEGF] = k.secrete_vegf
-    v[L.K_EV_UPTAKE] = p.macrophage.ev_uptake_per_h
+    v[L.K_EV_UPTAKE] = k.ev_uptake_per_h
     v[L.K_CARGO_UPTAKE] = per_h(k.cargo_uptake_per_day)
     v[L.K_CARGO_LOSS] = np.log(2.0) / (k.cargo_half_life_d * 24.0)
     return v

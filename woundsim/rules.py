@@ -43,10 +43,10 @@ def relax(x: float, up: float, down: float, dt_h: float) -> float:
 
 
 @njit(cache=True, error_model="numpy")
-def impairment_strength(glucose_mM: float, normal_mM: float, high_mM: float) -> float:
-    """Diabetic impairment: 0 at `normal_mM`, 1 at `high_mM`, linear in glucose, capped at 2."""
+def impairment_strength(glucose_mM: float, normal_mM: float, high_mM: float, max_strength: float) -> float:
+    """Diabetic impairment: 0 at `normal_mM`, 1 at `high_mM`, linear in glucose, capped at `max_strength`."""
     s = (glucose_mM - normal_mM) / (high_mM - normal_mM)
-    return min(max(s, 0.0), 2.0)
+    return min(max(s, 0.0), max_strength)
 
 
 @njit(cache=True, error_model="numpy")
