@@ -20,6 +20,7 @@ from woundsim.parallel import ParallelConfig
 from woundsim.params import ModelParams, validate_horizon_weeks, with_horizon
 from woundsim.patient import CohortSpec, Patient
 from woundsim.treatment import Treatment, validate_treatment
+from woundsim.units import weeks_to_days
 
 
 @dataclass
@@ -76,7 +77,7 @@ def to_objects(cfg: DictConfig | dict) -> tuple[ModelParams, Patient, Treatment,
     elif params.numerics.horizon_weeks is not None:
         validate_horizon_weeks(params.numerics.horizon_weeks)
     params = with_horizon(params, treatment.injects, run.horizon_weeks)  # the policy simulate() follows too
-    validate_treatment(treatment, params.numerics.horizon_weeks * 7.0, dt_h=params.numerics.dt_agent_h)
+    validate_treatment(treatment, weeks_to_days(params.numerics.horizon_weeks), dt_h=params.numerics.dt_agent_h)
     patient = Patient(**(data.get("patient") or {}))
     return params, patient, treatment, run
 

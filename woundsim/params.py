@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from woundsim.errors import InputError, require_range
+from woundsim.units import HOURS_PER_DAY, HOURS_PER_WEEK
 
 
 @dataclass
@@ -341,10 +342,10 @@ def validate(params: ModelParams) -> None:
     num = params.numerics
     require_range("model.numerics.dx_um", num.dx_um, 50.0, 250.0, unit="µm")
     require_range("model.numerics.margin_mm", num.margin_mm, 5.0, 50.0, unit="mm")
-    require_range("model.numerics.dt_agent_h", num.dt_agent_h, 0.0, 24.0, low_open=True, unit="h")
+    require_range("model.numerics.dt_agent_h", num.dt_agent_h, 0.0, HOURS_PER_DAY, low_open=True, unit="h")
     require_range("model.numerics.dt_field_h", num.dt_field_h, 0.0, num.dt_agent_h, low_open=True, unit="h")
     if num.mesa_sync_hours != 0:
-        require_range("model.numerics.mesa_sync_hours", num.mesa_sync_hours, num.dt_agent_h, 24.0 * 7, unit="h (or 0)")
+        require_range("model.numerics.mesa_sync_hours", num.mesa_sync_hours, num.dt_agent_h, HOURS_PER_WEEK, unit="h (or 0)")
     for name in ("macrophage.phi_initial", "keratinocyte.cover_granulation", "keratinocyte.initial_edge_fraction",
                  "macrophage.initial_density", "fibroblast.initial_density", "macrophage.pdgf_m1_share",
                  "keratinocyte.purse_string_granulation", "tissue.deficit_edge_fraction",

@@ -12,7 +12,7 @@ from woundsim import layout as L
 from woundsim.params import ModelParams
 from woundsim.rules import keratinocyte_glucose_factor
 from woundsim.units import per_day_to_per_hour as per_h
-from woundsim.units import speed_um_per_day_to_per_h
+from woundsim.units import days_to_hours, speed_um_per_day_to_per_h
 
 
 def tissue_vector(p: ModelParams, impairment: float, senescence: float) -> np.ndarray:
@@ -72,7 +72,7 @@ def keratinocyte_vector(p: ModelParams, impairment: float) -> np.ndarray:
     k = p.keratinocyte
     v = np.zeros(L.K_LEN)
     v[L.K_ADVANCE] = speed_um_per_day_to_per_h(k.speed_um_day) / p.numerics.dx_um
-    v[L.K_DIVIDE] = np.log(2.0) / (k.doubling_normal_d * 24.0)
+    v[L.K_DIVIDE] = np.log(2.0) / days_to_hours(k.doubling_normal_d)
     v[L.K_EGF_GAIN], v[L.K_EV_GAIN] = k.egf_gain, k.ev_gain
     v[L.K_GLYC] = keratinocyte_glucose_factor(impairment, k.doubling_normal_d, k.doubling_high_d)
     v[L.K_COVER] = k.cover_granulation
@@ -80,5 +80,5 @@ def keratinocyte_vector(p: ModelParams, impairment: float) -> np.ndarray:
     v[L.K_S_VEGF] = k.secrete_vegf
     v[L.K_EV_UPTAKE] = k.ev_uptake_per_h
     v[L.K_CARGO_UPTAKE] = per_h(k.cargo_uptake_per_day)
-    v[L.K_CARGO_LOSS] = np.log(2.0) / (k.cargo_half_life_d * 24.0)
+    v[L.K_CARGO_LOSS] = np.log(2.0) / days_to_hours(k.cargo_half_life_d)
     return v

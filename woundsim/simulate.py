@@ -16,7 +16,7 @@ from woundsim.params import ModelParams
 from woundsim.patient import Patient
 from woundsim.summary import summarise
 from woundsim.treatment import Treatment
-from woundsim.units import HOURS_PER_DAY
+from woundsim.units import HOURS_PER_DAY, hours_to_days
 
 SNAPSHOT_DAYS = (0.0, 7.0, 14.0, 28.0)  # day 0 and weeks 1, 2, 4 (closure is added when it happens)
 
@@ -67,7 +67,7 @@ def simulate(params: ModelParams | None = None, patient: Patient | None = None, 
     if 0.0 in model.snapshot_days:
         model._snapshot("day 0")
     extra = {}
-    total_days = int(round(model.horizon_h / 24.0))
+    total_days = int(round(hours_to_days(model.horizon_h)))
     with tqdm(total=total_days, desc="simulating", unit="day", disable=progress is False,
               delay=3.0 if progress is None else 0.0, leave=False) as bar:
         # the steps between events in one compiled call, without Mesa's event-loop wrapper: a caller of

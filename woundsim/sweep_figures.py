@@ -15,6 +15,7 @@ import pandas as pd
 
 from woundsim.errors import require
 from woundsim.sweep import point_summary, sweep_axes
+from woundsim.units import weeks_to_days
 
 
 def plot_closure_heatmaps(table: pd.DataFrame, path: Path, *, rows: list[str] | None = None,
@@ -41,7 +42,7 @@ def plot_closure_heatmaps(table: pd.DataFrame, path: Path, *, rows: list[str] | 
                    rows, cols, "k_of_n")
     width = 2 * (1.0 * days.shape[1] + 2.8)
     fig, panels = plt.subplots(1, 2, figsize=(width, 0.45 * days.shape[0] + 2.4), constrained_layout=True)
-    horizon = float(table["horizon_weeks"].iloc[0]) * 7.0
+    horizon = weeks_to_days(float(table["horizon_weeks"].iloc[0]))
     _heatmap(fig, panels[0], days, "median time to confirmed closure (days)", "viridis_r", (0.0, horizon),
              lambda v, i, j: "NR" if math.isinf(v) else f"{v:.0f}")
     _heatmap(fig, panels[1], rate, "closed by week 12 (colour: %, text: closed/n)", "viridis", (0.0, 100.0),

@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 
 HOURS_PER_DAY = 24.0
+DAYS_PER_WEEK = 7.0
+HOURS_PER_WEEK = HOURS_PER_DAY * DAYS_PER_WEEK
 # Voxel edge (µm) at which amounts counted "per voxel" are stated (DESIGN.md section 2's default grid):
 # an amount of N u·voxel is N u x (100 µm)², whatever the grid the model runs on.
 REFERENCE_DX_UM = 100.0
-DAYS_PER_WEEK = 7.0
 UM_PER_MM = 1_000.0
 UM2_PER_CM2 = 1.0e8
 
@@ -20,6 +21,26 @@ UM2_PER_CM2 = 1.0e8
 def half_life_to_rate(half_life_h: float) -> float:
     """First-order rate (1/h) of a half-life (h)."""
     return math.log(2.0) / half_life_h
+
+
+def hours_to_days(hours: float) -> float:
+    """Convert a time in h to days."""
+    return hours / HOURS_PER_DAY
+
+
+def days_to_hours(days: float) -> float:
+    """Convert a time in days to h."""
+    return days * HOURS_PER_DAY
+
+
+def weeks_to_days(weeks: float) -> float:
+    """Convert a time in weeks to days."""
+    return weeks * DAYS_PER_WEEK
+
+
+def days_to_weeks(days: float) -> float:
+    """Convert a time in days to weeks."""
+    return days / DAYS_PER_WEEK
 
 
 def per_day_to_per_hour(rate_per_day: float) -> float:

@@ -24,6 +24,7 @@ from woundsim.params import (HORIZON_WEEKS_STANDARD_CARE, HORIZON_WEEKS_TREATED,
 from woundsim.patient import Patient
 from woundsim.sensitivity.spec import DUMMY
 from woundsim.treatment import Treatment, standard_care, validate_treatment
+from woundsim.units import weeks_to_days
 
 TREATED, SOC = "treated", "soc"
 M1_WINDOW_DAYS = (1.0, 28.0)  # days averaged by `m1_fraction_mean_d1_28` (day 0 excluded: every recruit is M1)
@@ -81,7 +82,7 @@ class WoundsimModel:
         validate(params)
         patient = dataclasses.replace(self.patient, **groups["patient"])
         treatment = dataclasses.replace(self.treatment, **groups["treatment"]) if arm == TREATED else standard_care()
-        validate_treatment(treatment, weeks * 7.0)
+        validate_treatment(treatment, weeks_to_days(weeks))
         return params, patient, treatment
 
     def check(self, point: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from woundsim.trial.power import smallest_n
+from woundsim.units import days_to_weeks
 
 FIGURES = ("power_curves", "assurance_curves", "km_typical_trial", "closure_rates")
 PUBLISHED_CONTROL = (0.18, 0.38)  # control arms of pivotal DFU trials, closure by week 12 (DESIGN.md section 9)
@@ -123,13 +124,13 @@ def _km_figure(plt, t: dict, targets):
     for label, g in tt.groupby("label", sort=False):
         x, s = kaplan_meier(g["closure_time_days"], g["closure_event"].astype(bool))
         x, s = np.append(x, g["closure_time_days"].max()), np.append(s, s[-1])  # to the last visit
-        line, = ax.step(x / 7.0, 1 - s, where="post", label=f"{label} (n={len(g)})")
+        line, = ax.step(days_to_weeks(x), 1 - s, where="post", label=f"{label} (n={len(g)})")
         cens = g[~g["closure_event"].astype(bool) & (g["closure_time_days"] < g["closure_time_days"].max())]
         if len(cens):
             idx = np.searchsorted(x, cens["closure_time_days"].to_numpy(float), side="right") - 1
-            ax.plot(cens["closure_time_days"] / 7.0, 1 - s[idx], "|", color=line.get_color(), ms=8)
+            ax.plot(days_to_weeks(cens["closure_time_days"]), 1 - s[idx], "|", color=line.get_color(), ms=8)
     if len(tt):
-        ax.set_xlim(0, tt["closure_time_days"].max() / 7.0 + 0.5)
+        ax.set_xlim(0, days_to_weeks(tt["closure_time_days"].max()) + 0.5)
     ax.set_xlabel("weeks after randomisation")
     ax.set_ylabel("cumulative confirmed closure (1 - KM)")
     ax.set_ylim(0, 1.02)

@@ -22,6 +22,7 @@ import solara.lab
 from woundsim.errors import InputError
 from woundsim.layout import FIELD_NAMES
 from woundsim.products import choices as product_choices
+from woundsim.units import hours_to_days
 from woundsim.viz.charts import area_option, cells_option
 from woundsim.viz.drawing import (COLOURS, FIELD_CMAP, FIELD_LABELS, PHI_COLOURS, css_gradient, encode_png,
                                   field_image, scale_bar_mm, tissue_image)
@@ -84,7 +85,7 @@ def status_html(model: VizModel) -> str:
     mac = rec["macrophages"]
     m2 = f"{100.0 * rec['m2_macrophages'] / mac:.0f} % M2" if mac else "no macrophages"
     closed = model.first_closure_h == model.first_closure_h  # not NaN
-    extra = f" · closed on day {model.first_closure_h / 24.0:.0f}" if closed else ""
+    extra = f" · closed on day {hours_to_days(model.first_closure_h):.0f}" if closed else ""
     extra += "" if model.running else " · end of the horizon"
     return (f'<b class="woundsim-day" style="font-size:16px">Day {model.day:.0f}</b>'
             f' &nbsp;open area <b>{rec["open_area_cm2"]:.2f} cm²</b> (PAR {rec["par_pct"]:.0f} %)'

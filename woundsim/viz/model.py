@@ -19,6 +19,7 @@ from woundsim.patient import Patient
 from woundsim.products import NO_PRODUCT, lookup
 from woundsim.products import choices as product_choices
 from woundsim.treatment import Treatment, standard_care
+from woundsim.units import HOURS_PER_DAY, weeks_to_days
 
 #: injection schedules offered on the page: label -> days of the sessions
 SCHEDULES: dict[str, tuple[float, ...]] = {
@@ -26,12 +27,12 @@ SCHEDULES: dict[str, tuple[float, ...]] = {
     "single dose (day 0)": (0.0,),
     "fortnightly x3 (days 0, 14, 28)": (0.0, 14.0, 28.0),
     "twice weekly x4 weeks": (0.0, 3.0, 7.0, 10.0, 14.0, 17.0, 21.0, 24.0),
-    "weekly x8 (days 0-49)": tuple(7.0 * k for k in range(8)),
+    "weekly x8 (days 0-49)": tuple(weeks_to_days(k) for k in range(8)),
 }
 DEFAULT_SCHEDULE = next(iter(SCHEDULES))
 RESOLUTIONS_UM = (200.0, 100.0)  # µm voxel edges offered on the page (200 µm: smooth; 100 µm: the design grid)
-STEPS_PER_FRAME = 24  # one-hour steps per redraw: a day a frame
-MESA_SYNC_HOURS = 24.0  # h; the page draws from the arrays, so the Mesa agent mirror is refreshed daily
+STEPS_PER_FRAME = round(HOURS_PER_DAY)  # one-hour steps per redraw: a day a frame
+MESA_SYNC_HOURS = HOURS_PER_DAY  # h; the page draws from the arrays, so the Mesa agent mirror is refreshed daily
 # the seed trial's calibrated dose (treatment=hucmscd_trial), to the page's 1 µg slider step
 TRIAL_DOSE_UG = float(round(named_option("treatment", "hucmscd_trial")["dose_ug_per_site"]))
 
