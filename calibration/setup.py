@@ -13,12 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
-
 from calibration.distance import Target, targets_from_config
 from calibration.priors import FreeParameter, parameters_from_config
-from woundsim.config import CONF_DIR, cohort_from
-from woundsim.errors import InputError, require
+from woundsim.config import CONF_DIR, cohort_from, named_option
+from woundsim.errors import require
 from woundsim.params import (ModelParams, policy_horizon_weeks, validate, validate_horizon_weeks, with_horizon,
                              with_overrides)
 from woundsim.patient import CohortSpec
@@ -89,7 +87,7 @@ def load_setup(config: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> Calibrat
     require(not unknown, f"calibration config has unknown keys {sorted(unknown)}; allowed {sorted(known)}")
     for key in ("name", "trial", "soc", "parameters", "targets"):
         require(key in c, f"calibration config lacks {key!r}")
-    base = with_overrides(ModelParams(), dotted(_load_option(conf_dir, "model", c.get("base_model", "default"))))
+    base = with_overrides(ModelParams(), dotted(named_option("model", c.get("base_model", "default"), conf_dir)))
     grid = dict(c.get("grid") or {})
     unknown = set(grid) - set(_NUMERICS)
     require(not unknown, f"calibration.grid has unknown keys {sorted(unknown)}; allowed {list(_NUMERICS)}")
@@ -124,8 +122,8 @@ def _arm(conf_dir: Path, arm: Mapping[str, Any], label: str) -> ArmSetup:
     allowed = {"cohort", "cohort_overrides", "treatment", "n_patients", "horizon_weeks", "visit_interval_days"}
     unknown = set(arm) - allowed
     require(not unknown, f"calibration.{label} has unknown keys {sorted(unknown)}; allowed {sorted(allowed)}")
-    spec = cohort_from({**_load_option(conf_dir, "cohort", arm.get("cohort", "")), **(arm.get("cohort_overrides") or {})})
-    treat = _load_option(conf_dir, "treatment", arm.get("treatment", "standard_care"))
+    spec = cohort_from({**named_option("cohort", arm.get("cohort", ""), conf_dir), **(arm.get("cohort_overrides") or {})})
+    treat = named_option("treatment", arm.get("treatment", "standard_care"), conf_dir)
     treatment = Treatment(**treat) if treat else standard_care()
     n = int(arm.get("n_patients", 0))
     require(n >= 1, f"calibration.{label}.n_patients = {n} must be >= 1")
@@ -134,16 +132,6 @@ def _arm(conf_dir: Path, arm: Mapping[str, Any], label: str) -> ArmSetup:
     horizon = arm.get("horizon_weeks", policy_horizon_weeks(treatment.injects))
     validate_horizon_weeks(horizon, f"calibration.{label}.horizon_weeks")
     return ArmSetup(spec, n, treatment, float(horizon), visit)
-
-
-def _load_option(conf_dir: Path, group: str, name: str) -> dict:
-    """The plain contents of conf/<group>/<name>.yaml."""
-    path = conf_dir / group / f"{name}.yaml"
-    if not name or not path.is_file():
-        options = sorted(p.stem for p in (conf_dir / group).glob("*.yaml"))
-        raise InputError(f"{group} option {name!r} not found in {conf_dir / group}; allowed {options}")
-    data = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
-    return dict(data or {})
 
 
 def dotted(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

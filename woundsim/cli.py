@@ -153,12 +153,10 @@ def replicate_seeds(seed: int, n: int) -> list[int]:
 
 
 def _report(folder: Path, s: dict) -> None:
-    closed = s["first_closure_day"]
-    line = (f"closed on day {closed:.1f} (confirmed day {s['confirmed_closure_day']:.1f})"
-            if s["confirmed_closure_day"] == s["confirmed_closure_day"] else
-            f"not closed by day {s['simulated_days']:.0f}; PAR week 4 {s['par_week4']:.0f}%")
+    from woundsim.summary import summary_line
+
     snapshots = (folder / "snapshots.npz").stat().st_size / 1e6
-    print(f"[woundsim] {line} -> {folder} (snapshots {snapshots:.1f} MB)")
+    print(f"[woundsim] {summary_line(s)} -> {folder} (snapshots {snapshots:.1f} MB)")
 
 
 def plot_command(args: list[str]) -> None:

@@ -85,22 +85,50 @@ def to_objects(cfg: DictConfig | dict) -> tuple[ModelParams, Patient, Treatment,
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
-def named_option(group: str, name: str) -> dict:
+def named_option(group: str, name: str, conf_dir: Path | None = None) -> dict:
     """The values of the option conf/<group>/<name>.yaml (e.g. "model", "calibrated"), as a dict.
+
+    The one loader of config options: `woundsim run`'s defaults below, the regression cases, the calibration's
+    arms and the page all read options through it.
+
+    Args:
+        group: the config group (a folder of conf/).
+        name: the option (a file of that folder, without `.yaml`).
+        conf_dir: the conf/ folder (default: the repository's, `CONF_DIR`).
 
     Raises:
         InputError: the option does not exist (the message lists those that do).
     """
-    path = CONF_DIR / group / f"{name}.yaml"
-    if not path.is_file():
-        have = sorted(q.stem for q in (CONF_DIR / group).glob("*.yaml"))
-        raise InputError(f"{group}={name} not found in {CONF_DIR / group}; allowed {', '.join(have)}")
+    folder = (Path(conf_dir) if conf_dir is not None else CONF_DIR) / group
+    path = folder / f"{name}.yaml"
+    if not name or not path.is_file():
+        have = sorted(q.stem for q in folder.glob("*.yaml"))
+        raise InputError(f"{group}={name} not found in {folder}; allowed {', '.join(have)}")
     return yaml.safe_load(path.read_text()) or {}
 
 
-def named_params(name: str = "calibrated") -> ModelParams:
-    """The named parameter set conf/model/<name>.yaml ("calibrated": the calibration's point summary)."""
-    return _update(ModelParams(), named_option("model", name))
+def named_params(name: str = "calibrated", grid: str = "default") -> ModelParams:
+    """The named parameter set at a named grid, as `woundsim run model=<name> grid=<grid>` composes them.
+
+    Args:
+        name: conf/model/<name>.yaml ("calibrated": the calibration's weighted posterior medians on top of the
+            defaults; "default": the prior centres).
+        grid: conf/grid/<grid>.yaml, the resolution ("default" 100 µm, "coarse" 200 µm, "fine" 50 µm).
+            The calibration was fitted at 200 µm (docs/calibration.md, "Resolution").
+    """
+    params = _update(ModelParams(), named_option("model", name))
+    return _update(params, {"numerics": named_option("grid", grid)})
+
+
+def named_patient(name: str = "default") -> Patient:
+    """The patient conf/patient/<name>.yaml (`woundsim run patient=<name>`; "default": 2 cm² Texas IIA)."""
+    return Patient(**named_option("patient", name))
+
+
+def named_treatment(name: str = "hucmscd_trial") -> Treatment:
+    """The regimen conf/treatment/<name>.yaml (`woundsim run treatment=<name>`; "hucmscd_trial": the seed
+    trial's mixture weekly x4 with the calibrated dose, what `woundsim run` gives by default)."""
+    return Treatment(**named_option("treatment", name))
 
 
 def cohort_from(cfg: DictConfig | dict | None) -> CohortSpec:

@@ -75,3 +75,10 @@ def _par_at(ts: pd.DataFrame, day: float, confirmed: bool) -> float:
     if confirmed and ts["day"].iloc[-1] < day:
         return 100.0  # closed and confirmed before day 28: the run stopped, the ulcer stays closed
     return math.nan
+
+
+def summary_line(summary: dict) -> str:
+    """One line of a patient's outcome, as `woundsim run` prints it: closure days, or PAR when not closed."""
+    if summary["confirmed_closure_day"] == summary["confirmed_closure_day"]:  # not NaN
+        return f"closed on day {summary['first_closure_day']:.1f} (confirmed day {summary['confirmed_closure_day']:.1f})"
+    return f"not closed by day {summary['simulated_days']:.0f}; PAR week 4 {summary['par_week4']:.0f}%"
