@@ -1,7 +1,8 @@
 """Summary statistics of simulated cohorts, computed the way the clinic computed the targets.
 
 Input is the per-patient table that `woundsim.cohort.simulate_patients` returns (one row per patient,
-keys of docs/ARCHITECTURE.md). Each statistic mirrors how its clinical figure was obtained:
+keys of docs/ARCHITECTURE.md, whose endpoints `woundsim.endpoints` defines). Each statistic mirrors how its
+clinical figure was obtained:
 
 - `trial_closed_fraction`: share of the trial arm with a confirmed complete closure (first closure
   within the simulated horizon, still closed 2 weeks later), as "10/10 closed" counts patients.
@@ -30,6 +31,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from woundsim.endpoints import observed_closure_day
 from woundsim.errors import InputError
 
 TRIAL_STATISTICS = ("trial_closed_fraction", "trial_mean_closure_days", "trial_recurrence_24m")
@@ -40,35 +42,21 @@ _TRIAL_COLUMNS = ("time_to_closure_days", "recurrence_risk_followup")
 _SOC_COLUMNS = ("closed_by_week12", "closed_by_week20", "time_to_closure_days", "recurrence_risk_12m")
 
 
-def observed_closure_day(first_closure_day: np.ndarray, visit_interval_days: float) -> np.ndarray:
-    """Day on which a closure is first seen: the first visit on or after it (NaN stays NaN).
-
-    Args:
-        first_closure_day: simulated days of first complete closure (days; NaN if never).
-        visit_interval_days: days between assessment visits (0: closure seen on the day it happens).
-    """
-    days = np.asarray(first_closure_day, dtype=float)
-    if visit_interval_days < 0 or not math.isfinite(visit_interval_days):
-        raise InputError(f"visit_interval_days = {visit_interval_days} must be a finite number >= 0 (days)")
-    if visit_interval_days == 0:
-        return days
-    return np.ceil(days / visit_interval_days - 1e-9) * visit_interval_days
-
-
 def trial_statistics(table: pd.DataFrame, visit_interval_days: float = 7.0) -> dict[str, float]:
     """Statistics of a treated trial arm (one row per patient).
 
     Args:
         table: per-patient summaries with `time_to_closure_days` (NaN if no confirmed closure) and
             `recurrence_risk_followup`.
-        visit_interval_days: days between assessment visits (see `observed_closure_day`).
+        visit_interval_days: days between assessment visits (see `woundsim.endpoints.observed_closure_day`).
 
     Returns:
         {"trial_closed_fraction", "trial_mean_closure_days", "trial_recurrence_24m"} (fractions in [0, 1],
         days); the mean and the recurrence are NaN when no patient closed.
     """
     _require_columns(table, _TRIAL_COLUMNS, "trial")
-    closure = observed_closure_day(table["time_to_closure_days"].to_numpy(dtype=float), visit_interval_days)
+    closure = observed_closure_day(table["time_to_closure_days"].to_numpy(dtype=float), visit_interval_days,
+                                   first_visit=0)
     healed = np.isfinite(closure)
     risk = table["recurrence_risk_followup"].to_numpy(dtype=float)[healed]
     return {

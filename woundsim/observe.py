@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from woundsim.endpoints import par_pct
 from woundsim.layout import FIELD_NAMES
 from woundsim.units import voxels_to_area_cm2
 
@@ -21,7 +22,7 @@ def daily_record(model) -> dict:
     rec = {
         "day": round(model.hours / 24.0, 6),
         "open_area_cm2": area,
-        "par_pct": 100.0 * (1.0 - area / area0),
+        "par_pct": par_pct(area, area0),
         "macrophages": int(mac.n),
         "m1_macrophages": n_m1,
         "m2_macrophages": int(mac.n - n_m1),

@@ -29,12 +29,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from woundsim.endpoints import closed_by_table
 from woundsim.parallel import ParallelConfig, map_tasks
 from woundsim.seeds import design_check_seeds
 from woundsim.trial import stats
 from woundsim.trial.design import Dropout, TrialDesign
 from woundsim.trial.endpoints import P_VALUE_KEY
-from woundsim.trial.pools import closed_by
 from woundsim.trial.power import simulate_trials
 from woundsim.trial.scenarios import (analytic_power_two_proportions, bernoulli_pool, event_probability,
                                       exponential_pool, hazard_for_rate, load_rate_scenario, schoenfeld_power)
@@ -54,7 +54,7 @@ def exact_power(p_a: float, p_b: float, n_a: int, n_b: int, alpha: float = 0.05)
 
 def closed_rate(pool: pd.DataFrame, day: float) -> float:
     """Fraction of a pool with confirmed closure by `day` (d), kept inside [0.02, 0.98]."""
-    return float(np.clip(closed_by(pool, day).mean(), 0.02, 0.98))
+    return float(np.clip(closed_by_table(pool, day).mean(), 0.02, 0.98))
 
 
 def schoenfeld_size(hazard_ratio: float, hazard_b: float, design: TrialDesign, power: float = 0.8,

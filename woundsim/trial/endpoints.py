@@ -1,6 +1,7 @@
 """What a blinded weekly assessor records, and the analysis a trial statistician runs on it.
 
-Observation model (`observe_patients`), per simulated patient:
+Observation model (`observe_patients`), per simulated patient (visits, confirmation and recurrence as
+defined once in `woundsim.endpoints`):
 - dropout: with `design.dropout`, a dropout day (uniform over the follow-up, or exponential with the hazard
   that loses `rate` by the end of follow-up); the patient attends visits up to that day, the end of
   follow-up and the simulated horizon (`horizon_days`, if given), whichever comes first.
@@ -39,11 +40,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from woundsim.endpoints import PAR_DAY, confirmation_visit, last_visit_by, observed_closure_day, risk_over_months
 from woundsim.errors import InputError
 from woundsim.trial import stats
 from woundsim.trial.design import TrialDesign, dropout_hazard_per_day
 
-PAR_DAY = 28.0  # d; `par_week4` of the per-patient summary is the PAR at day 28
 ENDPOINTS = ("primary", "logrank", "cox", "par_week4", "recurrence")
 P_VALUE_KEY = {"primary": "p_primary", "logrank": "p_logrank", "cox": "p_cox", "par_week4": "p_par_week4",
                "recurrence": "p_recurrence"}
@@ -94,11 +95,11 @@ def observe_arrays(pool: dict[str, np.ndarray], design: TrialDesign, rng: np.ran
         hazard = dropout_hazard_per_day(design.dropout, design.followup_days)
         dropout_day = -np.log1p(-u_time) / hazard if hazard > 0 else np.full(n, math.inf)
     end = np.minimum(np.minimum(dropout_day, design.followup_days), pool["horizon_days"])
-    last_visit = np.floor(end / v + 1e-9) * v
-    seen = np.maximum(np.ceil(pool["closure_day"] / v - 1e-9), 1.0) * v
-    confirm_visit = np.ceil((seen + design.confirmation_days) / v - 1e-9) * v
+    last_visit = last_visit_by(end, v)
+    seen = observed_closure_day(pool["closure_day"], v)
+    confirm_visit = confirmation_visit(seen, design.confirmation_days, v)
     event = confirm_visit <= last_visit
-    risk = 1.0 - (1.0 - pool["risk_12m"]) ** (design.recurrence_followup_months / 12.0)
+    risk = risk_over_months(pool["risk_12m"], design.recurrence_followup_months)
     return {
         "dropout_day": dropout_day,
         "last_visit_day": last_visit,

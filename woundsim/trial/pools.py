@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from woundsim.codekey import bind_store, code_key
+from woundsim import endpoints
 from woundsim.cohort import sample_patients
 from woundsim.errors import InputError, require, require_range
 from woundsim.kernel_notice import announce_compiling, mark_compiled
@@ -52,7 +53,12 @@ from woundsim.store import ResultStore, config_hash, report_resume
 from woundsim.treatment import Treatment
 
 POOL_FORMAT = 1  # bump when `candidate_row` / `rebase_summary` change what a row holds
-PRIMARY_DAY, SECONDARY_DAY, PAR_DAY = 84.0, 140.0, 28.0  # d after randomisation (woundsim.summary)
+
+
+def __getattr__(name: str):
+    if name == "closed_by":
+        raise ImportError("woundsim.trial.pools.closed_by moved to woundsim.endpoints.closed_by_table")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -195,22 +201,20 @@ def rebase_summary(summary: dict, timeseries: pd.DataFrame, runin_days: float, c
         confirm_days: closure confirmation window (d).
     """
     r = float(runin_days)
-    area = dict(zip(np.round(timeseries["day"].to_numpy(float), 6), timeseries["open_area_cm2"].to_numpy(float)))
-    a_r = area[r]
+    days = timeseries["day"].to_numpy(float)
+    area = timeseries["open_area_cm2"].to_numpy(float)
+    a_r = dict(zip(np.round(days, 6), area))[r]
     first, confirmed = summary["first_closure_day"] - r, summary["confirmed_closure_day"] - r
     is_conf = math.isfinite(confirmed)
     horizon = summary["horizon_days"] + confirm_days - r
-    par4 = 100.0 * (1.0 - area[r + PAR_DAY] / a_r) if (r + PAR_DAY) in area else (100.0 if is_conf else math.nan)
-
-    def closed_on(day: float) -> bool | None:
-        if is_conf and first <= day:
-            return True
-        return False if horizon >= day + confirm_days or (math.isfinite(first) and first > day) else None
-
+    followed_to = summary["horizon_days"] - r  # the last day whose closure the run could confirm
+    par4 = endpoints.par_at(days - r, endpoints.par_pct(area, a_r), endpoints.PAR_DAY, is_conf)
     return {**summary, "initial_area_cm2": a_r, "first_closure_day": first, "confirmed_closure_day": confirmed,
-            "time_to_closure_days": first if is_conf else math.nan, "closed_by_week12": closed_on(PRIMARY_DAY),
-            "closed_by_week20": closed_on(SECONDARY_DAY), "par_week4": par4, "horizon_days": horizon,
-            "simulated_days": summary["simulated_days"] - r}
+            "time_to_closure_days": first if is_conf else math.nan,
+            "closed_by_week12": endpoints.closed_by(endpoints.PRIMARY_DAY, first, is_conf, followed_to),
+            "closed_by_week20": endpoints.closed_by(endpoints.SECONDARY_DAY, first, is_conf, followed_to),
+            "par_week4": par4,
+            "horizon_days": horizon, "simulated_days": summary["simulated_days"] - r}
 
 
 def build_pools(specs: Sequence[PoolSpec], cache_dir: str | Path, parallel: ParallelConfig | None = None,
@@ -276,12 +280,6 @@ def _finish(store: ResultStore, spec: PoolSpec, key: str) -> None:
     tmp = folder / ".tmp-pool.parquet"
     table.to_parquet(tmp, index=False)
     os.replace(tmp, folder / "pool.parquet")
-
-
-def closed_by(pool: pd.DataFrame, day: float) -> np.ndarray:
-    """Per patient: confirmed closure first seen on or before `day` (d after randomisation), as 0/1 floats."""
-    first = pool["first_closure_day"].to_numpy(float)
-    return (np.isfinite(pool["confirmed_closure_day"].to_numpy(float)) & (first <= day)).astype(float)
 
 
 def eligible_pool(table: pd.DataFrame) -> pd.DataFrame:

@@ -24,6 +24,7 @@ import pandas as pd
 import yaml
 from scipy.stats import norm
 
+from woundsim.endpoints import PAR_DAY, PRIMARY_DAY, closed_by_table, confirmation_visit, last_visit_by
 from woundsim.errors import InputError, require, require_range
 from woundsim.trial.design import TrialDesign, dropout_hazard_per_day
 
@@ -56,12 +57,13 @@ def exponential_pool(hazard_per_day: float, n: int, rng: np.random.Generator, *,
     confirmed = np.where(first + 14.0 <= horizon_days, first + 14.0, math.nan)
     par = np.full(n, math.nan)
     if not math.isnan(par_mean):
-        par = np.where(t <= 28.0, 100.0, np.minimum(100.0, rng.normal(par_mean, par_sd, n)))
+        par = np.where(t <= PAR_DAY, 100.0, np.minimum(100.0, rng.normal(par_mean, par_sd, n)))
     pool = pd.DataFrame({"first_closure_day": first, "confirmed_closure_day": confirmed,
                          "time_to_closure_days": np.where(np.isfinite(confirmed), first, math.nan),
-                         "closed_by_week12": np.isfinite(confirmed) & (first <= 84.0), "par_week4": par,
+                         "par_week4": par,
                          "recurrence_risk_12m": np.where(np.isfinite(confirmed), recurrence_risk_12m, math.nan),
                          "horizon_days": horizon_days})
+    pool.insert(3, "closed_by_week12", closed_by_table(pool, PRIMARY_DAY).astype(bool))
     if strata:
         labels = list(strata)
         prob = np.array([strata[k] for k in labels], float)
@@ -99,10 +101,10 @@ def event_probability(hazard_per_day: float, design: TrialDesign) -> float:
     follow-up and before dropout (no horizon limit).
     """
     v, c = design.visit_interval_days, design.confirmation_days
-    last = math.floor(design.followup_days / v + 1e-9) * v
-    j = np.arange(1, int(last / v) + 1)
+    last = float(last_visit_by(design.followup_days, v))
+    j = np.arange(1, int(last / v) + 1)  # closures in ((j - 1) v, j v] are seen at visit j (woundsim.endpoints)
     p_seen = np.exp(-hazard_per_day * (j - 1) * v) - np.exp(-hazard_per_day * j * v)
-    confirm = np.ceil((j * v + c) / v - 1e-9) * v
+    confirm = confirmation_visit(j * v, c, v)
     rate = design.dropout.rate
     if design.dropout.timing == "uniform":
         stay = 1.0 - rate * np.minimum(confirm, design.followup_days) / design.followup_days

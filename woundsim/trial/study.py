@@ -35,6 +35,7 @@ from omegaconf import OmegaConf
 from woundsim.calibration_code import require_current
 from woundsim.codekey import code_key
 from woundsim.config import CONF_DIR, cohort_from, parallel_from
+from woundsim.endpoints import closed_by_table
 from woundsim.errors import require
 from woundsim.output import COMPLETE, mark_complete, provenance
 from woundsim.parallel import ParallelConfig, map_tasks
@@ -44,7 +45,7 @@ from woundsim.treatment import Treatment
 from woundsim.trial.checks import design_checks
 from woundsim.trial.design import TrialDesign
 from woundsim.trial.endpoints import ENDPOINTS
-from woundsim.trial.pools import Draw, PoolSpec, RunIn, build_pools, closed_by, eligible_pool, parameter_draws
+from woundsim.trial.pools import Draw, PoolSpec, RunIn, build_pools, eligible_pool, parameter_draws
 from woundsim.trial.power import (assurance_from_powers, draw_trial, power_from_trials, shrink_effect,
                                   simulate_trials, smallest_n)
 
@@ -203,13 +204,13 @@ def _pool_row(p: int, arm: str, table: pd.DataFrame, hit: bool, a: pd.DataFrame,
     outcome over candidates eligible in both arms (< 1: common patients cancel part of the pools' error)."""
     ok = table[table["eligible"].astype(bool)]
     both = a["eligible"].to_numpy(bool) & b["eligible"].to_numpy(bool)
-    ya, yb = closed_by(a[both], primary_day), closed_by(b[both], primary_day)
+    ya, yb = closed_by_table(a[both], primary_day), closed_by_table(b[both], primary_day)
     indep = ya.var() + yb.var()
     return {"pool": p, "parameters": "reference" if p == 0 else f"draw {p}", "arm": arm,
             "candidates": len(table), "eligible": len(ok), "excluded_pct": 100.0 * (1 - len(ok) / len(table)),
             "runin_par_median_pct": float(table["runin_par_pct"].median()),
             "runin_agreement": float(np.mean(a["eligible"].to_numpy(bool) == b["eligible"].to_numpy(bool))),
-            "closed_primary": float(closed_by(ok, primary_day).mean()),
+            "closed_primary": float(closed_by_table(ok, primary_day).mean()),
             "median_closure_day": _median(ok["first_closure_day"]), "par_week4_median": _median(ok["par_week4"]),
             "paired_variance_ratio": float((ya - yb).var() / indep) if indep > 0 else float("nan"),
             "from_cache": bool(hit), "values": json.dumps(values)}

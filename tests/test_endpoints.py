@@ -1,0 +1,116 @@
+"""The clinical endpoints, each defined once in woundsim.endpoints, and the studies that use that definition."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from woundsim import endpoints as E
+from woundsim.errors import InputError
+from woundsim.model import WoundModel
+from woundsim.params import ModelParams
+
+NAN = math.nan
+
+
+# ---- first closure and confirmation -----------------------------------------------------------------
+def test_a_wound_that_reopens_before_confirmation_starts_its_closure_again():
+    model = WoundModel()
+    model.n_open = 0
+    model._observe()  # closed at the end of this step
+    first = model.first_closure_h
+    assert first == model.hours
+    model.n_open = 3
+    model._observe()  # re-opened before the confirmation: no closure any more
+    assert math.isnan(model.first_closure_h)
+    model.n_open = 0
+    model._observe()
+    assert model.first_closure_h == model.hours > first  # the new closure counts from its own day
+
+
+def test_confirmation_needs_the_closure_to_hold_the_whole_window():
+    assert E.closure_confirmed(30.0, 44.0, 14.0)  # the run ended exactly at the end of the window
+    assert E.closure_confirmed(30.0, 44.0 - 1e-12, 14.0)  # floating-point days: within tolerance
+    assert not E.closure_confirmed(30.0, 43.9, 14.0)  # the run ended inside the window
+    assert not E.closure_confirmed(NAN, 200.0, 14.0)  # never closed
+
+
+# ---- closed by week N -------------------------------------------------------------------------------
+def test_closed_by_a_day_counts_confirmed_closures_on_or_before_it():
+    assert E.closed_by(84.0, 84.0, True, 84.0) is True  # closed on the day itself
+    assert E.closed_by(84.0, 84.01, True, 140.0) is False  # just after it
+    assert E.closed_by(84.0, 60.0, False, 84.0) is False  # closed, then the confirmation failed
+
+
+def test_a_run_that_never_closes_is_censored_at_its_horizon():
+    assert E.closed_by(84.0, NAN, False, 84.0) is False  # followed through week 12 (and its confirmation)
+    assert E.closed_by(140.0, NAN, False, 84.0) is None  # not followed to week 20: unknown
+    assert E.closed_by(84.0, 90.0, False, 84.0) is False  # closed after week 12, too late to confirm: not closed
+
+
+def test_closed_by_table_counts_unknown_as_not_closed():
+    table = pd.DataFrame({"first_closure_day": [10.0, 84.0, 85.0, NAN, 50.0],
+                          "confirmed_closure_day": [24.0, 98.0, 99.0, NAN, NAN]})
+    assert E.closed_by_table(table, 84.0).tolist() == [1.0, 1.0, 0.0, 0.0, 0.0]
+
+
+# ---- PAR at week 4 ----------------------------------------------------------------------------------
+def test_par_at_week_4_reads_day_28_and_counts_a_confirmed_early_closure_as_100():
+    days = np.arange(0.0, 36.0)
+    par = E.par_pct(2.0 - days / 50.0, 2.0)
+    assert E.par_at(days, par, E.PAR_DAY, False) == pytest.approx(100.0 * 28.0 / 100.0)
+    stopped = np.arange(0.0, 25.0)  # the run stopped at its confirmed closure on day 24
+    assert E.par_at(stopped, np.zeros(25), E.PAR_DAY, True) == 100.0
+    assert math.isnan(E.par_at(stopped, np.zeros(25), E.PAR_DAY, False))  # stopped for another reason
+
+
+# ---- observation at visits --------------------------------------------------------------------------
+def test_a_closure_is_seen_at_the_first_weekly_visit_on_or_after_it():
+    seen = E.observed_closure_day(np.array([7.0, 7.0 + 1e-12, 7.01, 0.5, 13.99, NAN]), 7.0)
+    np.testing.assert_array_equal(seen, [7.0, 7.0, 14.0, 7.0, 14.0, NAN])  # on a visit day, just after, ...
+    np.testing.assert_array_equal(E.observed_closure_day(np.array([3.2]), 0.0), [3.2])  # no visits: the day
+
+
+def test_bad_visit_interval_is_one_line():
+    with pytest.raises(InputError, match="visit_interval_days"):
+        E.observed_closure_day(np.array([3.0]), -7.0)
+
+
+def test_confirmation_visit_and_last_visit():
+    assert E.confirmation_visit(14.0, 14.0, 7.0) == 28.0
+    assert E.confirmation_visit(14.0, 10.0, 7.0) == 28.0  # the first visit at least 10 days later
+    assert E.last_visit_by(97.9, 7.0) == 91.0 and E.last_visit_by(98.0 - 1e-12, 7.0) == 98.0
+
+
+# ---- recurrence -------------------------------------------------------------------------------------
+def test_recurrence_risk_is_one_constant_hazard():
+    params = ModelParams()
+    h = E.recurrence_hazard(params, quality=1.0, impairment=0.0)
+    assert h == pytest.approx(params.recurrence.hazard_per_month)
+    assert E.recurrence_hazard(params, 0.5, 0.5) > h
+    r12 = E.recurrence_risk(h, 12.0)
+    assert E.risk_over_months(r12, 24.0) == pytest.approx(E.recurrence_risk(h, 24.0))
+    assert E.risk_over_months(r12, 12.0) == pytest.approx(r12)
+
+
+# ---- every study uses this definition ---------------------------------------------------------------
+def test_the_summary_pools_trial_and_calibration_read_their_endpoints_here():
+    import inspect
+
+    from calibration import statistics
+    from woundsim import summary
+    from woundsim.trial import endpoints as trial_endpoints
+    from woundsim.trial import pools, scenarios
+
+    assert summary.closed_by is E.closed_by and summary.par_at is E.par_at
+    assert summary.recurrence_hazard is E.recurrence_hazard and summary.PRIMARY_DAY is E.PRIMARY_DAY
+    assert statistics.observed_closure_day is E.observed_closure_day
+    assert trial_endpoints.observed_closure_day is E.observed_closure_day
+    assert trial_endpoints.confirmation_visit is E.confirmation_visit and scenarios.closed_by_table is E.closed_by_table
+    assert pools.endpoints is E
+    for module in (summary, statistics, trial_endpoints, pools, scenarios):  # no visit or closure rule of their own
+        source = inspect.getsource(module)
+        assert "np.ceil(" not in source and "np.floor(" not in source and "def closed_by" not in source, module.__name__
+    with pytest.raises(ImportError, match="woundsim.endpoints.closed_by_table"):
+        from woundsim.trial.pools import closed_by  # noqa: F401

@@ -1,0 +1,152 @@
+"""The clinical endpoints of a simulated patient, each defined once (DESIGN.md sections 7 and 9).
+
+Every study reads its endpoints here: the run summary (`woundsim.summary`), the trial pools' re-basing to
+randomisation (`woundsim.trial.pools`), the trial's blinded assessor (`woundsim.trial.endpoints`), the
+synthetic trial scenarios (`woundsim.trial.scenarios`) and the calibration statistics
+(`calibration.statistics`). Days count from the start of the run (or from randomisation, after re-basing).
+
+- **First closure**: the time at which the open area reaches 0 and stays 0 from then on within the run
+  (the model detects it as it runs, `WoundModel.first_closure_h`: a wound that re-opens starts again).
+- **Confirmation** (`closure_confirmed`): the closure still holds `confirm_days` (14 d, FDA) after the
+  first closure day. Time to closure is the first closure day of a confirmed closure.
+- **Closed by day N** (`closed_by`; week 12 = `PRIMARY_DAY`, week 20 = `SECONDARY_DAY`): a confirmed
+  closure whose first closure day is on or before day N; not closed when the run followed the patient
+  through day N and its confirmation window without one; unknown (None) otherwise.
+  `closed_by_table` counts the unknown as not closed, as a trial's non-responder imputation does.
+- **PAR at week 4** (`par_pct`, `par_at`; `PAR_DAY`): percent area reduction at day 28 against the
+  baseline area; 100 for a run that stopped at a confirmed closure before day 28; NaN if not simulated.
+- **Observation at visits** (`observed_closure_day`, `confirmation_visit`, `last_visit_by`): the
+  assessor sees a closure at the first scheduled visit on or after it, confirms it at the first visit
+  `confirm_days` later, and sees nothing after the last visit the patient attends.
+- **Recurrence** (`recurrence_hazard`, `recurrence_risk`, `risk_over_months`): after a confirmed closure,
+  a constant monthly hazard that rises with poor tissue quality at closure and with impairment.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from woundsim.errors import InputError
+from woundsim.rules import recurrence_probability
+
+PRIMARY_DAY = 84.0  # d; week 12, the primary time point of pivotal DFU trials
+SECONDARY_DAY = 140.0  # d; week 20 (Margolis et al. 1999)
+PAR_DAY = 28.0  # d; week 4
+VISIT_TOLERANCE = 1e-9  # visits: a day within this many visit intervals of a visit day is on it
+DAY_TOLERANCE = 1e-9  # d; a run that ended this close to the end of a confirmation window reached it
+
+
+# ---- closure and confirmation -------------------------------------------------------------------
+def closure_confirmed(first_closure_day: float, last_day: float, confirm_days: float) -> bool:
+    """Whether the run confirmed its closure: still closed `confirm_days` after the first closure day.
+
+    Args:
+        first_closure_day: first day of the closure that held to the end of the run (d; NaN if none).
+        last_day: the run's last simulated day (d).
+        confirm_days: confirmation window (d; 14, FDA).
+    """
+    return not math.isnan(first_closure_day) and last_day >= first_closure_day + confirm_days - DAY_TOLERANCE
+
+
+def closed_by(day: float, first_closure_day: float, confirmed: bool, followed_to_day: float) -> bool | None:
+    """Confirmed closure first closed on or before `day` (True), none (False) or not known (None).
+
+    Args:
+        day: the time point (d), e.g. `PRIMARY_DAY`.
+        first_closure_day: first closure day (d; NaN if none).
+        confirmed: whether that closure was confirmed (`closure_confirmed`).
+        followed_to_day: the last day whose closure the run could still confirm (d): the horizon, whose
+            confirmation window the model simulates.
+    """
+    if confirmed and first_closure_day <= day:
+        return True
+    if followed_to_day >= day or (not math.isnan(first_closure_day) and first_closure_day > day):
+        return False
+    return None  # not simulated that far
+
+
+def closed_by_table(table, day: float) -> np.ndarray:
+    """Per patient of a summary table: confirmed closure first closed on or before `day` (d), as 0/1 floats.
+
+    A patient whose run stopped before it could tell counts as not closed. Reads the columns
+    `first_closure_day` and `confirmed_closure_day` (NaN when not confirmed).
+    """
+    first = np.asarray(table["first_closure_day"], dtype=float)
+    return (np.isfinite(np.asarray(table["confirmed_closure_day"], dtype=float)) & (first <= day)).astype(float)
+
+
+# ---- percent area reduction ------------------------------------------------------------------------
+def par_pct(open_area_cm2, baseline_area_cm2):
+    """Percent area reduction (%) of an open area against the baseline area (cm², > 0)."""
+    return 100.0 * (1.0 - open_area_cm2 / baseline_area_cm2)
+
+
+def par_at(days, par, day: float, confirmed: bool) -> float:
+    """The PAR (%) recorded on `day` of a daily series.
+
+    Args:
+        days: the series' days (d), increasing.
+        par: PAR on each of those days (%), see `par_pct`.
+        day: the time point (d), e.g. `PAR_DAY`.
+        confirmed: whether the run confirmed a closure: a run that stopped at its confirmed closure before
+            `day` counts 100% (the ulcer stays closed); any other run that did not reach `day` gives NaN.
+    """
+    days = np.asarray(days, dtype=float)
+    hit = np.flatnonzero(np.isclose(days, day))
+    if hit.size:
+        return float(np.asarray(par, dtype=float)[hit[0]])
+    if confirmed and days[-1] < day:
+        return 100.0
+    return math.nan
+
+
+# ---- observation at visits -------------------------------------------------------------------------
+def observed_closure_day(first_closure_day, visit_interval_days: float, *, first_visit: int = 1) -> np.ndarray:
+    """Day on which an assessor first sees a closure: the first scheduled visit on or after it (NaN stays NaN).
+
+    Args:
+        first_closure_day: days of first complete closure (d; NaN if never).
+        visit_interval_days: days between visits (0: closure seen on the day it happens).
+        first_visit: number of the first visit that can see a closure (visit k falls on day k x interval).
+    """
+    days = np.asarray(first_closure_day, dtype=float)
+    if visit_interval_days < 0 or not math.isfinite(visit_interval_days):
+        raise InputError(f"visit_interval_days = {visit_interval_days} must be a finite number >= 0 (days)")
+    if visit_interval_days == 0:
+        return days
+    return np.maximum(np.ceil(days / visit_interval_days - VISIT_TOLERANCE), first_visit) * visit_interval_days
+
+
+def confirmation_visit(seen_day, confirm_days: float, visit_interval_days: float):
+    """Day of the visit that confirms a closure seen on `seen_day`: the first visit `confirm_days` later or after."""
+    return np.ceil((seen_day + confirm_days) / visit_interval_days - VISIT_TOLERANCE) * visit_interval_days
+
+
+def last_visit_by(end_day, visit_interval_days: float):
+    """Day of the last scheduled visit on or before `end_day` (d)."""
+    return np.floor(end_day / visit_interval_days + VISIT_TOLERANCE) * visit_interval_days
+
+
+# ---- recurrence ------------------------------------------------------------------------------------
+def recurrence_hazard(params, quality: float, impairment: float) -> float:
+    """Monthly recurrence hazard after closure, rising with poor tissue quality and impairment.
+
+    Args:
+        params: model parameters (reads `params.recurrence`).
+        quality: tissue quality at closure, in [0, 1].
+        impairment: the patient's diabetic impairment strength, in [0, 1].
+    """
+    r = params.recurrence
+    return r.hazard_per_month * math.exp(r.quality_gain * (1.0 - quality) + r.impairment_gain * impairment)
+
+
+def recurrence_risk(hazard_per_month: float, months: float) -> float:
+    """Probability of recurrence within `months` of closure under a constant monthly hazard."""
+    return recurrence_probability(hazard_per_month, months)
+
+
+def risk_over_months(risk_12m, months: float):
+    """Recurrence risk over `months` from the 12-month risk, under a constant hazard."""
+    return 1.0 - (1.0 - risk_12m) ** (months / 12.0)
