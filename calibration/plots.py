@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from woundsim.posterior import posterior_metadata  # noqa: E402
+from woundsim.tables import read_parquet  # noqa: E402
 from calibration.priors import FreeParameter  # noqa: E402
 
 
@@ -25,12 +26,12 @@ def plot_calibration(out_dir: Path) -> list[Path]:
     out_dir = Path(out_dir)
     figures = out_dir / "figures"
     figures.mkdir(exist_ok=True)
-    posterior = pd.read_parquet(out_dir / "posterior.parquet")
+    posterior = read_parquet(out_dir / "posterior.parquet")
     parameters = [FreeParameter(**p) for p in posterior_metadata(out_dir / "posterior.parquet")["parameters"]]
     files = [marginals(posterior, parameters, figures / "posterior_marginals.png"),
              pairs(posterior, parameters, figures / "posterior_pairs.png")]
     if (out_dir / "predictive_draws.parquet").is_file():
-        files.append(predictive(pd.read_parquet(out_dir / "predictive_draws.parquet"),
+        files.append(predictive(read_parquet(out_dir / "predictive_draws.parquet"),
                                 pd.read_csv(out_dir / "predictive_table.csv"), figures / "posterior_predictive.png"))
     if (out_dir / "generations.csv").is_file():
         files.append(epsilons(pd.read_csv(out_dir / "generations.csv"), figures / "generations.png"))

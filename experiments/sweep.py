@@ -35,6 +35,7 @@ from woundsim.parallel import ParallelConfig
 from woundsim.store import ResultStore
 from woundsim.sweep import CohortScenario, gather, point_summary, run_cohort_scenario
 from woundsim.sweep_figures import plot_closure_heatmaps
+from woundsim.tables import read_parquet
 
 FIGURE = Path("figures") / "closure_heatmaps.png"
 _OWN_COLUMNS = ("model.numerics.dx_um", "model.numerics.horizon_weeks")  # recorded as dx_um, horizon_weeks
@@ -150,7 +151,7 @@ def gather_and_plot(source: Path, out_dir: Path, *, rows: list[str] | None = Non
     """Gather a study into `<out_dir>/study.parquet` and draw its heatmaps from that file alone."""
     table_path = out_dir / "study.parquet"
     gather(source, table_path)
-    table = pd.read_parquet(table_path)
+    table = read_parquet(table_path)
     figure = plot_closure_heatmaps(table, out_dir / FIGURE, rows=rows, cols=cols)
     summary = point_summary(table)
     summary.to_csv(out_dir / "points.csv", index=False)

@@ -30,6 +30,7 @@ from woundsim.parallel import ParallelConfig
 from woundsim.params import ModelParams
 from woundsim.posterior import (apply_particle, draw_params, draw_scenarios, load_posterior, weighted_medians,
                                 weighted_quantile)
+from woundsim.tables import read_parquet
 from woundsim.treatment import Treatment
 
 NAN = math.nan
@@ -309,7 +310,7 @@ def test_tiny_calibration_runs_end_to_end_and_installs(tmp_path):
     report = calibrate(config, tmp_path / "tiny", progress=lines.append)
     out = report.parent
     assert any(line.startswith("generation 1:") for line in lines)
-    posterior = pd.read_parquet(out / "posterior.parquet")
+    posterior = read_parquet(out / "posterior.parquet")
     assert len(posterior) == 4 and posterior["weight"].sum() == pytest.approx(1.0)
     ppc = pd.read_csv(out / "predictive_table.csv")
     assert set(ppc["target"]) == set(ALL_STATISTICS)

@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
@@ -14,6 +13,7 @@ from woundsim.cli import COMMANDS, main
 from woundsim.config import CONF_DIR
 from woundsim.config import cohort_from, named_params, register_configs, to_objects
 from woundsim.errors import InputError
+from woundsim.tables import read_parquet
 
 register_configs()
 
@@ -82,7 +82,7 @@ def test_run_writes_a_self_describing_folder(tmp_path):
         assert (tmp_path / name).is_file(), name
     meta = json.loads((tmp_path / "run.json").read_text())
     assert meta["seed"] == 5 and meta["git"]["commit"] and "numba" in meta["versions"]
-    ts = pd.read_parquet(tmp_path / "timeseries.parquet")
+    ts = read_parquet(tmp_path / "timeseries.parquet")
     assert ts["day"].iloc[0] == 0 and {"open_area_cm2", "par_pct", "m1_fraction"} <= set(ts.columns)
     assert "first_closure_day" in json.loads((tmp_path / "summary.json").read_text())
 

@@ -38,6 +38,7 @@ from woundsim.sensitivity.design import replicate_seeds, sample
 from woundsim.sensitivity.evaluate import build_tasks, run_evaluations
 from woundsim.sensitivity.study import prepare
 from woundsim.store import ResultStore
+from woundsim.tables import read_parquet
 from woundsim.treatment import Treatment
 
 SERIAL = ParallelConfig(backend="serial", progress=False)
@@ -69,7 +70,7 @@ def test_ishigami_sobol_indices_match_the_analytic_values_within_their_intervals
             assert row["conf"] < 0.1  # intervals narrow enough to mean something at N = 1024
         assert table.loc["dummy", "value"] == 0.0  # the function ignores it: exactly no effect
     assert list(result.ranking["parameter"][:3]) == ["x1", "x2", "x3"]
-    conv = pd.read_parquet(tmp_path / "convergence.parquet")
+    conv = read_parquet(tmp_path / "convergence.parquet")
     assert sorted(conv["size"].unique()) == [8, 16, 32, 64, 128, 256, 512, 1024]
     last = conv[conv["size"] == 1024].drop(columns="size").reset_index(drop=True)
     pd.testing.assert_frame_equal(last, result.indices.reset_index(drop=True), check_dtype=False)
@@ -193,8 +194,8 @@ def test_a_killed_study_restarts_where_it_stopped_with_identical_indices(tmp_pat
     run_from_config(compose_study("ishigami", *slow), tmp_path / "whole")  # the app's job, uninterrupted
     total = len(list(runs.glob("e-*.json")))  # 64 x (4 + 2) rows / 4 per task = 96 tasks
     assert 15 <= done < total == 96, (done, total)
-    whole = pd.read_parquet(tmp_path / "whole" / "indices.parquet")
-    pd.testing.assert_frame_equal(whole, pd.read_parquet(tmp_path / "killed" / "indices.parquet"))
+    whole = read_parquet(tmp_path / "whole" / "indices.parquet")
+    pd.testing.assert_frame_equal(whole, read_parquet(tmp_path / "killed" / "indices.parquet"))
     assert pd.read_csv(tmp_path / "killed" / "sessions.csv")["tasks_run"].iloc[-1] == total - done
     for name in ("indices.csv", "convergence.parquet", "noise.csv", "outputs.parquet", "evaluations.parquet",
                  "report.md", "study.json", ".hydra/config.yaml"):
@@ -218,7 +219,7 @@ def tiny_woundsim(tmp_path: Path):
 
 def test_a_tiny_woundsim_study_runs_end_to_end_and_resumes(tmp_path):
     spec, model, result = tiny_woundsim(tmp_path)
-    ev = pd.read_parquet(tmp_path / "evaluations.parquet")
+    ev = read_parquet(tmp_path / "evaluations.parquet")
     assert len(ev) == 2 * 3 * 2 * 2  # trajectories x (k + 1) x replicates x arms
     per_replicate = ev.groupby("replicate")["seed"].nunique()
     assert (per_replicate == 1).all() and ev["seed"].nunique() == 2  # common random numbers, arms paired
@@ -226,7 +227,7 @@ def test_a_tiny_woundsim_study_runs_end_to_end_and_resumes(tmp_path):
     assert noise.loc["ttc_treated", "censored_share"] == 1.0  # nothing closes in 3 weeks: all at the horizon
     assert noise.loc["ttc_treated", "constant"] and noise.loc["peak_m1", "constant"]
     assert set(result.indices["output"]) == {"par_w4"}  # constant outputs get no indices
-    outputs = pd.read_parquet(tmp_path / "outputs.parquet")
+    outputs = read_parquet(tmp_path / "outputs.parquet")
     assert (outputs["ttc_treated"] == 21.0).all() and "par_w4__var" in outputs
     assert (tmp_path / "report.md").read_text().count("constant: no indices") == 3
     again = run_study(spec, model, tmp_path, parallel=SERIAL)

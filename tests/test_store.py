@@ -19,6 +19,7 @@ import pytest
 from woundsim.errors import InputError
 from woundsim.parallel import ParallelConfig, task_seeds
 from woundsim.store import ResultStore, config_hash, run_resumable
+from woundsim.tables import read_parquet
 
 N_PATIENTS = 24
 
@@ -71,7 +72,7 @@ def test_write_read_gather_round_trip(tmp_path):
     assert list(table["key"]) == ["a", "b"] and list(table["seed"]) == [4, 5]
     assert list(table.columns[:3]) == ["key", "seed", "config_hash"] and np.isnan(table["gap"][1])
     assert list(store.gather(sort_by="n")["key"]) == ["b", "a"]
-    back = pd.read_parquet(store.gather_to_parquet(tmp_path / "study.parquet"))
+    back = read_parquet(store.gather_to_parquet(tmp_path / "study.parquet"))
     pd.testing.assert_frame_equal(back, table)
 
 

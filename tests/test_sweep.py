@@ -25,6 +25,7 @@ from woundsim.patient import CohortSpec
 from woundsim.store import ResultStore
 from woundsim.sweep_figures import plot_closure_heatmaps
 from woundsim.sweep import CohortScenario, gather, gather_study, point_summary, run_cohort_scenario, sweep_axes
+from woundsim.tables import read_parquet
 from woundsim.treatment import Treatment
 
 REPO = Path(__file__).resolve().parents[1]
@@ -116,14 +117,14 @@ def test_cohort_sweep_app_gathers_and_resumes(tmp_path):
                "run.horizon_weeks=3", "parallel=serial", f"hydra.sweep.dir={tmp_path}"]
     first = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stderr[-3000:]
-    table = pd.read_parquet(tmp_path / "study.parquet")
+    table = read_parquet(tmp_path / "study.parquet")
     assert len(table) == 4 and sweep_axes(table) == ["product"] and table["key"].is_unique
     assert (tmp_path / "figures" / "closure_heatmaps.png").stat().st_size > 10_000
     stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "store" / "runs").iterdir()}
     again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "store" / "runs").iterdir()} == stamps
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "study.parquet"), table)
+    pd.testing.assert_frame_equal(read_parquet(tmp_path / "study.parquet"), table)
 
 
 def test_cohort_sweep_app_refuses_bad_input_in_one_line(tmp_path, capsys):

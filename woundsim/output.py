@@ -18,9 +18,9 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from woundsim.errors import InputError
+from woundsim.tables import read_parquet
 
 COMPLETE = "COMPLETE"  # the marker written last into a finished run folder
 PACKAGES = ("woundsim", "mesa", "numpy", "numba", "scipy", "pandas", "pyarrow", "hydra-core", "SALib", "matplotlib")
@@ -141,7 +141,7 @@ def read_run(folder: Path) -> dict:
             for key in z.files:
                 label, name = key.split("/", 1)
                 snaps.setdefault(label, {})[name] = z[key]
-    return {"timeseries": pd.read_parquet(folder / "timeseries.parquet"),
+    return {"timeseries": read_parquet(folder / "timeseries.parquet"),
             "summary": json.loads((folder / "summary.json").read_text()),
             "run": json.loads((folder / "run.json").read_text()),
             "snapshots": snaps}

@@ -25,6 +25,7 @@ import pandas as pd
 from woundsim.config import CONF_DIR
 from woundsim.errors import InputError, require
 from woundsim.params import ModelParams, with_overrides
+from woundsim.tables import read_parquet
 from woundsim.treatment import Treatment
 
 DEFAULT_POSTERIOR = CONF_DIR / "model" / "calibrated_posterior.parquet"
@@ -44,7 +45,7 @@ def load_posterior(path: str | Path | None = None) -> tuple[pd.DataFrame, np.nda
     if not path.is_file():
         raise InputError(f"posterior file {path} not found; run `woundsim calibrate run` and "
                          "`woundsim calibrate install OUT_DIR` first")
-    table = pd.read_parquet(path)
+    table = read_parquet(path)
     require("weight" in table.columns, f"{path} has no 'weight' column; not a calibration posterior")
     columns = [c for c in table.columns if c.startswith(("model.", "treatment."))]
     weights = table["weight"].to_numpy(dtype=float)

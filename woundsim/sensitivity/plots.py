@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from woundsim.tables import read_parquet
+
 
 TOP = 12  # parameters shown per Sobol panel
 LABELLED = 6  # parameters labelled per Morris panel
@@ -27,8 +29,8 @@ def plot_study(folder: Path | str) -> list[Path]:
     matplotlib.use("Agg")
     folder = Path(folder)
     method = json.loads((folder / "study.json").read_text(encoding="utf-8"))["spec"]["method"]
-    indices = pd.read_parquet(folder / "indices.parquet")
-    conv = pd.read_parquet(folder / "convergence.parquet")
+    indices = read_parquet(folder / "indices.parquet")
+    conv = read_parquet(folder / "convergence.parquet")
     (folder / "figures").mkdir(exist_ok=True)
     if indices.empty:
         return []

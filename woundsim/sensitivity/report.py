@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 
 import pandas as pd
+from woundsim.tables import read_parquet
+
 
 SHOWN = 10  # parameters listed per output
 OVERALL = 15  # parameters in the overall ranking
@@ -16,9 +18,9 @@ def write_report(folder: Path | str) -> Path:
     """Write `<folder>/report.md` and return its path."""
     folder = Path(folder)
     info = json.loads((folder / "study.json").read_text(encoding="utf-8"))
-    indices = pd.read_parquet(folder / "indices.parquet")
-    noise = pd.read_parquet(folder / "noise.parquet")
-    ranking = pd.read_parquet(folder / "ranking.parquet")
+    indices = read_parquet(folder / "indices.parquet")
+    noise = read_parquet(folder / "noise.parquet")
+    ranking = read_parquet(folder / "ranking.parquet")
     spec = info["spec"]
     lines = _header(info) + _noise_section(noise, spec) + _overall_section(ranking, spec["method"])
     for output in dict.fromkeys(indices["output"]):

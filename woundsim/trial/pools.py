@@ -50,6 +50,7 @@ from woundsim.params import ModelParams, flatten, with_overrides
 from woundsim.patient import CohortSpec
 from woundsim.seeds import pool_seeds, task_seeds
 from woundsim.store import ResultStore, config_hash, report_resume
+from woundsim.tables import read_parquet
 from woundsim.treatment import Treatment
 
 POOL_FORMAT = 1  # bump when `candidate_row` / `rebase_summary` change what a row holds
@@ -257,7 +258,7 @@ def build_pools(specs: Sequence[PoolSpec], cache_dir: str | Path, parallel: Para
     for spec, key in zip(specs, keys):
         if key in stores and not (cache / key / "pool.parquet").is_file():
             _finish(stores.pop(key), spec, key)
-    return [pd.read_parquet(cache / key / "pool.parquet") for key in keys], cached
+    return [read_parquet(cache / key / "pool.parquet") for key in keys], cached
 
 
 def _run_key(candidate: int) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from woundsim.tables import read_parquet
 from woundsim.trial.power import smallest_n
 from woundsim.units import days_to_weeks
 
@@ -28,7 +29,7 @@ def load_tables(folder: Path) -> dict:
     for name in ("power", "power_by_draw", "assurance", "recommended", "pools", "checks", "typical_trial"):
         path = folder / f"{name}.csv"
         out[name] = pd.read_csv(path) if path.is_file() and path.stat().st_size > 1 else pd.DataFrame()
-    out["trials"] = pd.read_parquet(folder / "trials.parquet")
+    out["trials"] = read_parquet(folder / "trials.parquet")
     out["study"] = json.loads((folder / "study.json").read_text())
     return out
 
