@@ -6,7 +6,7 @@ import numpy as np
 
 from woundsim.endpoints import par_pct
 from woundsim.layout import FIELD_NAMES
-from woundsim.units import voxels_to_area_cm2
+from woundsim.units import hours_to_days, voxels_to_area_cm2
 
 
 def daily_record(model) -> dict:
@@ -20,7 +20,7 @@ def daily_record(model) -> dict:
     area0 = voxels_to_area_cm2(model.n_wound, dx)
     area = voxels_to_area_cm2(open_vox, dx)
     rec = {
-        "day": round(model.hours / 24.0, 6),
+        "day": round(hours_to_days(model.hours), 6),
         "open_area_cm2": area,
         "par_pct": par_pct(area, area0),
         "macrophages": int(mac.n),
@@ -52,7 +52,7 @@ def phi_map(model) -> np.ndarray:
 def snapshot(model) -> dict[str, np.ndarray]:
     """Copies of the layers the figures show: epithelium, granulation, polarisation, fields."""
     snap = {
-        "day": np.array(model.hours / 24.0),
+        "day": np.array(hours_to_days(model.hours)),
         "wound": model.wound.copy(),
         "epithelium": model.epithelium.copy(),
         "granulation": model.granulation.copy(),

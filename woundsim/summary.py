@@ -10,6 +10,7 @@ import pandas as pd
 
 from woundsim.endpoints import PAR_DAY, PRIMARY_DAY, SECONDARY_DAY, closed_by, closure_confirmed, par_at
 from woundsim.endpoints import recurrence_hazard, recurrence_risk
+from woundsim.units import hours_to_days, weeks_to_days
 
 __all__ = ["closure_quality", "summarise", "summary_line", "recurrence_hazard", "PRIMARY_DAY", "SECONDARY_DAY", "PAR_DAY"]
 
@@ -27,11 +28,11 @@ def summarise(model, timeseries: pd.DataFrame) -> dict:
     Every endpoint is computed by `woundsim.endpoints`, the one definition the studies share.
     """
     p = model.params
-    confirm_days = p.numerics.confirm_weeks * 7.0
-    end_day = model.hours / 24.0
-    first = model.first_closure_h / 24.0
+    confirm_days = weeks_to_days(p.numerics.confirm_weeks)
+    end_day = hours_to_days(model.hours)
+    first = hours_to_days(model.first_closure_h)
     confirmed = closure_confirmed(first, end_day, confirm_days)
-    horizon_day = p.numerics.horizon_weeks * 7.0
+    horizon_day = weeks_to_days(p.numerics.horizon_weeks)
     area0 = float(timeseries["open_area_cm2"].iloc[0])
     par4 = par_at(timeseries["day"], timeseries["par_pct"], PAR_DAY, confirmed)
     risk12 = risk_fu = math.nan

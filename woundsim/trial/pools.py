@@ -52,6 +52,7 @@ from woundsim.seeds import pool_seeds, task_seeds
 from woundsim.store import ResultStore, config_hash, report_resume
 from woundsim.tables import read_parquet
 from woundsim.treatment import Treatment
+from woundsim.units import days_to_weeks, weeks_to_days
 
 POOL_FORMAT = 1  # bump when `candidate_row` / `rebase_summary` change what a row holds
 
@@ -122,14 +123,14 @@ class PoolSpec:
         require(isinstance(self.n_candidates, int) and self.n_candidates >= 1,
                 f"pool n_candidates = {self.n_candidates!r}; allowed integer >= 1")
         require(isinstance(self.seed, (int, np.integer)) and self.seed >= 0, "pool seed must be an integer >= 0")
-        confirm_days = self.params.numerics.confirm_weeks * 7.0
+        confirm_days = weeks_to_days(self.params.numerics.confirm_weeks)
         last = max(self.treatment.schedule_days, default=0.0)
         require_range("followup_days", self.followup_days, max(confirm_days + 1.0, last + confirm_days), 700.0,
                       unit="d (the last injection and the closure confirmation window must fit)")
 
     def model_params(self) -> ModelParams:
         """Parameters with the horizon covering run-in + follow-up (the model adds the confirmation window)."""
-        weeks = (self.runin.days + self.followup_days) / 7.0 - self.params.numerics.confirm_weeks
+        weeks = days_to_weeks(self.runin.days + self.followup_days) - self.params.numerics.confirm_weeks
         return with_overrides(self.params, {"numerics.horizon_weeks": weeks, "numerics.mesa_sync_hours": 0.0})
 
     def shifted_treatment(self) -> Treatment:
@@ -185,7 +186,7 @@ def candidate_row(task: tuple) -> dict:
            "randomisation_area_cm2": ar, "runin_par_pct": 100.0 * (1.0 - ar / a0), "eligible": ok}
     if not ok:
         return row
-    confirm_days = params.numerics.confirm_weeks * 7.0
+    confirm_days = weeks_to_days(params.numerics.confirm_weeks)
     return {**row, **rebase_summary(result.summary, ts, runin.days, confirm_days)}
 
 
