@@ -9,7 +9,8 @@ clinical figure was obtained:
 - `trial_mean_closure_days`: mean time to complete closure over the patients who closed, as the
   clinic averaged over its 10 healed patients. Closure is seen at the first scheduled visit on or
   after the day the wound closes (`visit_interval_days`, weekly by default: 4.2 weeks = 42 patient-weeks
-  over 10 patients is what weekly assessment gives); 0 uses the simulated day itself.
+  over 10 patients is what weekly assessment gives; visits on days 7, 14, ..., as in the trial's
+  observation model: `woundsim.endpoints.observed_closure_day`); 0 uses the simulated day itself.
 - `trial_recurrence_24m`: expected share of the healed trial patients who recur within the follow-up
   (24 months by default), i.e. the mean of `recurrence_risk_followup` over healed patients.
 - `soc_closed_week12`, `soc_closed_week20`: share of the standard-care cohort with a confirmed closure
@@ -55,8 +56,7 @@ def trial_statistics(table: pd.DataFrame, visit_interval_days: float = 7.0) -> d
         days); the mean and the recurrence are NaN when no patient closed.
     """
     _require_columns(table, _TRIAL_COLUMNS, "trial")
-    closure = observed_closure_day(table["time_to_closure_days"].to_numpy(dtype=float), visit_interval_days,
-                                   first_visit=0)
+    closure = observed_closure_day(table["time_to_closure_days"].to_numpy(dtype=float), visit_interval_days)
     healed = np.isfinite(closure)
     risk = table["recurrence_risk_followup"].to_numpy(dtype=float)[healed]
     return {

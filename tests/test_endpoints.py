@@ -72,6 +72,21 @@ def test_a_closure_is_seen_at_the_first_weekly_visit_on_or_after_it():
     np.testing.assert_array_equal(E.observed_closure_day(np.array([3.2]), 0.0), [3.2])  # no visits: the day
 
 
+def test_the_calibration_and_the_trial_see_a_closure_at_the_same_visit():
+    from calibration.statistics import trial_statistics
+    from woundsim.trial.design import Dropout, TrialDesign
+    from woundsim.trial.endpoints import observe_arrays
+
+    closure = np.array([0.0, 6.5, 7.0, 7.5])  # day 0 is the baseline visit: the first visit that can see it is day 7
+    table = pd.DataFrame({"time_to_closure_days": closure, "recurrence_risk_followup": 0.1})
+    assert trial_statistics(table, 7.0)["trial_mean_closure_days"] == pytest.approx((7.0 + 7.0 + 7.0 + 14.0) / 4)
+    pool = {"closure_day": closure, "par_week4": np.full(4, NAN), "risk_12m": np.full(4, 0.1),
+            "horizon_days": np.full(4, math.inf), "stratum": np.zeros(4, np.int64)}
+    design = TrialDesign(dropout=Dropout(rate=0.0))
+    obs = observe_arrays(pool, design, np.random.default_rng(0))
+    assert obs["closure_time_days"].tolist() == [7.0, 7.0, 7.0, 14.0]
+
+
 def test_bad_visit_interval_is_one_line():
     with pytest.raises(InputError, match="visit_interval_days"):
         E.observed_closure_day(np.array([3.0]), -7.0)

@@ -15,9 +15,10 @@ synthetic trial scenarios (`woundsim.trial.scenarios`) and the calibration stati
   `closed_by_table` counts the unknown as not closed, as a trial's non-responder imputation does.
 - **PAR at week 4** (`par_pct`, `par_at`; `PAR_DAY`): percent area reduction at day 28 against the
   baseline area; 100 for a run that stopped at a confirmed closure before day 28; NaN if not simulated.
-- **Observation at visits** (`observed_closure_day`, `confirmation_visit`, `last_visit_by`): the
-  assessor sees a closure at the first scheduled visit on or after it, confirms it at the first visit
-  `confirm_days` later, and sees nothing after the last visit the patient attends.
+- **Observation at visits** (`observed_closure_day`, `confirmation_visit`, `last_visit_by`): as a clinician
+  reads it, a closure is observed at the first scheduled visit (weekly: days 7, 14, ...; day 0 is the
+  baseline visit, where the ulcer is open) on or after the day it happens, confirmed at the first visit
+  `confirm_days` later, and nothing is seen after the last visit the patient attends.
 - **Recurrence** (`recurrence_hazard`, `recurrence_risk`, `risk_over_months`): after a confirmed closure,
   a constant monthly hazard that rises with poor tissue quality at closure and with impairment.
 """
@@ -103,20 +104,22 @@ def par_at(days, par, day: float, confirmed: bool) -> float:
 
 
 # ---- observation at visits -------------------------------------------------------------------------
-def observed_closure_day(first_closure_day, visit_interval_days: float, *, first_visit: int = 1) -> np.ndarray:
+def observed_closure_day(first_closure_day, visit_interval_days: float) -> np.ndarray:
     """Day on which an assessor first sees a closure: the first scheduled visit on or after it (NaN stays NaN).
+
+    Visits fall on days v, 2v, 3v, ... (v = `visit_interval_days`): day 0 is the baseline visit, at which
+    the ulcer is open by inclusion, so the earliest a closure can be seen is day v.
 
     Args:
         first_closure_day: days of first complete closure (d; NaN if never).
         visit_interval_days: days between visits (0: closure seen on the day it happens).
-        first_visit: number of the first visit that can see a closure (visit k falls on day k x interval).
     """
     days = np.asarray(first_closure_day, dtype=float)
     if visit_interval_days < 0 or not math.isfinite(visit_interval_days):
         raise InputError(f"visit_interval_days = {visit_interval_days} must be a finite number >= 0 (days)")
     if visit_interval_days == 0:
         return days
-    return np.maximum(np.ceil(days / visit_interval_days - VISIT_TOLERANCE), first_visit) * visit_interval_days
+    return np.maximum(np.ceil(days / visit_interval_days - VISIT_TOLERANCE), 1.0) * visit_interval_days
 
 
 def confirmation_visit(seen_day, confirm_days: float, visit_interval_days: float):
