@@ -80,6 +80,7 @@ def test_a_run_stopped_after_a_day_is_the_start_of_the_full_run(coarse_params, s
     assert short.extra["stopped_after_day"] == 3.0 and "stopped_after_day" not in full.extra
     assert short.timeseries.equals(full.timeseries.iloc[:4])
     assert short.summary["simulated_days"] == 3.0
+    assert short.summary["closed_by_week12"] is None and short.summary["closed_by_week20"] is None  # not known
 
 
 def test_fields_stay_finite_and_non_negative_during_a_treated_run():

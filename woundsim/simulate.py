@@ -54,7 +54,8 @@ def simulate(params: ModelParams | None = None, patient: Patient | None = None, 
         stop_after_day: called at the end of every simulated day (day 1 on) with the daily records so far
             (rows of `.timeseries`, day 0 first, the day just ended last); the run stops there when it
             returns True, and `.extra["stopped_after_day"]` says so. The trial's run-in uses it to end the
-            run of a patient it excludes; the summary then describes the run up to that day.
+            run of a patient it excludes; the summary then describes the run up to that day (closure by a
+            later week is None: not known).
 
     Returns:
         SimulationResult with `.timeseries` (one row per day) and `.summary` (see docs/ARCHITECTURE.md).
@@ -81,7 +82,7 @@ def simulate(params: ModelParams | None = None, patient: Patient | None = None, 
                     extra["stopped_after_day"] = model.records[-1]["day"]
                     break
     ts = pd.DataFrame.from_records(model.records)
-    summary = summarise(model, ts)
+    summary = summarise(model, ts, stopped_early="stopped_after_day" in extra)
     # a run that stops at a confirmed closure never reaches the later snapshot days: say so rather than omit them
     missed = [d for d in model.snapshot_days if f"day {d:g}" not in model.snapshots]
     if missed:

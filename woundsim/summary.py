@@ -22,10 +22,16 @@ def closure_quality(model) -> float:
     return float(np.mean(model.granulation[w] * rel_perf))
 
 
-def summarise(model, timeseries: pd.DataFrame) -> dict:
+def summarise(model, timeseries: pd.DataFrame, *, stopped_early: bool = False) -> dict:
     """Summary of one simulated patient from its model at the end of the run and its daily series.
 
     Every endpoint is computed by `woundsim.endpoints`, the one definition the studies share.
+
+    Args:
+        model: the model at the end of its run.
+        timeseries: its daily records.
+        stopped_early: the run was stopped before its horizon by its caller (`simulate(stop_after_day=...)`):
+            closure by a day whose confirmation window the run did not reach is then unknown (None), not False.
     """
     p = model.params
     confirm_days = weeks_to_days(p.numerics.confirm_weeks)
@@ -33,6 +39,7 @@ def summarise(model, timeseries: pd.DataFrame) -> dict:
     first = hours_to_days(model.first_closure_h)
     confirmed = closure_confirmed(first, end_day, confirm_days)
     horizon_day = weeks_to_days(p.numerics.horizon_weeks)
+    followed_to = min(horizon_day, end_day - confirm_days) if stopped_early else horizon_day
     area0 = float(timeseries["open_area_cm2"].iloc[0])
     par4 = par_at(timeseries["day"], timeseries["par_pct"], PAR_DAY, confirmed)
     risk12 = risk_fu = math.nan
@@ -46,8 +53,8 @@ def summarise(model, timeseries: pd.DataFrame) -> dict:
         "first_closure_day": first if not math.isnan(first) else math.nan,
         "confirmed_closure_day": first + confirm_days if confirmed else math.nan,
         "time_to_closure_days": first if confirmed else math.nan,
-        "closed_by_week12": closed_by(PRIMARY_DAY, first, confirmed, horizon_day),
-        "closed_by_week20": closed_by(SECONDARY_DAY, first, confirmed, horizon_day),
+        "closed_by_week12": closed_by(PRIMARY_DAY, first, confirmed, followed_to),
+        "closed_by_week20": closed_by(SECONDARY_DAY, first, confirmed, followed_to),
         "par_week4": par4,
         "peak_m1_fraction": float(np.nanmax(m1)) if np.isfinite(m1).any() else math.nan,
         "closure_quality": model.closure_quality if confirmed else math.nan,
