@@ -9,7 +9,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from woundsim.cli import run_scenario
-from woundsim.config import CONF_DIR, named_params, register_configs, to_objects
+from woundsim.config import CONF_DIR, named_params, named_treatment, register_configs, to_objects
 from woundsim.errors import InputError
 from woundsim.model import WoundModel
 from woundsim.params import ModelParams, policy_horizon_weeks, with_horizon, with_overrides
@@ -100,3 +100,16 @@ def test_one_call_loads_a_parameter_set_at_a_grid(model, grid):
 def test_an_unknown_option_is_one_line():
     with pytest.raises(InputError, match=r"^grid=nonesuch not found in .*conf/grid; allowed coarse, default, fine$"):
         named_params(grid="nonesuch")
+
+
+def test_standard_care_has_one_definition():
+    composed = to_objects(compose_run(["treatment=standard_care"]))[2]
+    assert named_treatment("standard_care") == standard_care() == composed
+    assert not standard_care().injects and standard_care().product_doses() == {}
+
+
+def test_product_none_with_injection_settings_is_refused_in_one_line():
+    with pytest.raises(InputError, match=r"^treatment\.product = 'none' is standard care alone, which injects "
+                                         r"nothing, but the treatment sets \{'dose_ug_per_site': 102\.8.*"
+                                         r"use treatment=standard_care"):
+        to_objects(compose_run(["treatment.product=none"]))

@@ -69,9 +69,15 @@ class Treatment:
         return asdict(self)
 
 
+#: standard care alone, the one definition: no product, no dose, no sites, no ring, no sessions
+#: (conf/treatment/standard_care.yaml says the same; tests/test_first_api.py checks it)
+STANDARD_CARE = {"product": products.NO_PRODUCT, "dose_ug_per_site": 0.0, "sites": 0, "distance_mm": 0.0,
+                 "schedule_days": []}
+
+
 def standard_care() -> Treatment:
-    """Standard care alone: no injections."""
-    return Treatment(product="none", dose_ug_per_site=0.0, sites=0, schedule_days=[])
+    """Standard care alone (weekly debridement, offloading, dressings: in the model's baseline rates); no injections."""
+    return Treatment(**STANDARD_CARE)
 
 
 def _check_distinct_days(days: list[float], dt_h: float | None) -> None:
@@ -104,6 +110,10 @@ def validate_treatment(t: Treatment, horizon_days: float | None = None, dt_h: fl
     if t.product != products.NO_PRODUCT:
         require(int(t.sites) >= 1 and t.schedule_days,
                 f"treatment.product = {t.product!r} needs sites >= 1 and a non-empty schedule_days")
+    else:
+        given = {k: getattr(t, k) for k in STANDARD_CARE if getattr(t, k) != STANDARD_CARE[k]}
+        require(not given, f"treatment.product = 'none' is standard care alone, which injects nothing, but the "
+                           f"treatment sets {given}; use treatment=standard_care (woundsim.treatment.standard_care())")
     for day in t.schedule_days:
         require_range("treatment.schedule_days", day, 0.0, 1.0e4, unit="days")
         if horizon_days is not None:
