@@ -19,6 +19,7 @@ import argparse
 import math
 import sys
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,16 +29,20 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from woundsim.app import register_schema as register_app_schema
-from woundsim.app import run_hydra_app
+from woundsim.app import fail_after_run, run_hydra_app, unfinished_jobs
 from woundsim.config import WoundsimConf, cohort_from, parallel_from, to_objects
 from woundsim.errors import InputError, require
+from woundsim.output import COMPLETE
 from woundsim.parallel import ParallelConfig
+from woundsim.params import validate
 from woundsim.store import ResultStore
 from woundsim.sweep import CohortScenario, gather, point_summary, run_cohort_scenario
 from woundsim.sweep_figures import plot_closure_heatmaps
 from woundsim.tables import read_parquet
 
 FIGURE = Path("figures") / "closure_heatmaps.png"
+STUDY_OUTPUTS = ("study.parquet", "points.csv", FIGURE)  # what a gather writes into a study folder
+JOB_FINISHED = "cohort.parquet"  # written last by a sweep point's job, into its job folder
 _OWN_COLUMNS = ("model.numerics.dx_um", "model.numerics.horizon_weeks")  # recorded as dx_um, horizon_weeks
 
 
@@ -67,7 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     if argv and argv[0] == "gather":
         gather_command(argv[1:])
         return
-    run_hydra_app(_cohort_job, argv, prog="woundsim sweep", schemas={"woundsim_schema": SweepConf})
+    run_hydra_app(_cohort_job, argv, prog="woundsim sweep", schemas={"woundsim_schema": SweepConf},
+                  validate=point_scenario)
 
 
 def register_schema() -> None:
@@ -98,18 +104,29 @@ def run_point(cfg: DictConfig, store_root: Path, *, overrides: list[str] = ()) -
         store_root: folder of the study's ResultStore.
         overrides: the job's command-line overrides; swept model parameters ("model.*") become columns.
     """
+    scenario, parallel = point_scenario(cfg, overrides=overrides)
+    return run_cohort_scenario(scenario, ResultStore(store_root), parallel=parallel)
+
+
+def point_scenario(cfg: DictConfig, *, overrides: list[str] = ()) -> tuple[CohortScenario, ParallelConfig]:
+    """One sweep point's scenario and back end, every value checked (nothing is simulated): what `run_point`
+    runs, and what a multirun checks for every point before it launches any.
+
+    Raises:
+        InputError: one line naming the first bad value.
+    """
     schedules = OmegaConf.to_container(cfg.study.schedules, resolve=True)
     label = cfg.study.schedule
     require(label is None or label in schedules,
             f"study.schedule = {label!r} is not one of study.schedules ({', '.join(schedules) or 'none defined'})")
     require(cfg.get("cohort") is not None, "cohort is not set; choose one, e.g. cohort=seed_trial")
     params, _, treatment, run = to_objects(cfg)
+    validate(params)
     require(int(run.replicates) == 1, f"run.replicates = {run.replicates}: a cohort study's replicates are its "
                                       "patients; raise study.n_patients instead")
     scenario = CohortScenario(spec=cohort_from(cfg.cohort), n=int(cfg.study.n_patients), treatment=treatment,
                               params=params, seed=int(run.seed), schedule=label, labels=_model_labels(overrides))
-    parallel = parallel_from(cfg.get("parallel"), default=ParallelConfig(progress=False))
-    return run_cohort_scenario(scenario, ResultStore(store_root), parallel=parallel)
+    return scenario, parallel_from(cfg.get("parallel"), default=ParallelConfig(progress=False))
 
 
 def _model_labels(overrides: list[str]) -> dict[str, Any]:
@@ -137,13 +154,67 @@ def _stats_line(s: dict) -> str:
 
 
 class GatherStudy(Callback):
-    """Hydra callback: when a multirun ends, gather its store and draw the study's figure."""
+    """Hydra callback: when a multirun ends, gather its store and draw the study's figure.
+
+    A failed gather removes the study's previous tables and figure, says why in one line and makes the
+    command exit non-zero (Hydra itself would only warn about an exception raised here).
+    """
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         store = Path(config.study.store_dir) if config.study.store_dir else sweep_dir / "store"
         rows, cols = config.study.heatmap_rows, config.study.heatmap_cols
-        gather_and_plot(store, sweep_dir, rows=list(rows) if rows else None, cols=list(cols) if cols else None)
+        status = gather_or_clear(store, sweep_dir, rows=list(rows) if rows else None,
+                                 cols=list(cols) if cols else None)
+        if status:
+            fail_after_run(status)
+
+
+def gather_or_clear(source: Path, out_dir: Path, *, rows: list[str] | None = None, cols: list[str] | None = None,
+                    partial: bool = False) -> int:
+    """`gather_and_plot` after counting the multirun's jobs; on failure remove the previous study outputs.
+
+    Returns:
+        The exit status: 0, 2 for bad input (an unfinished job, two versions of a point in the store: one
+        line on stderr), 1 for anything else (its traceback on stderr).
+    """
+    try:
+        if not partial:
+            check_jobs_finished(out_dir, JOB_FINISHED)
+        gather_and_plot(source, out_dir, rows=rows, cols=cols)
+        return 0
+    except InputError as exc:
+        status, message = 2, str(exc)
+    except Exception:  # a bug: show it, and leave no table behind that looks current
+        traceback.print_exc()
+        status, message = 1, f"gathering {source} failed (traceback above)"
+    removed = clear_study_outputs(out_dir)
+    stale = f"; removed the previous {', '.join(removed)} (they showed other results)" if removed else ""
+    print(f"woundsim: error: {message}{stale}", file=sys.stderr)
+    return status
+
+
+def clear_study_outputs(out_dir: Path) -> list[str]:
+    """Delete the gathered table, the point summary and the heatmaps of a study folder; returns those removed."""
+    removed = []
+    for name in STUDY_OUTPUTS:
+        path = Path(out_dir) / name
+        if path.is_file():
+            path.unlink()
+            removed.append(str(name))
+    return removed
+
+
+def check_jobs_finished(sweep_dir: Path, finished: str) -> None:
+    """Refuse (InputError) a multirun folder with jobs that never ran or did not finish, naming them."""
+    counted = unfinished_jobs(sweep_dir, finished)
+    if counted is None:
+        return
+    total, unfinished = counted
+    require(not unfinished,
+            f"gather: {len(unfinished)} of {total} jobs of the multirun in {sweep_dir} did not finish: "
+            f"{'; '.join(unfinished[:4])}{'; ...' if len(unfinished) > 4 else ''}; run the multirun command "
+            "again to finish them (it resumes), or gather what is there with --partial")
 
 
 def gather_and_plot(source: Path, out_dir: Path, *, rows: list[str] | None = None,
@@ -168,13 +239,19 @@ def gather_command(args: list[str]) -> None:
     parser.add_argument("--out", type=Path, help="Parquet file (multirun folders only; default PATH/runs.parquet)")
     parser.add_argument("--rows", nargs="+", help="sweep axes along the heatmaps' rows")
     parser.add_argument("--cols", nargs="+", help="sweep axes along the heatmaps' columns")
+    parser.add_argument("--partial", action="store_true",
+                        help="gather the finished jobs even if some of the multirun's jobs did not finish")
     ns = parser.parse_args(args)
+    if (ns.path / "store" / "runs").is_dir() or (ns.path / "runs").is_dir():
+        status = gather_or_clear(ns.path, ns.path, rows=ns.rows, cols=ns.cols, partial=ns.partial)
+        if status:
+            raise SystemExit(status)
+        return
     try:
-        if (ns.path / "store" / "runs").is_dir() or (ns.path / "runs").is_dir():
-            gather_and_plot(ns.path, ns.path, rows=ns.rows, cols=ns.cols)
-        else:
-            table = gather(ns.path, ns.out)
-            print(f"[woundsim] {len(table)} runs -> {ns.out or ns.path / 'runs.parquet'}")
+        if not ns.partial:
+            check_jobs_finished(ns.path, COMPLETE)
+        table = gather(ns.path, ns.out)
+        print(f"[woundsim] {len(table)} runs -> {ns.out or ns.path / 'runs.parquet'}")
     except InputError as exc:
         print(f"woundsim: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

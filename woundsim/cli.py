@@ -85,7 +85,7 @@ def run_command(overrides: list[str]) -> None:
     """Run the Hydra app with `overrides` (Hydra parses them, including --help and -m)."""
     from woundsim.app import run_hydra_app
 
-    run_hydra_app(_run_job, overrides, prog="woundsim run")
+    run_hydra_app(_run_job, overrides, prog="woundsim run", validate=checked_run)
 
 
 def _run_job(cfg) -> dict:
@@ -97,14 +97,12 @@ def _run_job(cfg) -> dict:
 
 def run_scenario(cfg, out: Path, config_yaml: str) -> dict:
     """Simulate the configured patient (one or several replicates) and write its run folder(s)."""
-    from woundsim.config import to_objects
     from woundsim.kernel_notice import announce_compiling, mark_compiled
     from woundsim.output import mark_complete, write_run
     from woundsim.simulate import SNAPSHOT_DAYS, simulate
 
-    params, patient, treatment, run = to_objects(cfg)
+    params, patient, treatment, run, seeds = checked_run(cfg)
     _warn_if_calibration_stale(cfg)
-    seeds = replicate_seeds(run.seed, run.replicates)
     folders = [out] if len(seeds) == 1 else [out / f"replicate_{i:03d}" for i in range(len(seeds))]
     summaries = []
     compiling = announce_compiling()  # then no progress bar: its ETA would include the compilation
@@ -131,6 +129,22 @@ def run_scenario(cfg, out: Path, config_yaml: str) -> dict:
     return summaries[0]
 
 
+def checked_run(cfg) -> tuple:
+    """The run's objects and replicate seeds, every value checked (an `InputError` names the first bad one)
+    before anything is simulated: (params, patient, treatment, run, seeds)."""
+    from woundsim.config import to_objects
+    from woundsim.params import validate
+    from woundsim.simulate import SNAPSHOT_DAYS, snapshot_days_checked
+    from woundsim.units import DAYS_PER_WEEK
+
+    params, patient, treatment, run = to_objects(cfg)
+    validate(params)
+    seeds = replicate_seeds(run.seed, run.replicates)
+    num = params.numerics
+    snapshot_days_checked(run.snapshot_days or SNAPSHOT_DAYS, (num.horizon_weeks + num.confirm_weeks) * DAYS_PER_WEEK)
+    return params, patient, treatment, run, seeds
+
+
 def _warn_if_calibration_stale(cfg) -> None:
     """One line on stderr when the run uses an installed calibration fitted before results changed."""
     from omegaconf import OmegaConf
@@ -149,6 +163,7 @@ def replicate_seeds(seed: int, n: int) -> list[int]:
 
     if int(n) < 1:
         raise InputError(f"run.replicates = {n} must be >= 1")
+    seeds.check_seed(seed, "run.seed")
     return seeds.replicate_seeds(seed, n)
 
 
@@ -167,11 +182,29 @@ def plot_command(args: list[str]) -> None:
                                      "(RUN_DIR/figures) from the folder's tables alone; nothing is simulated.")
     parser.add_argument("run_dir", type=Path, help="a run folder written by `woundsim run`")
     ns = parser.parse_args(args)
+    import zipfile
+
+    from woundsim.output import RUN_TABLES, check_complete, read_run
     from woundsim.plots import plot_run
 
     try:
-        for path in plot_run(ns.run_dir):
-            print(path)
+        check_complete(ns.run_dir)
     except (FileNotFoundError, InputError) as exc:
-        print(f"woundsim: error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        _plot_error(str(exc))
+    missing = [name for name in RUN_TABLES if not (ns.run_dir / name).is_file()]
+    if missing:
+        _plot_error(f"{ns.run_dir} has no {', '.join(missing)}")
+    try:
+        read_run(ns.run_dir)  # every file it needs is readable, before drawing anything
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:  # a damaged table, JSON or snapshot file
+        first = (str(exc).splitlines() or [""])[0][:120]
+        _plot_error(f"{ns.run_dir} has a damaged file ({type(exc).__name__}: {first}); rerun the run")
+    for path in plot_run(ns.run_dir):
+        print(path)
+
+
+def _plot_error(message: str) -> None:
+    if "rerun" not in message:
+        message += "; rerun the run (woundsim run) to write a complete folder"
+    print(f"woundsim: error: {message}", file=sys.stderr)
+    raise SystemExit(2)

@@ -70,16 +70,27 @@ def to_objects(cfg: DictConfig | dict) -> tuple[ModelParams, Patient, Treatment,
     except OmegaConfBaseException as exc:
         raise InputError(str(exc).splitlines()[0]) from None
     params = _update(ModelParams(), data.get("model") or {})
-    run = RunConf(**(data.get("run") or {}))
-    treatment = Treatment(**(data.get("treatment") or {}))
+    run = _build(RunConf, data, "run")
+    treatment = _build(Treatment, data, "treatment")
     if run.horizon_weeks is not None:
         validate_horizon_weeks(run.horizon_weeks, "run.horizon_weeks")
     elif params.numerics.horizon_weeks is not None:
         validate_horizon_weeks(params.numerics.horizon_weeks)
     params = with_horizon(params, treatment.injects, run.horizon_weeks)  # the policy simulate() follows too
     validate_treatment(treatment, weeks_to_days(params.numerics.horizon_weeks), dt_h=params.numerics.dt_agent_h)
-    patient = Patient(**(data.get("patient") or {}))
+    patient = _build(Patient, data, "patient")
     return params, patient, treatment, run
+
+
+def _build(kind: type, data: dict, group: str) -> Any:
+    """`kind(**data[group])`, refusing keys it does not have (e.g. added with `+patient.x=...`) in one line."""
+    values = data.get(group) or {}
+    names = [f.name for f in dataclasses.fields(kind)]
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise InputError(f"{group} has no key {', '.join(f'{group}.{k}' for k in unknown)}; allowed "
+                         f"{', '.join(names)} (drop the + override, or check the spelling)")
+    return kind(**values)
 
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"

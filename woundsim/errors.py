@@ -39,5 +39,20 @@ def _fmt_range(low: float, high: float, low_open: bool, high_open: bool) -> str:
     return f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
 
 
+def require_parquet_file(path, what: str, remedy: str) -> None:
+    """Refuse a missing file, or one that does not begin and end with Parquet's magic bytes (a truncated or
+    damaged file), in one line naming it (`what`) and what to do (`remedy`)."""
+    from pathlib import Path
+
+    path = Path(path)
+    require(path.is_file(), f"{what} {path} not found; {remedy}")
+    with open(path, "rb") as f:
+        head = f.read(4)
+        f.seek(max(path.stat().st_size - 4, 0))
+        tail = f.read(4)
+    require(head == tail == b"PAR1" and path.stat().st_size > 8,
+            f"{what} {path} is damaged (not a whole Parquet file); {remedy}")
+
+
 class NumericalError(RuntimeError):
     """A simulation state went bad during a run (NaN, infinity or a negative concentration)."""

@@ -22,14 +22,41 @@ from woundsim.geometry import build_geometry, row_runs
 from woundsim.kernels import step as S
 from woundsim.kernels.tissue import open_voxels
 from woundsim.params import ModelParams, validate, with_horizon
-from woundsim.patient import Patient
+from woundsim.patient import Patient, validate_patient
 from woundsim.products import routing
 from woundsim.rates import fibroblast_vector, keratinocyte_vector, macrophage_vector, tissue_vector
 from woundsim.rules import impairment_strength, senescence
+from woundsim.seeds import check_seed
 from woundsim.summary import closure_quality
 from woundsim.treatment import Treatment, standard_care, validate_treatment
 from woundsim.units import DAYS_PER_WEEK, HOURS_PER_DAY, cm2_per_s_to_um2_per_h, half_life_to_rate
 from woundsim.units import per_day_to_per_hour, reference_voxels_per_voxel, voxels_to_area_cm2
+
+
+def check_run_inputs(params, patient, treatment, seed) -> None:
+    """Refuse, in one line, inputs of the wrong type, a bad seed and a Patient changed into an invalid state.
+
+    A Patient checks itself when built; its attributes can be set afterwards (it is the structured config
+    Hydra fills, so it cannot be frozen), hence the check again here, where it is used. None is allowed for
+    params, patient and treatment (the defaults) and for the seed (fresh entropy).
+
+    Raises:
+        InputError: naming the argument, what it got and what it takes.
+    """
+    for name, value, kind, hint in (("params", params, ModelParams, "ModelParams() or woundsim.params.with_overrides"),
+                                    ("patient", patient, Patient, "Patient(area_cm2=..., ...)"),
+                                    ("treatment", treatment, Treatment, "Treatment(...) or woundsim.treatment.standard_care()")):
+        if value is not None and not isinstance(value, kind):
+            raise InputError(f"{name} must be a {kind.__module__}.{kind.__name__}, got {type(value).__name__} "
+                             f"{_short(value)}; build one with {hint}")
+    check_seed(seed, allow_none=True)
+    if patient is not None:
+        validate_patient(patient)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class WoundModel(mesa.Model):
@@ -44,6 +71,7 @@ class WoundModel(mesa.Model):
 
     def __init__(self, params: ModelParams | None = None, patient: Patient | None = None,
                  treatment: Treatment | None = None, *, seed: int | None = 0) -> None:
+        check_run_inputs(params, patient, treatment, seed)
         super().__init__(rng=seed)
         self.patient = patient = patient if patient is not None else Patient(area_cm2=1.0)
         self.treatment = treatment = treatment if treatment is not None else standard_care()

@@ -23,6 +23,7 @@ from woundsim.errors import InputError
 from woundsim.tables import read_parquet
 
 COMPLETE = "COMPLETE"  # the marker written last into a finished run folder
+RUN_TABLES = ("timeseries.parquet", "summary.json", "run.json")  # what read_run needs (snapshots.npz if there)
 PACKAGES = ("woundsim", "mesa", "numpy", "numba", "scipy", "pandas", "pyarrow", "hydra-core", "SALib", "matplotlib")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -40,7 +40,7 @@ class Patient:
     area_cm2: float = 2.0
     aspect: float = 1.3
     irregularity: float = 0.1
-    texas_grade: int = 2
+    texas_grade: int | str = 2  # 1-3 or "I"-"III" (str so that patient.texas_grade=III composes); int after init
     texas_stage: str = "A"
     duration_weeks: float = 15.0
     hba1c_pct: float = 8.0
@@ -69,7 +69,10 @@ class Patient:
 
 
 def validate_patient(p: Patient) -> None:
-    """Raise InputError naming the first patient attribute out of its allowed range."""
+    """Raise InputError naming the first patient attribute out of its allowed range (or of the wrong type)."""
+    require(type(p.texas_grade) is int and p.texas_grade in (1, 2, 3),
+            f"patient.texas_grade = {p.texas_grade!r} is not a Texas grade 1, 2 or 3 (set after the Patient was "
+            "built? build it with Patient(texas_grade=...) or dataclasses.replace, which also read I, II, III)")
     require_range("patient.area_cm2", p.area_cm2, 0.0, 60.0, low_open=True, unit="cm²")
     require_range("patient.aspect", p.aspect, 1.0, 5.0)
     require_range("patient.irregularity", p.irregularity, 0.0, 0.5)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from woundsim.config import CONF_DIR
-from woundsim.errors import InputError, require
+from woundsim.errors import require, require_parquet_file
 from woundsim.params import ModelParams, with_overrides
 from woundsim.tables import read_parquet
 from woundsim.treatment import Treatment
@@ -42,9 +42,9 @@ def load_posterior(path: str | Path | None = None) -> tuple[pd.DataFrame, np.nda
         InputError: the file does not exist or is not a calibration posterior.
     """
     path = Path(path) if path is not None else DEFAULT_POSTERIOR
-    if not path.is_file():
-        raise InputError(f"posterior file {path} not found; run `woundsim calibrate run` and "
-                         "`woundsim calibrate install OUT_DIR` first")
+    remedy = ("run `woundsim calibrate run` and `woundsim calibrate install OUT_DIR`" +
+              (", or restore the installed one with `git checkout conf/model`" if path == DEFAULT_POSTERIOR else ""))
+    require_parquet_file(path, "posterior file", remedy)
     table = read_parquet(path)
     require("weight" in table.columns, f"{path} has no 'weight' column; not a calibration posterior")
     columns = [c for c in table.columns if c.startswith(("model.", "treatment."))]

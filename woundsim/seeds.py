@@ -40,6 +40,19 @@ PREDICTIVE_DRAWS_OFFSET = 1  # the predictive check's posterior draws: root seed
 DESIGN_CHECK_OFFSET = 7919  # the trial designer's statistical checks: design seed + this (+1, +2)
 
 
+def check_seed(seed, name: str = "seed", *, allow_none: bool = False) -> None:
+    """Refuse a seed that is not a non-negative integer, in one line naming it (`name`, e.g. "run.seed").
+
+    Python and NumPy integers are seeds; bools, floats (even 3.0) and strings (even "3") are not, so a value
+    read from the wrong place is never silently turned into a seed. `allow_none`: None (fresh entropy) passes.
+    """
+    if seed is None and allow_none:
+        return
+    whole = isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_))
+    require(whole, f"{name} = {seed!r} ({type(seed).__name__}) is not a seed; give a non-negative integer, e.g. 7")
+    require(seed >= 0, f"{name} = {seed} is negative; give a non-negative integer, e.g. 7")
+
+
 def task_seeds(root_seed: int, n: int) -> np.ndarray:
     """One seed per task index, from `SeedSequence(root_seed).spawn(n)`.
 
@@ -63,6 +76,7 @@ def task_seeds(root_seed: int, n: int) -> np.ndarray:
 def replicate_seeds(seed: int, n: int) -> list[int]:
     """Seeds of `n` replicates of one run: the seed itself for one, else the first 32-bit word of each child
     of `SeedSequence(seed)` (unlike `task_seeds`, which takes 64-bit words)."""
+    check_seed(seed)
     if n == 1:
         return [int(seed)]
     return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(int(seed)).spawn(int(n))]

@@ -11,7 +11,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from woundsim.errors import require, require_range
-from woundsim.model import WoundModel
+from woundsim.model import WoundModel, check_run_inputs
 from woundsim.params import ModelParams
 from woundsim.patient import Patient
 from woundsim.summary import summarise
@@ -59,7 +59,12 @@ def simulate(params: ModelParams | None = None, patient: Patient | None = None, 
 
     Returns:
         SimulationResult with `.timeseries` (one row per day) and `.summary` (see docs/ARCHITECTURE.md).
+
+    Raises:
+        InputError: one line naming a bad argument (wrong type, a seed that is not a non-negative integer, a
+            Patient set into an invalid state) or parameter.
     """
+    check_run_inputs(params, patient, treatment, seed)
     params = params if params is not None else ModelParams()
     # the model is not returned, so nobody looks at its Mesa agents: skip the mirror (results are identical)
     params = dataclasses.replace(params, numerics=dataclasses.replace(params.numerics, mesa_sync_hours=0.0))

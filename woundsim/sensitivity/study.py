@@ -96,6 +96,7 @@ def run_study(spec: StudySpec, model: Any, out_dir: Path | str, *, store_dir: Pa
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / COMPLETE).unlink(missing_ok=True)  # written again last: until then the folder is unfinished
+    clear_results(out)  # a study that fails before its report leaves no earlier report that looks current
     t_start = time.perf_counter()
     sp, design, pts, seeds = prepare(spec, model)
     store = ResultStore(store_dir if store_dir is not None else out / "store")
@@ -130,6 +131,16 @@ def run_study(spec: StudySpec, model: Any, out_dir: Path | str, *, store_dir: Pa
     write_report(out)
     mark_complete(out)
     return StudyResult(out, indices, tables["ranking"], noise, info)
+
+
+def clear_results(out: Path) -> None:
+    """Delete what a study writes from its evaluations (tables, study.json, figures, report.md); the
+    evaluation store and sessions.csv stay."""
+    for name in TABLES:
+        for suffix in (".parquet", ".csv"):
+            (out / name).with_suffix(suffix).unlink(missing_ok=True)
+    for path in (out / "study.json", out / "report.md", *sorted((out / "figures").glob("*.png"))):
+        path.unlink(missing_ok=True)
 
 
 def write_table(table: pd.DataFrame, stem: Path) -> None:
