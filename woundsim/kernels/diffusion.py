@@ -37,6 +37,9 @@ Numerical details:
   vesicles, not cytokines); the others read and clear their source alone. Voxels whose uptake is
   zero take a per-field constant factor; a chunk of 32 voxels with any uptake takes the per-voxel
   formula. Source and uptake are validated in the same pass.
+- No fast-math flags, not even contraction into fused multiply-adds: with contraction, Numba compiles
+  for the host and fuses a*b + c wherever the CPU has FMA, so a run's last bits depended on the machine
+  (the regression baseline records the flags; see README, "Regression baseline").
 - Concentrations of magnitude below `FLUSH_BELOW` are set to exactly 0 after the reaction, so
   decayed fields reach zero instead of slowing the CPU with subnormal numbers.
 """
@@ -53,7 +56,7 @@ _Z_MAX = 40.0  # largest lam*dt evaluated; exp(-40) = 4.2e-18
 _CHUNK = 32  # voxels per uptake test in the reaction
 _SCAN = 256  # voxels per chunk in the validation and activity scans
 _DBL_MAX = 1.7976931348623157e308
-_FASTMATH = {"contract"}  # fused multiply-add only; NaN/inf semantics kept
+_FASTMATH = False  # no fused multiply-adds: the same results whether or not the host CPU has FMA (see the module docstring)
 _T3, _T4, _T5, _T6, _T7 = (1.0 / math.factorial(n) for n in range(3, 8))
 _TAB_PER_UNIT = 32  # table entries per unit of lam*dt
 _EXP_TABLE = np.array([math.exp(-n / _TAB_PER_UNIT) for n in range(int(_Z_MAX * _TAB_PER_UNIT) + 1)])
