@@ -21,6 +21,10 @@ from woundsim.treatment import Treatment, validate_treatment
     ({"texas_grade": "IV"}, "patient.texas_grade"),
     ({"texas_stage": "E"}, "patient.texas_stage"),
     ({"duration_weeks": -3}, "patient.duration_weeks"),
+    ({"plantar_load": 3.5}, "patient.plantar_load"),
+    ({"offloading_adherence": 1.2}, "patient.offloading_adherence"),
+    ({"neuropathy": "maybe"}, "patient.neuropathy"),
+    ({"male": 2}, "patient.male"),
 ])
 def test_patient_refuses_bad_values_naming_the_parameter(kwargs, names):
     with pytest.raises(InputError) as err:
@@ -83,5 +87,9 @@ def test_cohort_sampling_respects_inclusion_windows():
 def test_cohort_spec_refuses_bad_mixes():
     with pytest.raises(InputError, match="grade_mix"):
         CohortSpec(grade_mix={"4": 1.0})
+    with pytest.raises(InputError, match="plantar_fraction"):
+        CohortSpec(plantar_fraction=1.5)
+    with pytest.raises(InputError, match="offloading adherence mean"):
+        CohortSpec(offloading_adherence_mean=0.9, offloading_adherence_sd=0.4)  # no beta has this mean and SD
     with pytest.raises(InputError, match="area window"):
         CohortSpec(area_min_cm2=5.0, area_max_cm2=1.0)

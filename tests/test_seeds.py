@@ -22,6 +22,8 @@ def test_keyed_generators_use_the_named_spawn_keys():
 
     rng = lambda seed, *key: np.random.default_rng(SS(seed, spawn_key=key))  # noqa: E731
     assert same(seeds.cohort_rng(7), rng(7, 0xC0))
+    assert same(seeds.patient_risk_rng(7), rng(7, 0xF007))
+    assert not same(seeds.cohort_rng(7), seeds.patient_risk_rng(7))
     assert same(seeds.trial_draws_rng(7), rng(7, 0xD4A))
     assert same(seeds.effect_scenario_rng(7, (2, 750)), rng(7, 0x5C, 2, 750))
     assert same(seeds.trial_rng(7, (2, 750), 40, 3), rng(7, 2, 750, 40, 3))

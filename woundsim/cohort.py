@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from woundsim.parallel import ParallelConfig, map_tasks
-from woundsim.seeds import cohort_rng, task_seeds
+from woundsim.seeds import cohort_rng, patient_risk_rng, task_seeds
 from woundsim.params import ModelParams
 from woundsim.patient import CohortSpec, Patient
 from woundsim.simulate import simulate
@@ -51,8 +51,9 @@ def simulate_patients(patients: list[Patient], treatment: Treatment, params: Mod
 
 
 def sample_patients(spec: CohortSpec, n: int, seed: int) -> list[Patient]:
-    """Draw `n` patients from `spec` with a generator derived from `seed` (independent of run seeds)."""
-    return spec.sample(n, cohort_rng(seed))
+    """Draw `n` patients from `spec` with generators derived from `seed` (independent of run seeds): the ulcer,
+    diabetes and age from `cohort_rng(seed)`, the foot and recurrence risks from `patient_risk_rng(seed)`."""
+    return spec.sample(n, cohort_rng(seed), patient_risk_rng(seed))
 
 
 def simulate_cohort(spec: CohortSpec, n: int, treatment: Treatment, params: ModelParams | None = None, *,

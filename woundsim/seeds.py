@@ -10,6 +10,7 @@ cached pool or store would differ).
 | seed of task i (patient, replicate, evaluation) | `task_seeds(root, n)[i]`: child i of `SeedSequence(root)`, 64-bit word >> 1 |
 | replicates of `woundsim run` | `replicate_seeds(seed, n)`: child i, 32-bit word (the seed itself when n = 1) |
 | patients drawn from a cohort spec | `cohort_rng(seed)`: spawn key `COHORT_SAMPLE` |
+| their foot and recurrence risks | `patient_risk_rng(seed)`: spawn key `PATIENT_RISK` |
 | a trial pool's cohort and run seeds | `pool_seeds(seed)`: children 0 and 1, 32-bit words |
 | a calibration particle's two arms | `particle_seeds(root, values)`: spawn key from a hash of the values, children 0 and 1 |
 | the posterior predictive check | `predictive_check_seed(seed)`, `predictive_draws_rng(seed)`: fixed offsets of the seed |
@@ -31,6 +32,7 @@ import numpy as np
 from woundsim.errors import require
 
 COHORT_SAMPLE = 0xC0  # patients drawn from a CohortSpec (woundsim.cohort.sample_patients)
+PATIENT_RISK = 0xF007  # their foot and recurrence risks (CohortSpec.sample_risks), apart from COHORT_SAMPLE's draws
 TRIAL_DRAWS = 0xD4A  # parameter draws of a trial design study (prior stand-in or posterior)
 EFFECT_SCENARIO = 0x5C  # the treatment pool of an effect scenario (woundsim.trial.power.shrink_effect)
 SENSITIVITY_SAMPLE = 0x5A  # SALib samples of a sensitivity design
@@ -90,6 +92,12 @@ def keyed_rng(seed: int, *key: int) -> np.random.Generator:
 def cohort_rng(seed: int) -> np.random.Generator:
     """Generator of the patients drawn from a cohort spec (independent of the patients' run seeds)."""
     return keyed_rng(seed, COHORT_SAMPLE)
+
+
+def patient_risk_rng(seed: int) -> np.random.Generator:
+    """Generator of the foot and recurrence risks of the patients drawn from a cohort spec: a stream of its own,
+    so adding these attributes left the draws of `cohort_rng` (area, duration, grade, ...) unchanged."""
+    return keyed_rng(seed, PATIENT_RISK)
 
 
 def pool_seeds(seed: int) -> tuple[int, int]:
