@@ -25,10 +25,16 @@ def package_copy(tmp_path):
     return root
 
 
+# kernels that simulate() does not run yet: the contraction remap is built and tested on its own before it is
+# wired into the model (issue 17 item 1); once wired, it is in the graph and this set must lose it
+NOT_YET_RUN_BY_SIMULATE = {"woundsim.kernels.contraction"}
+
+
 def test_key_follows_the_import_graph_of_simulate():
     modules = code_modules()
     kernels = {f"woundsim.kernels.{p.stem}" for p in (PACKAGE / "kernels").glob("*.py") if p.stem != "__init__"}
-    assert kernels <= set(modules)
+    assert kernels - NOT_YET_RUN_BY_SIMULATE <= set(modules)
+    assert not NOT_YET_RUN_BY_SIMULATE & set(modules), "wired into the model now: remove it from NOT_YET_RUN_BY_SIMULATE"
     assert {"woundsim", "woundsim.kernels", "woundsim.simulate", "woundsim.model", "woundsim.cohort"} <= set(modules)
     assert not {"woundsim.cli", "woundsim.plots", "woundsim.sweep", "woundsim.codekey"} & set(modules)
     assert code_key() == code_key(root=PACKAGE) and len(code_key()) == 16
@@ -176,3 +182,13 @@ def test_gather_notes_a_store_of_other_code_in_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(codekey, "code_key", lambda root=None: "3" * 16)
     note = codekey.store_code_note(tmp_path)
     assert "other simulation code" in note and "\n" not in note
+
+
+def test_a_calibration_accepted_for_a_later_baseline_is_current(tmp_path):
+    if baseline_digest() is None:
+        pytest.skip("no regression baseline in this checkout")
+    accepted = [{"baseline_digest": baseline_digest(), "commit": "abc1234", "why": "last bits only"}]
+    assert calibration_code.staleness(_record(tmp_path / "a.json", baseline_digest="0" * 16, accepted=accepted)) is None
+    other = [{"baseline_digest": "1" * 16, "commit": "abc1234", "why": "another baseline"}]
+    assert "results changed" in calibration_code.staleness(_record(tmp_path / "b.json", baseline_digest="0" * 16,
+                                                                   accepted=other))

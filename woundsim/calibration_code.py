@@ -9,6 +9,10 @@ digest differs (or, where no baseline is at hand, when the code key differs).
 Then `woundsim run` with the calibrated parameters warns in one line, and the trial designer refuses to
 start until the model is recalibrated (`python -m calibration run`, then `install`) or the installed
 calibration is explicitly accepted (`accept_calibration=true` on its command line).
+
+A result-changing commit whose changes cannot move the calibration's fit (e.g. last-bit differences with no
+endpoint of any regression case changed) may accept the installed calibration for its new baseline: it adds
+`{"baseline_digest", "commit", "why"}` to the record's `accepted` list, in the same commit, saying why.
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ def staleness(path: Path | str = RECORD) -> str | None:
     commit = str((record.get("git") or {}).get("commit") or "unknown")[:10]
     fitted_baseline, here_baseline = record.get("baseline_digest"), baseline_digest()
     if fitted_baseline and here_baseline:
-        if fitted_baseline == here_baseline:
+        if here_baseline in [fitted_baseline, *(a.get("baseline_digest") for a in record.get("accepted") or [])]:
             return None
         return (f"the model's results changed since the installed calibration was fitted (commit {commit}: "
                 f"regression baseline {fitted_baseline}, now {here_baseline})")
