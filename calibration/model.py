@@ -29,20 +29,17 @@ import pyabc
 from pyabc.model import ModelResult
 
 from calibration.distance import ToleranceDistance, norm
-from calibration.priors import natural_values
-from calibration.setup import ArmSetup, CalibrationSetup
+from calibration.setup import ArmSetup, CalibrationSetup, arm_run
 from calibration.statistics import soc_fraction_bounds, soc_statistics, trial_statistics
-from woundsim.cohort import patient_outcome, sample_patients
-from woundsim.seeds import particle_seeds, task_seeds  # noqa: F401  (particle_seeds re-exported)
+from woundsim.cohort import patient_outcome
+from woundsim.seeds import particle_seeds  # noqa: F401  (re-exported)
 from woundsim.params import ModelParams
 from woundsim.treatment import Treatment
 
 
 def arm_tasks(arm: ArmSetup, params: ModelParams, treatment: Treatment, seed: int) -> list[tuple]:
     """The per-patient tasks of `simulate_cohort(arm.spec, n, treatment, params, seed=seed)`."""
-    patients = sample_patients(arm.spec, arm.n_patients, seed)
-    seeds = task_seeds(seed, arm.n_patients)
-    return [(params, p, treatment, int(s)) for p, s in zip(patients, seeds)]
+    return arm_run(arm, params, treatment, seed).tasks()
 
 
 class CohortModel(pyabc.IntegratedModel):
@@ -89,12 +86,8 @@ class CohortModel(pyabc.IntegratedModel):
         return ModelResult(sum_stat=stats, distance=d, accepted=d <= eps)
 
     def _tasks(self, pars: Mapping[str, float]) -> tuple[list[tuple], list[tuple]]:
-        setup = self.setup
-        natural = natural_values(setup.parameters, pars)
-        trial_params, treatment, soc_params = setup.arm_objects(natural)
-        trial_seed, soc_seed = particle_seeds(setup.seed, {k: float(pars[k]) for k in pars})
-        return (arm_tasks(setup.trial, trial_params, treatment, trial_seed),
-                arm_tasks(setup.soc, soc_params, setup.soc.treatment, soc_seed))
+        arms = self.setup.arms(pars)
+        return arms["trial"].tasks(), arms["soc"].tasks()
 
     def _known_terms(self, trial: dict[str, float]) -> np.ndarray:
         terms = []

@@ -99,7 +99,9 @@ def finish(setup: CalibrationSetup, history: pyabc.History, out_dir: Path,
     gens = generations(history)
     gens.to_csv(out_dir / "generations.csv", index=False)
     posterior = posterior_table(history, setup.parameters)
-    write_posterior(posterior, setup.parameters, out_dir / "posterior.parquet", _provenance(setup, history))
+    # the config goes with the particles, so `calibration.setup.posterior_setup` rebuilds their arms
+    write_posterior(posterior, setup.parameters, out_dir / "posterior.parquet",
+                    {**_provenance(setup, history), "config": load_config(out_dir)})
     check = setup.options["check"]
     draws_n = int(check.get("draws", 20))
     progress(f"posterior predictive check: {draws_n} draws")

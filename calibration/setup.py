@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from calibration.distance import Target, targets_from_config
-from calibration.priors import FreeParameter, parameters_from_config
+from calibration.priors import FreeParameter, natural_values, parameters_from_config
+from woundsim.cohort import sample_patients
 from woundsim.config import CONF_DIR, cohort_from, named_option
 from woundsim.errors import require
 from woundsim.params import (ModelParams, policy_horizon_weeks, validate, validate_horizon_weeks, with_horizon,
                              with_overrides)
-from woundsim.patient import CohortSpec
+from woundsim.patient import CohortSpec, Patient
+from woundsim.posterior import posterior_metadata
+from woundsim.seeds import particle_seeds, task_seeds
 from woundsim.treatment import Treatment, standard_care
 
 _NUMERICS = ("dx_um", "dt_agent_h", "dt_field_h", "margin_mm")
@@ -42,6 +45,29 @@ class ArmSetup:
     treatment: Treatment
     horizon_weeks: float
     visit_interval_days: float = 0.0
+
+
+@dataclass
+class ArmRun:
+    """One arm of the calibration as the fit simulated it for one particle: parameters, regimen, patients, seeds.
+
+    Attributes:
+        params: model parameters (the particle's values on the base, the arm's horizon).
+        treatment: the arm's regimen (the particle's `treatment.*` values on the trial regimen).
+        patients: the arm's patients (`woundsim.cohort.sample_patients(spec, n, seed)`).
+        seeds: patient i's run seed (`woundsim.seeds.task_seeds(seed, n)[i]`).
+        visit_interval_days: days between assessment visits of the arm's statistics.
+    """
+
+    params: ModelParams
+    treatment: Treatment
+    patients: list[Patient]
+    seeds: list[int]
+    visit_interval_days: float
+
+    def tasks(self) -> list[tuple[ModelParams, Patient, Treatment, int]]:
+        """The per-patient tasks of `woundsim.cohort.patient_outcome`, in patient order."""
+        return [(self.params, p, self.treatment, s) for p, s in zip(self.patients, self.seeds)]
 
 
 @dataclass
@@ -68,6 +94,47 @@ class CalibrationSetup:
         treatment = dataclasses.replace(self.trial.treatment, **treat)
         return (with_horizon(params, treatment.injects, self.trial.horizon_weeks), treatment,
                 with_horizon(params, self.soc.treatment.injects, self.soc.horizon_weeks))
+
+
+    def arms(self, particle: Mapping[str, float]) -> dict[str, ArmRun]:
+        """The calibration's arms for one particle, as the fit simulated them ({"trial": ..., "soc": ...}).
+
+        A particle's patients and seeds are a function of the calibration seed and its ABC-space values
+        (`woundsim.seeds.particle_seeds`), so this rebuilds exactly the patients its distance was computed on.
+
+        Args:
+            particle: the particle's ABC-space values by key (pyabc's parameter), or a row of the posterior file
+                or of `woundsim.posterior.draw_particles` (its `abc.<key>` columns).
+        """
+        keys = [p.key for p in self.parameters]
+        row = dict(particle)
+        pars = {k: float(row[f"abc.{k}"] if f"abc.{k}" in row else row[k]) for k in keys if k in row or f"abc.{k}" in row}
+        missing = sorted(set(keys) - set(pars))
+        require(not missing, f"particle lacks the ABC-space values of {missing}; give {{key: value}} or abc.<key> columns")
+        trial_params, treatment, soc_params = self.arm_objects(natural_values(self.parameters, pars))
+        trial_seed, soc_seed = particle_seeds(self.seed, pars)
+        return {"trial": arm_run(self.trial, trial_params, treatment, trial_seed),
+                "soc": arm_run(self.soc, soc_params, self.soc.treatment, soc_seed)}
+
+
+def arm_run(arm: ArmSetup, params: ModelParams, treatment: Treatment, seed: int) -> ArmRun:
+    """The patients and seeds `simulate_cohort(arm.spec, n, treatment, params, seed=seed)` would simulate."""
+    return ArmRun(params, treatment, sample_patients(arm.spec, arm.n_patients, seed),
+                  [int(s) for s in task_seeds(seed, arm.n_patients)], arm.visit_interval_days)
+
+
+def posterior_setup(path: str | Path | None = None) -> CalibrationSetup:
+    """The calibration problem an installed posterior was fitted on (for `CalibrationSetup.arms` of its particles).
+
+    The posterior file's metadata hold the calibration's config (files written before it did name the
+    calibration; its conf/calibration/<name>.yaml is read then, which must not have changed since).
+
+    Args:
+        path: posterior Parquet file (default conf/model/calibrated_posterior.parquet).
+    """
+    meta = posterior_metadata(path)
+    config = meta.get("config") or named_option("calibration", str(meta.get("calibration", "")))
+    return load_setup(config)
 
 
 def load_setup(config: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> CalibrationSetup:

@@ -371,3 +371,21 @@ def test_resolution_summary_compares_only_patients_that_close_on_both_grids():
                                       ("soc", 0): "closes on one grid only", ("soc", 1): "partly closed",
                                       ("soc", 2): "closes on neither"}
     assert t.loc[("soc", 1), "closed_calibration"] == 1 and t.loc[("soc", 1), "seeds"] == 3
+
+
+def test_the_calibrations_arms_for_a_posterior_draw_are_one_call():
+    """A draw of the installed posterior rebuilds the patients and seeds the fit simulated for its particle."""
+    from calibration.model import CohortModel
+    from calibration.setup import posterior_setup
+    from woundsim.posterior import draw_particles, load_particles
+
+    setup = posterior_setup()
+    draw = draw_particles(1, np.random.default_rng(4)).iloc[0]
+    arms = setup.arms(draw)
+    assert len(arms["trial"].patients) == setup.trial.n_patients and len(arms["soc"].seeds) == setup.soc.n_patients
+    assert arms["trial"].treatment.dose_ug_per_site == pytest.approx(draw["treatment.dose_ug_per_site"])
+    assert arms["soc"].treatment == setup.soc.treatment and arms["soc"].params.numerics.horizon_weeks == 20.0
+    pars = {p.key: float(draw[f"abc.{p.key}"]) for p in setup.parameters}
+    assert CohortModel(setup)._tasks(pars) == (arms["trial"].tasks(), arms["soc"].tasks())
+    row = load_particles().set_index("particle").loc[draw["particle"]]
+    assert setup.arms(row)["trial"].seeds == arms["trial"].seeds

@@ -2,9 +2,12 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from woundsim.cohort import sample_patients, simulate_cohort, simulate_patients
+from woundsim.cohort import patient_outcome, sample_patients, simulate_cohort, simulate_draws, simulate_patients
 from woundsim.config import cohort_from, named_option
+from woundsim.errors import InputError
+from woundsim.posterior import apply_particle, draw_particles
 from woundsim.parallel import ParallelConfig
 from woundsim.params import ModelParams, with_overrides
 from woundsim.patient import CohortSpec, Patient
@@ -67,3 +70,27 @@ def test_risk_attributes_follow_the_cohort_spec():
     for name in ("pivotal_control", "seed_trial"):  # every cohort spec in conf/ states the risks
         assert {"plantar_fraction", "offloading_adherence_mean", "neuropathy_fraction"} <= set(named_option("cohort",
                                                                                                           name))
+
+
+def test_a_cohort_over_posterior_draws_keeps_each_particle_and_its_series():
+    draws = draw_particles(2, np.random.default_rng(3))
+    patients = [Patient(area_cm2=0.6), Patient(area_cm2=0.8)]
+    cfg = ParallelConfig("serial", progress=False)
+    table, series = simulate_draws(patients, Treatment(), draws, base=FAST, seed=4, parallel=cfg, timeseries=True)
+    assert list(table["particle"]) == list(draws["particle"]) and list(table["draw"]) == [0, 1]
+    params, treatment = apply_particle(draws.iloc[1], FAST, Treatment())
+    alone = patient_outcome((params, patients[1], treatment, int(table["seed"].iloc[1])))
+    assert table.iloc[1].drop(["patient", "draw", "particle"]).to_dict() == pytest.approx(alone, nan_ok=True)
+    assert set(series["patient"]) == {0, 1} and series.groupby("patient")["day"].min().tolist() == [0.0, 0.0]
+
+
+def test_each_replicate_of_a_cohort_runs_under_its_own_draw():
+    draws = draw_particles(2, np.random.default_rng(5))
+    patients = [Patient(area_cm2=0.6), Patient(area_cm2=0.8)]
+    cfg = ParallelConfig("serial", progress=False)
+    table = simulate_draws(patients, standard_care(), draws, per="replicate", base=FAST, seed=4, parallel=cfg)
+    assert list(table["replicate"]) == [0, 0, 1, 1] and list(table["patient"]) == [0, 1, 0, 1]
+    assert list(table["particle"]) == [draws["particle"][0]] * 2 + [draws["particle"][1]] * 2
+    assert table["seed"].nunique() == 4
+    with pytest.raises(InputError, match="one draw per patient: 2 draws for 3 patients"):
+        simulate_draws(patients + patients[:1], Treatment(), draws, base=FAST)

@@ -4,6 +4,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
@@ -14,6 +15,7 @@ from woundsim.errors import InputError
 from woundsim.model import WoundModel
 from woundsim.params import ModelParams, policy_horizon_weeks, with_horizon, with_overrides
 from woundsim.patient import Patient
+from woundsim.posterior import apply_particle, draw_particles, load_particles
 from woundsim.simulate import simulate
 from woundsim.treatment import Treatment, standard_care
 
@@ -113,3 +115,20 @@ def test_product_none_with_injection_settings_is_refused_in_one_line():
                                          r"nothing, but the treatment sets \{'dose_ug_per_site': 102\.8.*"
                                          r"use treatment=standard_care"):
         to_objects(compose_run(["treatment.product=none"]))
+
+
+def test_posterior_draws_keep_their_particle_identity():
+    table = load_particles()
+    draws = draw_particles(6, np.random.default_rng(2))
+    assert "particle" in draws.columns and any(c.startswith("abc.") for c in draws.columns)
+    for _, draw in draws.iterrows():
+        row = table.loc[table["particle"] == draw["particle"]].iloc[0]
+        assert row[draws.columns].to_dict() == draw.to_dict()
+
+
+def test_a_draw_gives_no_dose_to_a_treatment_that_gives_no_product():
+    draw = draw_particles(1, np.random.default_rng(0)).iloc[0]
+    placebo = Treatment(product="placebo", dose_ug_per_site=0.0)
+    assert apply_particle(draw, None, standard_care())[1] == standard_care()
+    assert apply_particle(draw, None, placebo)[1] == placebo
+    assert apply_particle(draw, None, Treatment())[1].dose_ug_per_site == draw["treatment.dose_ug_per_site"]

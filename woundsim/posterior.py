@@ -11,6 +11,8 @@ Users (the virtual trial's assurance, sweeps, sensitivity analysis) call:
     particles, weights = load_posterior()                 # conf/model/calibrated_posterior.parquet
     params = draw_params(100, np.random.default_rng(1))  # list[ModelParams] drawn by weight
     scenarios = draw_scenarios(100, rng, treatment)      # (ModelParams, Treatment) pairs, with the trial dose
+    draws = draw_particles(100, rng)                      # rows: particle id, natural and ABC-space values
+    woundsim.cohort.simulate_draws(patients, treatment, draws, per="patient")  # a cohort over the draws
 """
 
 from __future__ import annotations
@@ -29,11 +31,14 @@ from woundsim.tables import read_parquet
 from woundsim.treatment import Treatment
 
 DEFAULT_POSTERIOR = CONF_DIR / "model" / "calibrated_posterior.parquet"
+PARTICLE = "particle"  # the column naming a particle of the posterior file (its row in the final generation)
 METADATA_KEY = b"woundsim.calibration"  # Parquet schema metadata: free parameters and provenance (JSON)
 
 
-def load_posterior(path: str | Path | None = None) -> tuple[pd.DataFrame, np.ndarray]:
-    """Particles (natural units, one column per calibrated quantity) and their normalised weights.
+def load_particles(path: str | Path | None = None) -> pd.DataFrame:
+    """The whole posterior table: `particle` (its identity), `weight` (normalised), `distance`, the natural
+    values (`model.*`, `treatment.*`) and the ABC-space values (`abc.<key>`, what the calibration seeded the
+    particle's patients with: `calibration.setup.CalibrationSetup.arms` rebuilds them).
 
     Args:
         path: posterior Parquet file (default conf/model/calibrated_posterior.parquet).
@@ -47,9 +52,29 @@ def load_posterior(path: str | Path | None = None) -> tuple[pd.DataFrame, np.nda
     require_parquet_file(path, "posterior file", remedy)
     table = read_parquet(path)
     require("weight" in table.columns, f"{path} has no 'weight' column; not a calibration posterior")
-    columns = [c for c in table.columns if c.startswith(("model.", "treatment."))]
-    weights = table["weight"].to_numpy(dtype=float)
-    return table[columns].reset_index(drop=True), weights / weights.sum()
+    table = table.reset_index(drop=True)
+    if PARTICLE not in table.columns:
+        table.insert(0, PARTICLE, np.arange(len(table)))
+    table["weight"] = table["weight"].to_numpy(dtype=float) / table["weight"].to_numpy(dtype=float).sum()
+    return table
+
+
+def value_columns(table: pd.DataFrame) -> list[str]:
+    """The natural-value columns of a posterior table or draw (`model.*`, `treatment.*`), in file order."""
+    return [c for c in table.columns if c.startswith(("model.", "treatment."))]
+
+
+def load_posterior(path: str | Path | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """Particles (natural units, one column per calibrated quantity) and their normalised weights.
+
+    Args:
+        path: posterior Parquet file (default conf/model/calibrated_posterior.parquet).
+
+    Raises:
+        InputError: the file does not exist or is not a calibration posterior.
+    """
+    table = load_particles(path)
+    return table[value_columns(table)], table["weight"].to_numpy(dtype=float)
 
 
 def posterior_metadata(path: str | Path | None = None) -> dict:
@@ -62,11 +87,13 @@ def posterior_metadata(path: str | Path | None = None) -> dict:
 
 
 def draw_particles(n: int, rng: np.random.Generator, path: str | Path | None = None) -> pd.DataFrame:
-    """`n` particles drawn with replacement by weight (natural units)."""
+    """`n` particles drawn with replacement by weight: one row per draw with the particle's identity
+    (`particle`), its natural values (`model.*`, `treatment.*`) and its ABC-space values (`abc.<key>`)."""
     require(int(n) >= 1, f"n = {n} must be >= 1")
-    particles, weights = load_posterior(path)
-    index = rng.choice(len(particles), size=int(n), replace=True, p=weights)
-    return particles.iloc[index].reset_index(drop=True)
+    table = load_particles(path)
+    index = rng.choice(len(table), size=int(n), replace=True, p=table["weight"].to_numpy(dtype=float))
+    keep = [PARTICLE, *value_columns(table), *(c for c in table.columns if c.startswith("abc."))]
+    return table[keep].iloc[index].reset_index(drop=True)
 
 
 def draw_params(n: int, rng: np.random.Generator, path: str | Path | None = None,
@@ -86,18 +113,23 @@ def draw_params(n: int, rng: np.random.Generator, path: str | Path | None = None
 def draw_scenarios(n: int, rng: np.random.Generator, treatment: Treatment, path: str | Path | None = None,
                    base: ModelParams | None = None) -> list[tuple[ModelParams, Treatment]]:
     """`n` (ModelParams, Treatment) pairs: posterior draws with the calibrated treatment.* quantities
-    (the seed trial's unknown dose) applied to `treatment`."""
+    (the seed trial's unknown dose) applied to `treatment` when it gives a product (see `apply_particle`)."""
     rows = draw_particles(n, rng, path)
     return [apply_particle(row, base, treatment) for _, row in rows.iterrows()]
 
 
 def apply_particle(row: pd.Series | dict, base: ModelParams | None = None,
                    treatment: Treatment | None = None) -> tuple[ModelParams, Treatment | None]:
-    """ModelParams (and Treatment, if given) with one particle's natural values applied."""
+    """ModelParams (and Treatment, if given) with one particle's natural values applied.
+
+    The `treatment.*` values (the seed trial's calibrated dose) go only to a treatment that gives a product:
+    standard care and placebo inject none, so they come back unchanged. Other columns of a draw (`particle`,
+    `abc.*`) are ignored.
+    """
     row = dict(row)
     model = {k[len("model."):]: float(v) for k, v in row.items() if k.startswith("model.")}
     params = with_overrides(base if base is not None else ModelParams(), model)
-    if treatment is not None:
+    if treatment is not None and treatment.gives_product:
         treat = {k[len("treatment."):]: v for k, v in row.items() if k.startswith("treatment.")}
         treatment = dataclasses.replace(treatment, **treat)
     return params, treatment

@@ -357,14 +357,15 @@ def parameter_draws(source: str, n: int, base: ModelParams, prior: dict[str, Seq
     the active arm); the values are applied on top of `base`, whose numerics (grid, time steps) are always
     kept.
     """
-    from woundsim.posterior import draw_particles
+    from woundsim.posterior import draw_particles, value_columns
 
     require(source in DRAW_SOURCES, f"draws.source = {source!r}; allowed {', '.join(DRAW_SOURCES)}")
     require(isinstance(n, int) and n >= 1, f"draws.n = {n!r}; allowed integer >= 1")
     if source == "prior":
         return prior_draws(base, prior, n, rng)
     draws = []
-    for _, row in draw_particles(n, rng).iterrows():
+    particles = draw_particles(n, rng)
+    for _, row in particles[value_columns(particles)].iterrows():
         draw = split_targets(dict(row), base)
         draws.append(dataclasses.replace(draw, params=dataclasses.replace(draw.params, numerics=base.numerics)))
     return draws
