@@ -137,3 +137,11 @@ def test_closure_state_from_a_stored_table_and_bad_input():
         ClosureState.from_table(table, scar_maturity=1.5)
     with pytest.raises(InputError, match="months"):
         cumulative_incidence(state, [-1.0], PARAMS)
+
+
+def test_the_table_of_docs_recurrence_md_runs(capsys):
+    from woundsim.recurrence_table import main
+
+    assert main(["--patients", "300"]) == 0
+    out = capsys.readouterr().out
+    assert "REC01/REC04, fitted" in out and "P(0 of 10 same-site within 24 months)" in out and "| REC09 |" in out
