@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyabc
 
+from calibration.statistics import renamed_statistic
 from woundsim.errors import InputError, require
 
 
@@ -82,6 +83,7 @@ def targets_from_config(config: Mapping[str, Mapping]) -> list[Target]:
     require(len(config) > 0, "calibration.targets is empty; need at least one target")
     out = []
     for name, spec in config.items():
+        renamed_statistic(str(name), "calibration.targets")
         unknown = set(spec) - {"observed", "low", "high", "source"}
         require(not unknown, f"calibration.targets.{name} has unknown keys {sorted(unknown)}; "
                              "allowed observed, low, high, source")

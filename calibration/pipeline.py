@@ -34,6 +34,7 @@ from calibration.priors import prior_distribution
 from calibration.report import correlations, identifiability, write_report
 from calibration.runner import StoppingRule, generations, make_sampler, run_smc
 from calibration.setup import CalibrationSetup, load_setup
+from calibration.statistics import renamed_statistic
 from woundsim.calibration_code import fitted_code, write_record
 from woundsim.codekey import bind_store, code_key, log_session
 from woundsim.config import named_option
@@ -196,6 +197,8 @@ def _claim(out_dir: Path, config: dict) -> None:
     saved = out_dir / "calibration.yaml"
     if saved.is_file():
         old = yaml.safe_load(saved.read_text()) or {}
+        for name in old.get("targets") or {}:
+            renamed_statistic(str(name), str(saved))  # a folder from before a rename: say so, not "different problem"
         if problem_hash(old) != problem_hash(config):
             raise InputError(f"{out_dir} holds a calibration of a different problem (cohorts, priors, targets, "
                              "population or seed differ); choose another calibration.name or delete that folder")

@@ -11,8 +11,9 @@ clinical figure was obtained:
   after the day the wound closes (`visit_interval_days`, weekly by default: 4.2 weeks = 42 patient-weeks
   over 10 patients is what weekly assessment gives; visits on days 7, 14, ..., as in the trial's
   observation model: `woundsim.endpoints.observed_closure_day`); 0 uses the simulated day itself.
-- `trial_recurrence_24m`: expected share of the healed trial patients who recur within the follow-up
-  (24 months by default), i.e. the mean of `recurrence_risk_followup` over healed patients.
+- `trial_recurrence_followup`: expected share of the healed trial patients who recur within the follow-up
+  (`recurrence.followup_months`, 24 by default, the trial's), i.e. the mean of `recurrence_risk_followup` over
+  healed patients. (It was named `trial_recurrence_24m`, though it reads whatever follow-up the parameters set.)
 - `soc_closed_week12`, `soc_closed_week20`: share of the standard-care cohort with a confirmed closure
   first seen by day 84 / 140 (the `closed_by_week12/20` keys), the endpoint of the control arms pooled
   by Margolis et al. 1999.
@@ -35,12 +36,25 @@ import pandas as pd
 from woundsim.endpoints import observed_closure_day
 from woundsim.errors import InputError
 
-TRIAL_STATISTICS = ("trial_closed_fraction", "trial_mean_closure_days", "trial_recurrence_24m")
+TRIAL_STATISTICS = ("trial_closed_fraction", "trial_mean_closure_days", "trial_recurrence_followup")
 SOC_STATISTICS = ("soc_closed_week12", "soc_closed_week20", "soc_recurrence_12m")
 ALL_STATISTICS = TRIAL_STATISTICS + SOC_STATISTICS
+RENAMED = {"trial_recurrence_24m": "trial_recurrence_followup"}  # old statistic name -> new one
 
 _TRIAL_COLUMNS = ("time_to_closure_days", "recurrence_risk_followup")
 _SOC_COLUMNS = ("closed_by_week12", "closed_by_week20", "time_to_closure_days", "recurrence_risk_12m")
+
+
+def renamed_statistic(name: str, where: str) -> None:
+    """Refuse a statistic by its old name in one line that names the new one (old configs and stored tables).
+
+    Args:
+        name: a statistic name as found.
+        where: what holds it, for the message (e.g. "calibration.targets").
+    """
+    if name in RENAMED:
+        raise InputError(f"{where}: statistic {name!r} is now {RENAMED[name]!r} (it reads recurrence over "
+                         "model.recurrence.followup_months, not always 24 months); rename it")
 
 
 def trial_statistics(table: pd.DataFrame, visit_interval_days: float = 7.0) -> dict[str, float]:
@@ -52,7 +66,7 @@ def trial_statistics(table: pd.DataFrame, visit_interval_days: float = 7.0) -> d
         visit_interval_days: days between assessment visits (see `woundsim.endpoints.observed_closure_day`).
 
     Returns:
-        {"trial_closed_fraction", "trial_mean_closure_days", "trial_recurrence_24m"} (fractions in [0, 1],
+        {"trial_closed_fraction", "trial_mean_closure_days", "trial_recurrence_followup"} (fractions in [0, 1],
         days); the mean and the recurrence are NaN when no patient closed.
     """
     _require_columns(table, _TRIAL_COLUMNS, "trial")
@@ -62,7 +76,7 @@ def trial_statistics(table: pd.DataFrame, visit_interval_days: float = 7.0) -> d
     return {
         "trial_closed_fraction": float(healed.mean()),
         "trial_mean_closure_days": float(closure[healed].mean()) if healed.any() else math.nan,
-        "trial_recurrence_24m": float(np.mean(risk)) if healed.any() else math.nan,
+        "trial_recurrence_followup": float(np.mean(risk)) if healed.any() else math.nan,
     }
 
 

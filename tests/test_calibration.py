@@ -54,7 +54,7 @@ def test_trial_statistics_count_closures_and_average_visit_days_of_healed_patien
     weekly = trial_statistics(trial_table(), visit_interval_days=7.0)
     assert weekly["trial_closed_fraction"] == pytest.approx(0.75)
     assert weekly["trial_mean_closure_days"] == pytest.approx((14 + 21 + 35) / 3)  # seen at the next visit
-    assert weekly["trial_recurrence_24m"] == pytest.approx(0.2)
+    assert weekly["trial_recurrence_followup"] == pytest.approx(0.2)
     exact = trial_statistics(trial_table(), visit_interval_days=0.0)
     assert exact["trial_mean_closure_days"] == pytest.approx((10 + 21 + 30.5) / 3)
 
@@ -67,7 +67,7 @@ def test_trial_statistics_without_healers_are_undefined():
     table = pd.DataFrame({"time_to_closure_days": [NAN, NAN], "recurrence_risk_followup": [NAN, NAN]})
     stats = trial_statistics(table)
     assert stats["trial_closed_fraction"] == 0.0
-    assert math.isnan(stats["trial_mean_closure_days"]) and math.isnan(stats["trial_recurrence_24m"])
+    assert math.isnan(stats["trial_mean_closure_days"]) and math.isnan(stats["trial_recurrence_followup"])
 
 
 def test_soc_statistics_are_shares_of_the_whole_cohort_and_recurrence_of_healers():
@@ -389,3 +389,17 @@ def test_the_calibrations_arms_for_a_posterior_draw_are_one_call():
     assert CohortModel(setup)._tasks(pars) == (arms["trial"].tasks(), arms["soc"].tasks())
     row = load_particles().set_index("particle").loc[draw["particle"]]
     assert setup.arms(row)["trial"].seeds == arms["trial"].seeds
+
+
+def test_the_old_name_of_the_trial_recurrence_statistic_is_refused_naming_the_new_one(tmp_path):
+    """trial_recurrence_24m read whatever follow-up the parameters set: it is trial_recurrence_followup now."""
+    from calibration.distance import targets_from_config
+    from calibration.pipeline import _claim
+
+    old = {"trial_recurrence_24m": {"observed": 0.0, "low": 0.0, "high": 0.31}}
+    message = r"statistic 'trial_recurrence_24m' is now 'trial_recurrence_followup' .*; rename it$"
+    with pytest.raises(InputError, match=r"^calibration\.targets: " + message):
+        targets_from_config(old)
+    (tmp_path / "calibration.yaml").write_text(yaml.safe_dump({"name": "old", "targets": old}))
+    with pytest.raises(InputError, match=r"calibration\.yaml: " + message):
+        _claim(tmp_path, {"name": "old", "targets": {}})
