@@ -46,7 +46,7 @@ def one_remap(model: WoundModel, fraction: float, offset: tuple[float, float]) -
     """CPU seconds for one remap of copies of the model's grid state (copied before the clock starts)."""
     layers = {name: getattr(model, name).copy() for name in ("wound", "epithelium", "debris", *FRACTION_LAYERS)}
     amounts = {"debris": layers["debris"], "fields": model.fields.c.copy(), "footprint": model.footprint[None].copy()}
-    cohorts = {k: copy.deepcopy(c) for k, c in model.cohorts.items()}
+    cohorts = {k: copy.deepcopy(c) for k, c in model.populations.items()}
     occupancy = {k: o.copy() for k, o in model.occupancy.items()}
     gc.collect()  # the copies' garbage is the benchmark's, not the remap's (collected at the next allocation: 8 ms)
     t0 = time.process_time()

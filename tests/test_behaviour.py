@@ -92,7 +92,7 @@ def test_the_comparison_fails_when_nothing_heals_or_nothing_differs(slow, fast):
 
 
 def _phi_near_sites(model: WoundModel, radius_vox: float) -> float:
-    mac = model.cohorts["macrophage"]
+    mac = model.populations["macrophage"]
     ys, xs, phi = mac.y[: mac.n], mac.x[: mac.n], mac.phi[: mac.n]
     sites = np.array(model.injection_sites)
     d2 = ((ys[:, None] - sites[None, :, 0]) ** 2 + (xs[:, None] - sites[None, :, 1]) ** 2).min(axis=1)

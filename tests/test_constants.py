@@ -37,9 +37,9 @@ def test_fibroblast_slowing_is_capped_by_its_parameter():
 def test_initial_cohort_densities_are_parameters(name, value):
     params = with_overrides(ModelParams(), {"numerics.dx_um": 200.0, name: value})
     model = WoundModel(params, Patient(area_cm2=1.0), seed=2)
-    assert model.cohorts[name.split(".")[0]].n == 0
+    assert model.populations[name.split(".")[0]].n == 0
     dense = WoundModel(with_overrides(params, {name: 0.5}), Patient(area_cm2=1.0), seed=2)
-    assert dense.cohorts[name.split(".")[0]].n == pytest.approx(0.5 * dense.n_wound, rel=0.2)
+    assert dense.populations[name.split(".")[0]].n == pytest.approx(0.5 * dense.n_wound, rel=0.2)
 
 
 def test_the_purse_string_threshold_is_a_share_of_cover_granulation():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from woundsim.cohorts import Cohort
+from woundsim.agents import CellPopulation
 from woundsim.contraction import MERGE_RULES, contract_wound, radial_map
 from woundsim.errors import InputError
 from woundsim.kernels.contraction import map_points, plan_remap
@@ -64,7 +64,7 @@ def _cohorts(rng, wound) -> tuple[dict, dict]:
     cohorts, occupancy, next_uid = {}, {}, np.array([1], dtype=np.int64)
     for kind in CELL_KINDS:
         ys, xs = np.nonzero(where[kind])
-        c = Cohort(kind, capacity=NY * NX)
+        c = CellPopulation(kind, capacity=NY * NX)
         c.add(ys, xs, next_uid)
         c.state[: c.n] = rng.random(c.n)
         cohorts[kind] = c

@@ -58,7 +58,7 @@ def test_cohort_arrays_hold_one_cohort_per_voxel_so_births_never_hit_the_capacit
     ny, nx = model.geometry.shape
     for _ in range(48):
         model.step()
-    for cohort in model.cohorts.values():
+    for cohort in model.populations.values():
         assert cohort.capacity >= ny * nx
         occupied = model.occupancy[cohort.kind]
         assert occupied.max() <= 1 and occupied.sum() == cohort.n  # the bound the capacity relies on
@@ -121,7 +121,7 @@ def test_the_layout_names_each_field_by_its_position_and_the_vectors_fill_every_
     assert [getattr(L, name.upper()) for name in L.FIELD_NAMES] == list(range(len(L.FIELD_NAMES)))
     assert [getattr(L, kind.upper()) for kind in L.CELL_KINDS] == list(range(len(L.CELL_KINDS)))
     model = WoundModel(seed=0)
-    assert tuple(model.fields.names) == L.FIELD_NAMES and tuple(model.cohorts) == L.CELL_KINDS
+    assert tuple(model.fields.names) == L.FIELD_NAMES and tuple(model.populations) == L.CELL_KINDS
     for vector, length in ((model.tp, L.T_LEN), (model.mp, L.M_LEN), (model.fp, L.F_LEN), (model.kp, L.K_LEN),
                            (model.rates, L.R_LEN)):
         assert vector.shape == (length,)

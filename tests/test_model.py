@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from woundsim.cohorts import Fibroblast, Keratinocyte, Macrophage
+from woundsim.agents import Fibroblast, Keratinocyte, Macrophage
 from woundsim.model import WoundModel
 from woundsim.params import ModelParams, with_overrides
 from woundsim.patient import Patient
@@ -29,15 +29,15 @@ def test_agents_are_mesa_agents_on_the_grid_matching_the_arrays():
         model.step()
     by_type = model.agents_by_type
     for cls in (Macrophage, Fibroblast, Keratinocyte):
-        cohort = model.cohorts[cls.kind]
+        population = model.populations[cls.kind]
         agents = by_type[cls] if cls in by_type else []
-        assert len(agents) == cohort.n > 0
+        assert len(agents) == population.n > 0
         for agent in list(agents)[:50]:
             assert agent.cell.coordinate == agent.voxel  # Mesa's view = the arrays' view
             assert agent in agent.cell.agents
     mac = next(iter(by_type[Macrophage]))
     assert 0.0 <= mac.phi <= 1.0 and mac.phenotype in ("M1", "M2")
-    assert len(model.agents) == sum(c.n for c in model.cohorts.values())
+    assert len(model.agents) == sum(c.n for c in model.populations.values())
 
 
 def test_agents_that_die_leave_the_mesa_grid():

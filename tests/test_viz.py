@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from matplotlib import colormaps
 
-from woundsim.cohorts import AGENT_TYPES
+from woundsim.agents import AGENT_TYPES
 from woundsim.errors import InputError
 from woundsim.viz import drawing
 from woundsim.viz.charts import area_option, cells_option
@@ -34,7 +34,7 @@ def test_model_steps_a_day_per_frame_with_its_standard_care_arm():
     assert m.treatment.injects and not m.control.treatment.injects
     assert m.control.records[0]["open_area_cm2"] == m.records[0]["open_area_cm2"]  # same patient, same seed
     for kind, cls in AGENT_TYPES.items():  # the Mesa agents are synced with the arrays once a day
-        assert len(m.agents_by_type[cls]) == m.cohorts[kind].n
+        assert len(m.agents_by_type[cls]) == m.populations[kind].n
 
 
 def test_standard_care_alone_has_no_second_arm(small):
@@ -61,12 +61,12 @@ def test_tissue_image_draws_skin_bed_and_macrophages_by_phi(small):
     ny, nx = small.geometry.shape
     assert img.shape == (ny * s, nx * s, 3) and img.dtype == np.uint8
     assert (img[0, 0] == drawing.rgb(drawing.COLOURS["skin"])).all()
-    mac = small.cohorts["macrophage"]
+    mac = small.populations["macrophage"]
     y, x, phi = mac.y[0], mac.x[0], mac.state[0]
     expected = (drawing.PHI_CMAP(phi)[:3] * np.array(255.0)).astype(np.uint8)
     assert (img[y * s + s // 2, x * s + s // 2] == expected).all()
     taken = np.zeros((ny, nx), dtype=bool)  # a stamp never reaches a neighbouring voxel's centre pixel
-    for c in small.cohorts.values():
+    for c in small.populations.values():
         taken[c.y[: c.n], c.x[: c.n]] = True
     fy, fx = np.argwhere(small.wound & ~taken)[0]
     assert (img[fy * s + s // 2, fx * s + s // 2] == drawing.rgb(drawing.COLOURS["open_bed"])).all()

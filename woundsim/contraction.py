@@ -40,7 +40,7 @@ PERIMETER_VOXELS_PER_BIN = 3.0  # angular resolution of the open area's outline 
 
 
 class CohortArrays(Protocol):
-    """What the remap needs of one kind's cohorts (`woundsim.cohorts.Cohort` has it): live slots [0, n)."""
+    """What the remap needs of one kind's cohorts (`woundsim.agents.CellPopulation` has it): live slots [0, n)."""
 
     n: int
     y: np.ndarray

@@ -14,7 +14,7 @@ import mesa
 import numpy as np
 from mesa.discrete_space import OrthogonalVonNeumannGrid
 
-from woundsim.cohorts import Cohort
+from woundsim.agents import CellPopulation
 from woundsim.errors import InputError
 from woundsim import layout as L
 from woundsim.fields import FactorFields
@@ -96,7 +96,7 @@ class WoundModel(mesa.Model):
                                      params.impairment.senescence_tau_weeks)
         self._build_tissue()
         self._build_fields()
-        self._build_cohorts()
+        self._build_populations()
         self._build_injections()
         self._refresh_vectors()
         self.first_closure_h = math.nan
@@ -145,13 +145,13 @@ class WoundModel(mesa.Model):
         # sources and uptake held over the agent step, solved in n_sub equal field steps
         self._field_args = self.fields.kernel_args(num.dt_agent_h / n_sub, n_sub)
 
-    def _build_cohorts(self) -> None:
+    def _build_populations(self) -> None:
         shape = self.geometry.shape
         self.next_uid = np.array([1], dtype=np.int64)
-        # one cohort per voxel and kind at most, so a capacity of one per voxel bounds every birth in a step
-        self.cohorts = {k: Cohort(k, capacity=shape[0] * shape[1]) for k in L.CELL_KINDS}
-        self._counts = np.zeros(len(self.cohorts), dtype=np.int64)
-        self.occupancy = {k: np.zeros(shape, dtype=np.int64) for k in self.cohorts}
+        # one agent per voxel and kind at most, so a capacity of one per voxel bounds every birth in a step
+        self.populations = {k: CellPopulation(k, capacity=shape[0] * shape[1]) for k in L.CELL_KINDS}
+        self._counts = np.zeros(len(self.populations), dtype=np.int64)
+        self.occupancy = {k: np.zeros(shape, dtype=np.int64) for k in self.populations}
         wy, wx = np.divmod(self.wound_idx, shape[1])
         m, f = self.params.macrophage, self.params.fibroblast
         for kind, density, phi in (("macrophage", m.initial_density, m.phi_initial), ("fibroblast", f.initial_density, 0.0)):
@@ -162,7 +162,7 @@ class WoundModel(mesa.Model):
         self._add("keratinocyte", ey[pick], ex[pick], 0.0)
 
     def _add(self, kind: str, ys: np.ndarray, xs: np.ndarray, phi: float) -> None:
-        self.cohorts[kind].add(ys, xs, self.next_uid, phi)
+        self.populations[kind].add(ys, xs, self.next_uid, phi)
         self.occupancy[kind][ys, xs] += 1
 
     def _build_injections(self) -> None:
@@ -266,10 +266,10 @@ class WoundModel(mesa.Model):
         """Recruit, act, remodel and diffuse, for up to `n_steps` agent steps in one compiled call
         (`woundsim.kernels.step.run_steps`, which stops early after a closure or re-opening); returns the
         steps taken."""
-        cells = tuple(self.cohorts.values())
+        cells = tuple(self.populations.values())
         counts = self._counts
-        for k, cohort in enumerate(cells):
-            counts[k] = cohort.n
+        for k, population in enumerate(cells):
+            counts[k] = population.n
         closed = not math.isnan(self.first_closure_h)
         steps, n_open, bad = S.run_steps(
             n_steps, closed, self.rng, counts, tuple((c.y, c.x, c.uid, c.state) for c in cells),
@@ -279,8 +279,8 @@ class WoundModel(mesa.Model):
             self._field_args, (self.tp, self.mp, self.fp, self.kp), self.rates,
             (self.depot_per_site, self.release_frac, self.release_to, self.release_share, self.release_rate,
              self.depot_runs, self.footprint), self.dt)
-        for k, cohort in enumerate(cells):
-            cohort.n = int(counts[k])
+        for k, population in enumerate(cells):
+            population.n = int(counts[k])
         self.n_open = n_open
         if bad >= 0:
             raise InputError(self.fields.bad_input_message(int(bad)))
@@ -336,9 +336,13 @@ class WoundModel(mesa.Model):
         return self._grid
 
     def sync_agents(self) -> None:
-        """Bring the Mesa agents (model.agents, on model.grid) up to date with the cohort arrays."""
-        for cohort in self.cohorts.values():
-            cohort.sync(self, self.grid)
+        """Bring the Mesa agents (model.agents, on model.grid) up to date with the population arrays."""
+        for population in self.populations.values():
+            population.sync(self, self.grid)
+
+    @property
+    def cohorts(self):
+        raise AttributeError("WoundModel.cohorts is now WoundModel.populations (woundsim.agents.CellPopulation)")
 
     @property
     def open_area_cm2(self) -> float:

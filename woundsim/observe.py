@@ -13,7 +13,7 @@ def daily_record(model) -> dict:
     """One row of the daily time series (DESIGN.md section 7)."""
     dx = model.params.numerics.dx_um
     wound = model.wound
-    mac = model.cohorts["macrophage"]
+    mac = model.populations["macrophage"]
     phi = mac.phi[: mac.n]
     n_m1 = int(np.count_nonzero(phi < 0.5))
     open_vox = int(np.count_nonzero(wound & (model.epithelium < 1.0)))
@@ -28,8 +28,8 @@ def daily_record(model) -> dict:
         "m2_macrophages": int(mac.n - n_m1),
         "m1_fraction": n_m1 / mac.n if mac.n else np.nan,
         "mean_phi": float(phi.mean()) if mac.n else np.nan,
-        "fibroblasts": int(model.cohorts["fibroblast"].n),
-        "keratinocytes": int(model.cohorts["keratinocyte"].n),
+        "fibroblasts": int(model.populations["fibroblast"].n),
+        "keratinocytes": int(model.populations["keratinocyte"].n),
         "granulation_mean": float(model.granulation[wound].mean()),
         "epithelium_mean": float(model.epithelium[wound].mean()),
         "perfusion_mean": float(model.perfusion[wound].mean()),
@@ -42,9 +42,9 @@ def daily_record(model) -> dict:
 
 
 def phi_map(model) -> np.ndarray:
-    """Macrophage polarisation per voxel (NaN where no macrophage cohort sits)."""
+    """Macrophage polarisation per voxel (NaN where no macrophage agent sits)."""
     out = np.full(model.geometry.shape, np.nan)
-    mac = model.cohorts["macrophage"]
+    mac = model.populations["macrophage"]
     out[mac.y[: mac.n], mac.x[: mac.n]] = mac.phi[: mac.n]
     return out
 

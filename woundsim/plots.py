@@ -56,13 +56,13 @@ def closure_curve(run: dict, path: Path) -> Path:
 
 
 def cell_dynamics(run: dict, path: Path) -> Path:
-    """Cohort counts by type and macrophage polarisation over time."""
+    """Agent counts by kind and macrophage polarisation over time."""
     ts = run["timeseries"]
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
     for col, color in (("macrophages", "tab:purple"), ("fibroblasts", "tab:orange"), ("keratinocytes", "tab:green")):
         a.plot(ts["day"], ts[col], label=col, color=color)
     a.set_xlabel("day")
-    a.set_ylabel("cohorts (agents)")
+    a.set_ylabel("agents")
     a.legend(fontsize=8)
     b.plot(ts["day"], 1 - ts["m1_fraction"], color="tab:blue", label="M2 fraction (phi >= 0.5)")
     b.plot(ts["day"], ts["mean_phi"], color="tab:cyan", ls="--", label="mean phi")

@@ -89,12 +89,12 @@ def status_html(model: VizModel) -> str:
     extra += "" if model.running else " · end of the horizon"
     return (f'<b class="woundsim-day" style="font-size:16px">Day {model.day:.0f}</b>'
             f' &nbsp;open area <b>{rec["open_area_cm2"]:.2f} cm²</b> (PAR {rec["par_pct"]:.0f} %)'
-            f' · {mac} macrophage cohorts, {m2}{extra}')
+            f' · {mac} macrophage agents, {m2}{extra}')
 
 
 @solara.component
 def TissueCard(model: VizModel):
-    """The tissue grid with the cohorts drawn by type, macrophages coloured by polarisation."""
+    """The tissue grid with the agents drawn by kind, macrophages coloured by polarisation."""
     FRAME.get()
     with solara.Card(margin=0, style="height: 100%;"):
         solara.HTML(unsafe_innerHTML=status_html(model), classes=["woundsim-status"], style="font-size: 14px;")

@@ -60,7 +60,7 @@ def area_option(model: WoundModel) -> dict:
 
 def cells_option(model: WoundModel) -> dict:
     """Cohorts per cell type per day (left axis) and the M2 fraction of macrophages (right axis)."""
-    opt = _base("Cells and macrophage polarisation", model, "cohorts")
+    opt = _base("Cells and macrophage polarisation", model, "agents")
     opt["yAxis"].append({"type": "value", "name": "M2 fraction", "min": 0, "max": 1, "splitLine": {"show": False},
                          "nameTextStyle": TEXT, "axisLabel": TEXT})
     series = [{"name": key, "type": "line", "showSymbol": False, "data": _points(model.records, key),

@@ -2,7 +2,7 @@
 
 The page redraws every simulated day, so the maps are composed with numpy (a few milliseconds)
 rather than matplotlib (a few hundred): each voxel becomes an `s` x `s` block of pixels, and each
-cohort is stamped into its voxel's block. Cohorts of the three types may share a voxel; they are
+agent is stamped into its voxel's block. Agents of the three kinds may share a voxel; they are
 drawn in the order fibroblasts (green dots), keratinocytes (dark squares), macrophages (discs 1.5 voxels
 wide, coloured by polarisation phi), so that the sparse macrophages stay visible on top.
 """
@@ -93,8 +93,8 @@ def tissue_background(model: WoundModel) -> np.ndarray:
     return np.where(model.wound[..., None], healed, c["skin"]).astype(np.uint8)
 
 
-def _cohort(model: WoundModel, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    c = model.cohorts[kind]
+def _population(model: WoundModel, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    c = model.populations[kind]
     return c.y[: c.n], c.x[: c.n], c.state[: c.n]
 
 
@@ -102,11 +102,11 @@ def tissue_image(model: WoundModel) -> np.ndarray:
     """RGB uint8 image of the tissue with every cohort drawn on it and the injection sites marked."""
     s = scale_for(model.geometry.shape)
     img = _upscale(tissue_background(model), s)
-    y, x, _ = _cohort(model, "fibroblast")
+    y, x, _ = _population(model, "fibroblast")
     _stamp(img, y, x, s, _disc(0.3 * s), rgb(COLOURS["fibroblast"]))
-    y, x, _ = _cohort(model, "keratinocyte")
+    y, x, _ = _population(model, "keratinocyte")
     _stamp(img, y, x, s, _square(max(s // 3, 1)), rgb(COLOURS["keratinocyte"]))
-    y, x, phi = _cohort(model, "macrophage")
+    y, x, phi = _population(model, "macrophage")
     r = 0.75 * s
     _stamp(img, y, x, s, _disc(r), rgb(COLOURS["outline"]))
     colours = (PHI_CMAP(np.clip(phi, 0.0, 1.0))[:, :3] * 255).astype(np.uint8)
