@@ -18,11 +18,14 @@ import sys
 from pathlib import Path
 
 from calibration.app_config import APP_CONFIG, APP_NAME, compose_config  # noqa: F401  (compose_config moved)
-from woundsim.app import run_hydra_app
+from woundsim.app import AppHelp, run_hydra_app
 from woundsim.errors import InputError
 
 USAGE = __doc__
 COMMANDS = ("run", "check", "install", "resolution")
+HELP = AppHelp("ABC-SMC calibration (pyabc) against the clinical targets, into outputs/calibration/<name>/ "
+               "(the same command continues a stopped run).", ("calibration",),
+               "calibration.* sets the run (abc population and generations, cohorts, free parameters).")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _run_hydra(overrides: list[str]) -> None:
     run_hydra_app(_job, overrides, prog="woundsim calibrate run", config_name=APP_NAME,
-                  schemas={APP_NAME: APP_CONFIG}, error_prefix="calibration")
+                  schemas={APP_NAME: APP_CONFIG}, error_prefix="calibration", app_help=HELP)
 
 
 def _job(cfg) -> None:

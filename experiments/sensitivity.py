@@ -22,13 +22,17 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from woundsim.app import run_hydra_app
+from woundsim.app import AppHelp, run_hydra_app
 from woundsim.config import CONF_DIR, WoundsimConf, parallel_from, to_objects  # noqa: F401  (CONF_DIR for tests)
 from woundsim.errors import require
 from woundsim.params import HORIZON_WEEKS_STANDARD_CARE, HORIZON_WEEKS_TREATED
 from woundsim.sensitivity import IshigamiModel, StudyResult, StudySpec, WoundsimModel, run_study
 
 MODELS = ("woundsim", "ishigami")
+HELP = AppHelp("global sensitivity analysis (Morris screening, Sobol indices) of the simulated patient around a "
+               "base case, into outputs/sensitivity/<name>/ (the same command resumes a killed study).",
+               ("+sensitivity", "patient", "treatment", "model", "grid", "parallel"),
+               "sensitivity.* sets the design (method, n, parameters and their ranges, outputs, arms' horizons).")
 
 
 @dataclass
@@ -68,7 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     overrides, including -m and --help)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     argv = ["+" + a if a.startswith("sensitivity=") else a for a in argv]
-    run_hydra_app(_job, argv, prog="woundsim sensitivity", schemas={"woundsim_schema": SensitivityAppConf})
+    run_hydra_app(_job, argv, prog="woundsim sensitivity", schemas={"woundsim_schema": SensitivityAppConf},
+                  app_help=HELP)
 
 
 def _job(cfg: DictConfig) -> dict:

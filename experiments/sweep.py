@@ -29,7 +29,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from woundsim.app import register_schema as register_app_schema
-from woundsim.app import fail_after_run, run_hydra_app, unfinished_jobs
+from woundsim.app import AppHelp, fail_after_run, run_hydra_app, unfinished_jobs
 from woundsim.config import WoundsimConf, cohort_from, parallel_from, to_objects
 from woundsim.errors import InputError, require
 from woundsim.output import COMPLETE
@@ -43,6 +43,13 @@ from woundsim.tables import read_parquet
 FIGURE = Path("figures") / "closure_heatmaps.png"
 STUDY_OUTPUTS = ("study.parquet", "points.csv", FIGURE)  # what a gather writes into a study folder
 JOB_FINISHED = "cohort.parquet"  # written last by a sweep point's job, into its job folder
+HELP = AppHelp("cohort studies: each point of a multirun (-m) simulates a cohort of patients into the study's "
+               "resumable store; when the multirun ends the store is gathered into study.parquet, points.csv and "
+               "heatmaps (`woundsim sweep gather DIR` does it by hand).",
+               ("+experiment", "cohort", "treatment", "model", "grid", "parallel"),
+               "study.* sets the study (name, n_patients, schedules, heatmap axes); the patients come from the "
+               "cohort, so patient.* is not used.\nhydra/launcher=slurm sends the points to a cluster "
+               "(conf/hydra/launcher/).")
 _OWN_COLUMNS = ("model.numerics.dx_um", "model.numerics.horizon_weeks")  # recorded as dx_um, horizon_weeks
 
 
@@ -73,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
         gather_command(argv[1:])
         return
     run_hydra_app(_cohort_job, argv, prog="woundsim sweep", schemas={"woundsim_schema": SweepConf},
-                  validate=point_scenario)
+                  validate=point_scenario, app_help=HELP)
 
 
 def register_schema() -> None:

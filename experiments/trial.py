@@ -15,12 +15,19 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from woundsim.app import register_schema, run_hydra_app
+from woundsim.app import AppHelp, register_schema, run_hydra_app
 from woundsim.config import CONF_DIR  # noqa: F401  (tests compose from it)
 from woundsim.trial.study import TrialStudyConf, load_study, run_design_study  # noqa: F401  (re-exported)
 
 CONFIG_NAME = "trial/default"
 SCHEMAS = {"trial_schema": TrialStudyConf}
+HELP = AppHelp("virtual phase III trial designer: power and assurance of arm sizes from simulated patient pools, "
+               "into outputs/trial/<time>_<name>/.", ("cohort", "model", "parallel"),
+               "The arms' regimens are treatment options (treatment/: "
+               + ", ".join(sorted(p.stem for p in (CONF_DIR / "treatment").glob("*.yaml")))
+               + "), chosen with\ntreatment@treatments.hucmscd=OPTION and treatment@treatments.placebo=OPTION; "
+               "the cohort's inclusion window (cohort.*) is the trial's, set on top of the chosen cohort;\n"
+               "design.*, draws.*, pool.*, runin.* and analysis.* set the study.")
 
 
 def register_configs() -> None:
@@ -32,7 +39,7 @@ def register_configs() -> None:
 def main(argv: list[str] | None = None) -> None:
     """`woundsim trial [OVERRIDES]` (Hydra parses them, including --help and --cfg job)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    run_hydra_app(_job, argv, prog="woundsim trial", config_name=CONFIG_NAME, schemas=SCHEMAS)
+    run_hydra_app(_job, argv, prog="woundsim trial", config_name=CONFIG_NAME, schemas=SCHEMAS, app_help=HELP)
 
 
 def _job(cfg: DictConfig) -> None:

@@ -30,6 +30,7 @@ from woundsim.errors import InputError
 
 INPUT_ERROR_STATUS = 2  # bad input (woundsim's and Hydra's own errors alike); argparse uses 2 too
 CHECKS_OVERRIDE = "+hydra.callbacks.woundsim_checks._target_=woundsim.app.AppChecks"
+LOGGING_OVERRIDE = "hydra/job_logging=stdout"  # log records to the console only, no <job>.log file
 _WRITE_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
                  errno.EROFS: "read-only file system", errno.EACCES: "permission denied", errno.EPERM: "not permitted"}
 # the application being run: its config validator, message prefix, and the exit status a callback asked for
@@ -44,9 +45,49 @@ def register_schema(name: str, node: Any) -> None:
     ConfigStore.instance().store(name=name, node=node)
 
 
+@dataclass
+class AppHelp:
+    """What `--help` says about an application: a description and the config groups it reads.
+
+    Attributes:
+        description: one or two sentences on what the application does.
+        groups: config groups under conf/ that the application reads, in the order shown; "+name" for a
+            group added with `+name=OPTION` (e.g. "+experiment").
+        notes: lines printed after the groups (how the other options are set).
+    """
+
+    description: str
+    groups: tuple[str, ...]
+    notes: str = ""
+
+    def template(self, prog: str) -> str:
+        """Hydra's help template (its `$CONFIG` is the composed config)."""
+        lines = []
+        for group in self.groups:
+            name = group.lstrip("+")
+            options = ", ".join(sorted(p.stem for p in (CONF_DIR / name).glob("*.yaml")))
+            lines.append(f"{name}: {options}" + (f"   (add one with +{name}=OPTION)" if group.startswith("+") else ""))
+        notes = f"\n{self.notes}\n" if self.notes else ""
+        text = (f"{prog}: {self.description}\n\n== Configuration groups ==\nChoose an option of a group with "
+                f"group=option:\n\n" + "\n".join(lines) + f"\n{notes}\n== Config ==\nOverride anything in the config "
+                "(foo.bar=value):\n\n$CONFIG\nPowered by Hydra (https://hydra.cc); --hydra-help shows Hydra's own "
+                "options (launchers, sweepers, logging).\n")
+        return text.replace("${", "$${")  # no OmegaConf interpolation in the text
+
+
+def register_help(prog: str, app_help: AppHelp) -> str:
+    """Register `app_help` as an option of Hydra's hydra/help group; returns the override that selects it."""
+    from hydra.core.config_store import ConfigStore
+
+    name = "woundsim_" + prog.replace("woundsim ", "").replace(" ", "_")
+    ConfigStore.instance().store(group="hydra/help", name=name,
+                                 node={"app_name": prog, "header": "", "footer": "", "template": app_help.template(prog)})
+    return f"hydra/help={name}"
+
+
 def run_hydra_app(job: Callable[[Any], Any], argv: Sequence[str], *, prog: str, config_name: str = "config",
                   schemas: dict[str, Any] | None = None, error_prefix: str = "woundsim",
-                  validate: Callable[[Any], Any] | None = None) -> None:
+                  validate: Callable[[Any], Any] | None = None, app_help: AppHelp | None = None) -> None:
     """Run `job(cfg)` as a Hydra app composing `config_name` from conf/ with `argv` as overrides.
 
     Args:
@@ -58,6 +99,7 @@ def run_hydra_app(job: Callable[[Any], Any], argv: Sequence[str], *, prog: str, 
         error_prefix: prefix of the one-line error message of an `InputError`.
         validate: checks one job's composed config (raises `InputError`) without running it; a multirun
             calls it on every job before launching any.
+        app_help: what `--help` says (default: Hydra's text, listing every group under conf/).
 
     Raises:
         SystemExit: 2 on bad input (one line on stderr), 1 when a job failed otherwise (Hydra prints the
@@ -91,7 +133,12 @@ def run_hydra_app(job: Callable[[Any], Any], argv: Sequence[str], *, prog: str, 
             raise
 
     app = hydra.main(config_path=str(CONF_DIR), config_name=config_name, version_base="1.3")(task)
-    saved, sys.argv = sys.argv, [prog, *argv, CHECKS_OVERRIDE]
+    extra = [CHECKS_OVERRIDE]
+    if not any(a.startswith(("hydra/job_logging=", "override hydra/job_logging")) for a in argv):
+        extra.append(LOGGING_OVERRIDE)  # the job log file stayed empty: woundsim prints, it does not log
+    if app_help is not None and not any(a.startswith("hydra/help=") for a in argv):
+        extra.append(register_help(prog, app_help))
+    saved, sys.argv = sys.argv, [prog, *with_overrides(argv, extra)]
     _app.update(validate=validate, prefix=error_prefix, status=0)
     try:
         app()
@@ -103,6 +150,27 @@ def run_hydra_app(job: Callable[[Any], Any], argv: Sequence[str], *, prog: str, 
         sys.argv = saved
     if _app["status"]:
         raise SystemExit(_app["status"])
+
+
+def with_overrides(argv: Sequence[str], extra: list[str]) -> list[str]:
+    """`argv` with the overrides `extra` added, every override in one run of positional arguments after the
+    flags (argparse, hence Hydra, takes only one: `a=1 --cfg job b=2` is refused, `--cfg job a=1 b=2` is not)."""
+    from hydra._internal.utils import get_args_parser
+
+    parser = get_args_parser()
+
+    def refuse(message: str):
+        raise ValueError(message)
+
+    parser.error = refuse  # a bad flag: leave argv as it is, for Hydra to report
+    try:
+        overrides = list(parser.parse_known_args(list(argv))[0].overrides)
+    except ValueError:
+        return [*argv, *extra]
+    flags = list(argv)
+    for item in overrides:
+        flags.remove(item)
+    return [*flags, *extra, *overrides]
 
 
 def stop(message: str) -> None:

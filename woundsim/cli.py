@@ -83,9 +83,13 @@ def application(command: str):
 
 def run_command(overrides: list[str]) -> None:
     """Run the Hydra app with `overrides` (Hydra parses them, including --help and -m)."""
-    from woundsim.app import run_hydra_app
+    from woundsim.app import AppHelp, run_hydra_app
 
-    run_hydra_app(_run_job, overrides, prog="woundsim run", validate=checked_run)
+    run_hydra_app(_run_job, overrides, prog="woundsim run", validate=checked_run, app_help=AppHelp(
+        "simulate one patient from trial entry to the horizon (or to confirmed closure) and write its run folder "
+        "under outputs/runs/; -m sweeps scenarios (woundsim sweep gather gathers them).",
+        ("patient", "treatment", "model", "grid"),
+        "run.* sets the seed (run.seed), the horizon (run.horizon_weeks), replicates, snapshot days and figures."))
 
 
 def _run_job(cfg) -> dict:

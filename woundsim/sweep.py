@@ -248,7 +248,7 @@ def sweep_axes(table: pd.DataFrame) -> list[str]:
 
 
 def point_summary(table: pd.DataFrame, axes: list[str] | None = None) -> pd.DataFrame:
-    """One row per sweep point: n, median time to confirmed closure, closure rate by week 12.
+    """One row per sweep point: n, median time to closure (of confirmed closures), closure rate by week 12.
 
     Args:
         table: a gathered study table.
@@ -256,9 +256,9 @@ def point_summary(table: pd.DataFrame, axes: list[str] | None = None) -> pd.Data
 
     Returns:
         Columns: the axes, n, n_closed_week12, closure_rate_week12 (fraction; NaN when some patient's week-12
-        status is unknown because the horizon is shorter), median_closure_days (days; the median of the time
-        to confirmed closure, Kaplan-Meier style: the first time by which half the patients have closed;
-        +inf when fewer than half close within the horizon).
+        status is unknown because the horizon is shorter), median_closure_days (days; the median of
+        `time_to_closure_days`, the first closure day of a closure confirmed two weeks later, Kaplan-Meier
+        style: the first time by which half the patients have closed; +inf when fewer than half close).
     """
     axes = sweep_axes(table) if axes is None else list(axes)
     missing = set(axes) - set(table.columns)

@@ -20,8 +20,9 @@ from woundsim.units import weeks_to_days
 
 def plot_closure_heatmaps(table: pd.DataFrame, path: Path, *, rows: list[str] | None = None,
                           cols: list[str] | None = None) -> Path:
-    """Two heatmaps over the sweep axes, from a gathered study table alone: median time to confirmed closure
-    (days; "NR" when fewer than half close) and the percentage closed by week 12.
+    """Two heatmaps over the sweep axes, from a gathered study table alone: the median day of closure (the
+    first closure day of a closure confirmed two weeks later, `time_to_closure_days`; "NR" when fewer than
+    half close) and the percentage closed by week 12.
 
     Args:
         table: gathered study table (one row per patient).
@@ -43,7 +44,8 @@ def plot_closure_heatmaps(table: pd.DataFrame, path: Path, *, rows: list[str] | 
     width = 2 * (1.0 * days.shape[1] + 2.8)
     fig, panels = plt.subplots(1, 2, figsize=(width, 0.45 * days.shape[0] + 2.4), constrained_layout=True)
     horizon = weeks_to_days(float(table["horizon_weeks"].iloc[0]))
-    _heatmap(fig, panels[0], days, "median time to confirmed closure (days)", "viridis_r", (0.0, horizon),
+    _heatmap(fig, panels[0], days, "median day of closure\n(first closure, confirmed 2 weeks later)",
+             "viridis_r", (0.0, horizon),
              lambda v, i, j: "NR" if math.isinf(v) else f"{v:.0f}")
     _heatmap(fig, panels[1], rate, "closed by week 12 (colour: %, text: closed/n)", "viridis", (0.0, 100.0),
              lambda v, i, j: closed.iat[i, j])

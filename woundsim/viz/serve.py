@@ -24,8 +24,10 @@ DEFAULT_PORT = 8765
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="woundsim viz",
-        description="Serve the interactive wound-healing page (Mesa SolaraViz on a Solara server).",
-        epilog="Open the printed address in a browser. Needs the viz extra: pip install 'woundsim[viz]'.")
+        description="Serve the interactive wound-healing page: a Solara page (not Mesa's SolaraViz) that steps "
+                    "the model a simulated day at a time, next to the same patient under standard care.",
+        epilog="Open the printed address in a browser. Serving needs the viz extra: pip install 'woundsim[viz]' "
+               "(the first start installs the page's scripts from the npm registry).")
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
                    help=f"port to listen on (default {DEFAULT_PORT}; 0 = any free)")
     p.add_argument("--host", default="localhost", help="interface to listen on (default localhost: this machine only)")
