@@ -382,7 +382,7 @@ def remap_cohorts(n, y, x, uid, state, occ, dest, sum_state):
     Args:
         n: live cohorts (slots [0, n)).
         y, x, uid, state: the cohort arrays.
-        occ: int64 (ny, nx) cohorts per voxel, rewritten.
+        occ: int64 (ny, nx) cohorts per voxel (0 or 1, as the model keeps it), rewritten.
         dest: int64 flat destinations (`RemapPlan.dest`).
         sum_state: True to sum the state of merged cohorts, False to average it.
 
@@ -392,7 +392,8 @@ def remap_cohorts(n, y, x, uid, state, occ, dest, sum_state):
     """
     nx = occ.shape[1]
     flat_occ = occ.reshape(-1)
-    flat_occ[:] = 0
+    for i in range(n):  # only the cohorts' voxels: clearing the whole grid cost as much as the rest
+        flat_occ[y[i] * nx + x[i]] = 0
     weight = np.ones(n)
     kept, gone, gone_state = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), np.empty(n)
     n_merged = 0
