@@ -1,5 +1,8 @@
-"""Biological constants are named parameters (woundsim.params) that reach the model, and each cell kind reads
-its own (issue 15 item 7)."""
+"""Biological constants are named parameters (woundsim.params) that reach the model, each cell kind reads its own,
+and hour/day/week conversions live in woundsim.units (issue 15 item 7)."""
+
+import ast
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,7 +11,7 @@ from woundsim import layout as L
 from woundsim.model import WoundModel
 from woundsim.params import ModelParams, with_overrides
 from woundsim.patient import Patient
-from woundsim.rates import fibroblast_vector, keratinocyte_vector, macrophage_vector
+from woundsim.rates import fibroblast_vector, keratinocyte_vector, macrophage_vector, tissue_vector
 
 
 @pytest.mark.parametrize("kind, slot", [("macrophage", L.M_EV_UPTAKE), ("fibroblast", L.F_EV_UPTAKE),
@@ -57,3 +60,49 @@ def test_the_deficit_at_the_margin_is_a_share_of_the_depth():
 def test_the_impairment_strength_is_capped_by_its_parameter():
     params = with_overrides(ModelParams(), {"numerics.dx_um": 200.0, "impairment.strength_max": 1.5})
     assert WoundModel(params, Patient(area_cm2=0.5, hba1c_pct=14.0), seed=1).impairment == 1.5
+
+
+def test_the_kernel_constants_are_parameters_in_their_vectors():
+    params = with_overrides(ModelParams(), {"macrophage.pdgf_m1_share": 0.2, "fibroblast.deposit_own_share": 0.6,
+                                            "tissue.covered_debris_decay_per_day": 2.0})
+    mp, fp = macrophage_vector(params, 0.0), fibroblast_vector(params, 0.0)
+    assert (mp[L.M_PDGF_M1_SHARE], mp[L.M_PDGF_RISE]) == (0.2, 0.8)  # PDGF x (0.2 + 0.8 phi)
+    assert fp[L.F_DEPOSIT_OWN] == 0.6 and fp[L.F_DEPOSIT_OWN] + 4 * fp[L.F_DEPOSIT_NEIGHBOUR] == pytest.approx(1.0)
+    assert tissue_vector(params, 0.0, 0.0)[L.T_DEBRIS_RESOLVE] == pytest.approx(2.0 / 24.0)
+    defaults = ModelParams()  # the constants they replace: 0.3 + 0.7 phi, a half and four eighths, 1/24 per hour
+    assert macrophage_vector(defaults, 0.0)[[L.M_PDGF_M1_SHARE, L.M_PDGF_RISE]].tolist() == [0.3, 0.7]
+    assert fibroblast_vector(defaults, 0.0)[[L.F_DEPOSIT_OWN, L.F_DEPOSIT_NEIGHBOUR]].tolist() == [0.5, 0.125]
+    assert tissue_vector(defaults, 0.0, 0.0)[L.T_DEBRIS_RESOLVE] == 1.0 / 24.0
+
+
+@pytest.mark.parametrize("module, name", [("woundsim.model", "INITIAL_MACROPHAGE_DENSITY"),
+                                          ("woundsim.kernels.tissue", "COVERED_DEBRIS_DECAY_PER_H")])
+def test_the_old_constant_names_point_to_their_parameters(module, name):
+    with pytest.raises(ImportError, match="model parameter"):
+        exec(f"from {module} import {name}")
+
+
+def _unit_literals(root: Path) -> list[str]:
+    """Places that multiply or divide by a literal 24, 7 or 168 (an hour/day/week conversion)."""
+    ops = (ast.Mult, ast.Div, ast.FloorDiv, ast.Mod)
+    hits = []
+    for package in ("woundsim", "calibration", "experiments"):
+        for path in sorted((root / package).rglob("*.py")):
+            if path == root / "woundsim" / "units.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.BinOp) and isinstance(node.op, ops):
+                    operands = (node.left, node.right)
+                elif isinstance(node, ast.AugAssign) and isinstance(node.op, ops):
+                    operands = (node.value,)
+                else:
+                    continue
+                if any(isinstance(o, ast.Constant) and type(o.value) in (int, float) and o.value in (24, 7, 168)
+                       for o in operands):
+                    hits.append(f"{path.relative_to(root)}:{node.lineno}")
+    return hits
+
+
+def test_hours_days_and_weeks_are_converted_in_the_units_module_only():
+    hits = _unit_literals(Path(__file__).resolve().parents[1])
+    assert not hits, f"literal hour/day/week conversions (use woundsim.units): {', '.join(hits)}"

@@ -24,15 +24,15 @@ MACROPHAGE, FIBROBLAST, KERATINOCYTE = range(3)
 # ---- the tissue vector `tp` (shared: per-hour rates, Hill constants, patient state; woundsim.rates) ------
 (T_K_TNF, T_K_IL10, T_K_TGFB, T_K_PDGF, T_K_VEGF, T_K_EGF, T_K_EV, T_K_DEBRIS, T_TNF_INH,
  T_TNF_MULT, T_TGFB_MULT, T_SENESCENCE, T_IMPAIR, T_DEBRIS_GROWTH, T_DEBRIS_MAX, T_DEBRIS_TNF,
- T_ANGIO, T_MMP, T_DEBRIS_BLOCK, T_DX, T_LEN) = range(21)
+ T_ANGIO, T_MMP, T_DEBRIS_BLOCK, T_DX, T_DEBRIS_RESOLVE, T_LEN) = range(22)
 
 # ---- the macrophage vector `mp` -----------------------------------------------------------------------
 (M_DEATH, M_MOVE, M_CHEMO, M_M2, M_M1, M_EV_GAIN, M_EFF_GAIN, M_CLEAR, M_S_TNF, M_S_IL10, M_S_TGFB,
- M_S_PDGF, M_S_VEGF, M_EV_UPTAKE, M_GLYC_SLOW, M_BASAL, M_LEN) = range(17)
+ M_S_PDGF, M_S_VEGF, M_EV_UPTAKE, M_GLYC_SLOW, M_BASAL, M_PDGF_M1_SHARE, M_PDGF_RISE, M_LEN) = range(19)
 
 # ---- the fibroblast vector `fp` -----------------------------------------------------------------------
 (F_MOVE, F_CHEMO, F_DIVIDE, F_DEATH, F_LEAVE, F_COLLAGEN, F_BASAL, F_S_TGFB, F_S_KGF, F_EV_GAIN,
- F_GLYC, F_EV_UPTAKE, F_LEN) = range(13)
+ F_GLYC, F_EV_UPTAKE, F_DEPOSIT_OWN, F_DEPOSIT_NEIGHBOUR, F_LEN) = range(15)
 
 # ---- the keratinocyte vector `kp` ---------------------------------------------------------------------
 (K_ADVANCE, K_DIVIDE, K_EGF_GAIN, K_EV_GAIN, K_GLYC, K_COVER, K_DIFF, K_S_VEGF, K_EV_UPTAKE, K_CARGO_UPTAKE,

@@ -90,6 +90,7 @@ class FibroblastParams:
     ev_gain: float = 4.0  # -, activation by EV cargo relative to pdgf (prior)
     ev_uptake_per_h: float = 0.05  # 1/h, first-order EV uptake by a cohort (prior; until issue 15 the macrophage's value)
     initial_density: float = 0.02  # cohorts per wound voxel at entry (prior)
+    deposit_own_share: float = 0.5  # -, share of a cohort's new tissue laid in its own voxel, the rest in its 4 neighbours (model choice: filling from the walls)
 
 
 @dataclass
@@ -121,6 +122,7 @@ class TissueParams:
     debris_growth_per_day: float = 0.15  # 1/day, bacterial regrowth in open wound voxels (prior)
     debris_max: float = 3.0  # u, carrying capacity of debris per voxel (prior)
     debris_tnf: float = 0.3  # u/h of tnf per unit debris (damage signal, prior)
+    covered_debris_decay_per_day: float = 1.0  # 1/day, resolution of debris under a closed epithelium: within days (prior)
     perfusion_intact: float = 1.0  # -, intact skin
     perfusion_ischaemic: float = 0.5  # -, intact-skin perfusion at Texas stage C/D (prior)
     perfusion_wound_fraction: float = 0.4  # -, wound-bed perfusion relative to intact at entry (prior)
@@ -349,7 +351,7 @@ def validate(params: ModelParams) -> None:
     for name in ("macrophage.phi_initial", "keratinocyte.cover_granulation", "keratinocyte.initial_edge_fraction",
                  "macrophage.initial_density", "fibroblast.initial_density", "macrophage.pdgf_m1_share",
                  "keratinocyte.purse_string_granulation", "tissue.deficit_edge_fraction",
-                 "impairment.fibroblast_slowing_max", "tissue.tnf_inhibition",
+                 "impairment.fibroblast_slowing_max", "fibroblast.deposit_own_share", "tissue.tnf_inhibition",
                  "tissue.debris_blocks_epithelium", "standard_care.debridement_efficiency",
                  "standard_care.senescence_reset", "impairment.tgfb_loss", "impairment.senescence_max",
                  "tissue.perfusion_wound_fraction", "tissue.perfusion_ischaemic", "tissue.perfusion_intact"):

@@ -33,6 +33,7 @@ def tissue_vector(p: ModelParams, impairment: float, senescence: float) -> np.nd
     v[L.T_MMP] = per_h(t.mmp_per_day)
     v[L.T_DEBRIS_BLOCK] = t.debris_blocks_epithelium
     v[L.T_DX] = p.numerics.dx_um
+    v[L.T_DEBRIS_RESOLVE] = per_h(t.covered_debris_decay_per_day)
     return v
 
 
@@ -50,6 +51,7 @@ def macrophage_vector(p: ModelParams, impairment: float) -> np.ndarray:
     v[L.M_EV_UPTAKE] = m.ev_uptake_per_h
     v[L.M_GLYC_SLOW] = p.impairment.m2_slowing * impairment
     v[L.M_BASAL] = m.m2_basal
+    v[L.M_PDGF_M1_SHARE], v[L.M_PDGF_RISE] = m.pdgf_m1_share, 1.0 - m.pdgf_m1_share  # PDGF x (share + rise * phi)
     return v
 
 
@@ -65,6 +67,8 @@ def fibroblast_vector(p: ModelParams, impairment: float) -> np.ndarray:
     v[L.F_EV_GAIN] = f.ev_gain
     v[L.F_GLYC] = min(p.impairment.fibroblast_slowing * impairment, p.impairment.fibroblast_slowing_max)
     v[L.F_EV_UPTAKE] = f.ev_uptake_per_h
+    v[L.F_DEPOSIT_OWN] = f.deposit_own_share
+    v[L.F_DEPOSIT_NEIGHBOUR] = (1.0 - f.deposit_own_share) / 4.0  # the rest, shared by the four neighbours
     return v
 
 

@@ -30,6 +30,7 @@ from woundsim.errors import InputError, require, require_range
 from woundsim.patient import Patient
 
 MONTHS_PER_YEAR = 12.0
+DEATH_RISK_MONTHS = 24.0  # months over which `death_risk_24m` is stated (REC07)
 EVENTS = ("same_site", "other_site", "death")  # codes 0, 1, 2 of `FirstEvents.event`
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(200)  # Gauss-Legendre on [-1, 1], for the incidences
 
@@ -128,7 +129,7 @@ class PostClosureParams:
     @property
     def death_rate_per_month(self) -> float:
         """Death hazard at the reference age (1/month), constant in time."""
-        return -math.log1p(-self.death_risk_24m) / 24.0
+        return -math.log1p(-self.death_risk_24m) / DEATH_RISK_MONTHS
 
 
 # ---- the state at confirmed closure ----------------------------------------------------------------

@@ -17,13 +17,14 @@ import math
 import numpy as np
 from numba import njit
 
-from woundsim.layout import (EGF, EV, F_BASAL, F_CHEMO, F_COLLAGEN, F_DEATH, F_DIVIDE, F_EV_GAIN, F_EV_UPTAKE,
-                             F_GLYC, F_LEAVE, F_MOVE, F_S_KGF, F_S_TGFB, IL10, K_ADVANCE, K_CARGO_LOSS,
-                             K_CARGO_UPTAKE, K_COVER, K_DIFF, K_DIVIDE, K_EGF_GAIN, K_EV_GAIN, K_EV_UPTAKE, K_GLYC,
-                             K_S_VEGF, M_BASAL, M_CHEMO, M_CLEAR, M_DEATH, M_EFF_GAIN, M_EV_GAIN, M_EV_UPTAKE,
-                             M_GLYC_SLOW, M_M1, M_M2, M_MOVE, M_S_IL10, M_S_PDGF, M_S_TGFB, M_S_TNF, M_S_VEGF, PDGF,
-                             T_DEBRIS_BLOCK, T_K_DEBRIS, T_K_EGF, T_K_EV, T_K_IL10, T_K_PDGF, T_K_TGFB, T_K_TNF,
-                             T_SENESCENCE, T_TGFB_MULT, T_TNF_INH, T_TNF_MULT, TGFB, TNF, VEGF)
+from woundsim.layout import (EGF, EV, F_BASAL, F_CHEMO, F_COLLAGEN, F_DEATH, F_DEPOSIT_NEIGHBOUR, F_DEPOSIT_OWN,
+                             F_DIVIDE, F_EV_GAIN, F_EV_UPTAKE, F_GLYC, F_LEAVE, F_MOVE, F_S_KGF, F_S_TGFB, IL10,
+                             K_ADVANCE, K_CARGO_LOSS, K_CARGO_UPTAKE, K_COVER, K_DIFF, K_DIVIDE, K_EGF_GAIN, K_EV_GAIN,
+                             K_EV_UPTAKE, K_GLYC, K_S_VEGF, M_BASAL, M_CHEMO, M_CLEAR, M_DEATH, M_EFF_GAIN, M_EV_GAIN,
+                             M_EV_UPTAKE, M_GLYC_SLOW, M_M1, M_M2, M_MOVE, M_PDGF_M1_SHARE, M_PDGF_RISE, M_S_IL10,
+                             M_S_PDGF, M_S_TGFB, M_S_TNF, M_S_VEGF, PDGF, T_DEBRIS_BLOCK, T_K_DEBRIS, T_K_EGF, T_K_EV,
+                             T_K_IL10, T_K_PDGF, T_K_TGFB, T_K_TNF, T_SENESCENCE, T_TGFB_MULT, T_TNF_INH, T_TNF_MULT,
+                             TGFB, TNF, VEGF)
 from woundsim.rules import hill, inhibition, rate_to_prob, relax
 
 DY = np.array([-1, 1, 0, 0], dtype=np.int64)
@@ -100,7 +101,7 @@ def macrophage_step(n, y, x, phi, u1, u2, c, source, uptake_ev, debris, occ, any
         source[TNF, yi, xi] += mp[M_S_TNF] * tp[T_TNF_MULT] * (1.0 - p)
         source[IL10, yi, xi] += mp[M_S_IL10] * p
         source[TGFB, yi, xi] += mp[M_S_TGFB] * tp[T_TGFB_MULT] * p
-        source[PDGF, yi, xi] += mp[M_S_PDGF] * (0.3 + 0.7 * p)
+        source[PDGF, yi, xi] += mp[M_S_PDGF] * (mp[M_PDGF_M1_SHARE] + mp[M_PDGF_RISE] * p)
         source[VEGF, yi, xi] += mp[M_S_VEGF] * p
         uptake_ev[yi, xi] += mp[M_EV_UPTAKE]
         u = u1[i]
@@ -135,7 +136,7 @@ def fibroblast_step(n, cap, y, x, uid, next_uid, u1, u2, c, source, uptake_ev, g
         if wound[yi, xi] and gran[yi, xi] < 1.0:
             fill_mm = fp[F_COLLAGEN] * dt * (fp[F_BASAL] + (1.0 - fp[F_BASAL]) * min(1.0, tgfb + fp[F_EV_GAIN] * ev))
             fill_mm *= tnf_inh * growth_factor
-            _deposit(yi, xi, fill_mm, gran, deficit, wound)
+            _deposit(yi, xi, fill_mm, gran, deficit, wound, fp[F_DEPOSIT_OWN], fp[F_DEPOSIT_NEIGHBOUR])
         source[TGFB, yi, xi] += fp[F_S_TGFB] * tp[T_TGFB_MULT]
         source[EGF, yi, xi] += fp[F_S_KGF]
         uptake_ev[yi, xi] += fp[F_EV_UPTAKE]
@@ -180,14 +181,15 @@ def _unfilled_nb(y0, x0, gran, wound):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _deposit(y0, x0, fill_mm, gran, deficit, wound):
-    """Spread `fill_mm` of new tissue: half in the cohort's voxel, an eighth in each 4-neighbour."""
+def _deposit(y0, x0, fill_mm, gran, deficit, wound, own, neighbour):
+    """Spread `fill_mm` of new tissue: the share `own` in the cohort's voxel, `neighbour` in each 4-neighbour
+    (`fibroblast.deposit_own_share`: a half, and an eighth each, by default)."""
     ny, nx = gran.shape
     for d in range(-1, 4):
         if d < 0:
-            yy, xx, w = y0, x0, 0.5
+            yy, xx, w = y0, x0, own
         else:
-            yy, xx, w = y0 + DY[d], x0 + DX[d], 0.125
+            yy, xx, w = y0 + DY[d], x0 + DX[d], neighbour
         if 0 <= yy < ny and 0 <= xx < nx and wound[yy, xx] and deficit[yy, xx] > 0.0:
             gran[yy, xx] = min(1.0, gran[yy, xx] + w * fill_mm / deficit[yy, xx])
 

@@ -11,11 +11,16 @@ import math
 import numpy as np
 from numba import njit
 
-from woundsim.layout import (PDGF, T_ANGIO, T_DEBRIS_GROWTH, T_DEBRIS_MAX, T_DEBRIS_TNF, T_K_DEBRIS, T_K_PDGF,
-                             T_K_TNF, T_K_VEGF, T_MMP, T_TNF_MULT, TNF, VEGF)
+from woundsim.layout import (PDGF, T_ANGIO, T_DEBRIS_GROWTH, T_DEBRIS_MAX, T_DEBRIS_RESOLVE, T_DEBRIS_TNF, T_K_DEBRIS,
+                             T_K_PDGF, T_K_TNF, T_K_VEGF, T_MMP, T_TNF_MULT, TNF, VEGF)
 from woundsim.rules import hill
 
-COVERED_DEBRIS_DECAY_PER_H = 1.0 / 24.0  # 1/h: debris under a closed epithelium resolves within days
+
+def __getattr__(name: str):
+    if name == "COVERED_DEBRIS_DECAY_PER_H":
+        raise ImportError("woundsim.kernels.tissue.COVERED_DEBRIS_DECAY_PER_H is now the model parameter "
+                          "tissue.covered_debris_decay_per_day (woundsim.params; slot T_DEBRIS_RESOLVE of the tissue vector)")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @njit(cache=True, error_model="numpy")
@@ -36,7 +41,7 @@ def tissue_step(wound_idx, wound_runs, c, source, debris, perfusion, perfusion_m
     nx = epi.shape[1]
     cap = tp[T_DEBRIS_MAX]
     grow = math.exp(tp[T_DEBRIS_GROWTH] * dt)  # logistic regrowth, exact over dt
-    resolve = math.exp(-COVERED_DEBRIS_DECAY_PER_H * dt)
+    resolve = math.exp(-tp[T_DEBRIS_RESOLVE] * dt)
     tnf_per_debris = tp[T_DEBRIS_TNF] * tp[T_TNF_MULT]
     # debris, along rows and without branches (selects), so that the loop vectorises: it reads only the
     # voxel's own epithelium, which the purse string below changes after it
