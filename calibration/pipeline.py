@@ -31,7 +31,7 @@ from calibration.check import predictive_draws, predictive_table
 from calibration.model import CohortModel
 from calibration.posterior import CONF_MODEL, posterior_table, write_posterior
 from calibration.priors import prior_distribution
-from calibration.report import correlations, identifiability, write_report
+from calibration.report import correlations, identifiability, write_calibration_report
 from calibration.runner import StoppingRule, generations, make_sampler, run_smc
 from calibration.setup import CalibrationSetup, load_setup
 from calibration.statistics import renamed_statistic
@@ -120,8 +120,9 @@ def finish(setup: CalibrationSetup, history: pyabc.History, out_dir: Path,
            "grid": {k: getattr(setup.base.numerics, k) for k in ("dx_um", "dt_agent_h", "dt_field_h")},
            "n_trial": setup.trial.n_patients, "n_soc": setup.soc.n_patients, "draws": draws_n,
            "ess": float(gens["ess"].iloc[-1])}
-    report = write_report(out_dir, run, gens[["t", "epsilon", "samples", "particles", "acceptance_rate", "ess",
-                                              "wall_time"]], ident, correlations(posterior, setup.parameters), ppc)
+    per_generation = gens[["t", "epsilon", "samples", "particles", "acceptance_rate", "ess", "wall_time"]]
+    corr = correlations(posterior, setup.parameters)
+    report = write_calibration_report(out_dir, run, per_generation, ident, corr, ppc)
     progress(f"report: {report}")
     return report
 

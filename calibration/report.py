@@ -20,11 +20,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from woundsim.errors import renamed
 from woundsim.posterior import weighted_quantile
 from calibration.priors import FreeParameter
 
 IDENTIFIED, WEAK = 0.5, 0.8
 RIDGE = 0.6
+
+__getattr__ = renamed(__name__, {"write_report": "write_calibration_report"})
 
 
 def identifiability(posterior: pd.DataFrame, parameters: list[FreeParameter], level: float = 0.9) -> pd.DataFrame:
@@ -76,8 +79,8 @@ def misfits(ppc: pd.DataFrame) -> list[str]:
     return list(bad["target"])
 
 
-def write_report(out_dir: Path, run: dict, generations: pd.DataFrame, ident: pd.DataFrame,
-                 corr: pd.DataFrame, ppc: pd.DataFrame) -> Path:
+def write_calibration_report(out_dir: Path, run: dict, generations: pd.DataFrame, ident: pd.DataFrame,
+                             corr: pd.DataFrame, ppc: pd.DataFrame) -> Path:
     """Write report.md: run facts, generations, posterior predictive table, identifiability."""
     lines = [f"# Calibration `{run['name']}`", "",
              f"- database: `{run['db']}` (pyabc run {run['abc_id']}; resume with the same command)",

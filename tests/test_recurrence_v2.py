@@ -140,8 +140,8 @@ def test_closure_state_from_a_stored_table_and_bad_input():
 
 
 def test_the_table_of_docs_recurrence_md_runs(capsys):
-    from woundsim.recurrence_table import main
+    from woundsim.recurrence_table import print_recurrence_table
 
-    assert main(["--patients", "300"]) == 0
+    assert print_recurrence_table(["--patients", "300"]) == 0
     out = capsys.readouterr().out
     assert "REC01/REC04, fitted" in out and "P(0 of 10 same-site within 24 months)" in out and "| REC09 |" in out

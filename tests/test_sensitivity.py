@@ -34,7 +34,7 @@ from woundsim.patient import Patient
 from woundsim.sensitivity import (IshigamiModel, OutputSpec, ParameterSpec, StudySpec, WoundsimModel,
                                   run_study)
 from woundsim.sensitivity.analysis import morris_noise_floor
-from woundsim.sensitivity.design import replicate_seeds, sample
+from woundsim.sensitivity.design import design_seeds, sample
 from woundsim.sensitivity.evaluate import build_tasks, run_evaluations
 from woundsim.sensitivity.study import prepare
 from woundsim.store import ResultStore
@@ -125,12 +125,12 @@ def test_noise_variance_is_measured_and_common_random_numbers_cancel_additive_no
 
 def test_seeds_belong_to_row_and_replicate_indices():
     spec = ishigami_spec(replicates=3)
-    crn = replicate_seeds(spec, 10)
+    crn = design_seeds(spec, 10)
     assert crn.shape == (10, 3) and (crn == crn[0]).all() and len(set(crn[0])) == 3
-    indep = replicate_seeds(ishigami_spec(replicates=3, crn=False), 10)
+    indep = design_seeds(ishigami_spec(replicates=3, crn=False), 10)
     assert len(set(indep.ravel())) == 30
     np.testing.assert_array_equal(indep.ravel(), task_seeds(1990, 30))
-    np.testing.assert_array_equal(replicate_seeds(ishigami_spec(replicates=3, crn=False), 4), indep[:4])
+    np.testing.assert_array_equal(design_seeds(ishigami_spec(replicates=3, crn=False), 4), indep[:4])
 
 
 def test_results_do_not_depend_on_the_number_of_workers(tmp_path):

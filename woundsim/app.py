@@ -138,7 +138,7 @@ def run_hydra_app(job: Callable[[Any], Any], argv: Sequence[str], *, prog: str, 
         extra.append(LOGGING_OVERRIDE)  # the job log file stayed empty: woundsim prints, it does not log
     if app_help is not None and not any(a.startswith("hydra/help=") for a in argv):
         extra.append(register_help(prog, app_help))
-    saved, sys.argv = sys.argv, [prog, *with_overrides(argv, extra)]
+    saved, sys.argv = sys.argv, [prog, *argv_with_overrides(argv, extra)]
     _app.update(validate=validate, prefix=error_prefix, status=0)
     try:
         app()
@@ -152,7 +152,7 @@ def run_hydra_app(job: Callable[[Any], Any], argv: Sequence[str], *, prog: str, 
         raise SystemExit(_app["status"])
 
 
-def with_overrides(argv: Sequence[str], extra: list[str]) -> list[str]:
+def argv_with_overrides(argv: Sequence[str], extra: list[str]) -> list[str]:
     """`argv` with the overrides `extra` added, every override in one run of positional arguments after the
     flags (argparse, hence Hydra, takes only one: `a=1 --cfg job b=2` is refused, `--cfg job a=1 b=2` is not)."""
     from hydra._internal.utils import get_args_parser

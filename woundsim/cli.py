@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from woundsim.errors import InputError
+from woundsim.errors import InputError, renamed
 
 USAGE = """usage: woundsim COMMAND [ARGS]
 
@@ -44,6 +44,9 @@ APPLICATIONS = {
     "calibrate": ("calibration.cli", "calibration"),
 }
 COMMANDS = ("run", *APPLICATIONS, "viz", "plot")
+
+
+__getattr__ = renamed(__name__, {"replicate_seeds": "woundsim.seeds.replicate_seeds"})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -143,7 +146,7 @@ def checked_run(cfg) -> tuple:
 
     params, patient, treatment, run = to_objects(cfg)
     validate(params)
-    seeds = replicate_seeds(run.seed, run.replicates)
+    seeds = _replicate_seeds(run.seed, run.replicates)
     num = params.numerics
     snapshot_days_checked(run.snapshot_days or SNAPSHOT_DAYS, (num.horizon_weeks + num.confirm_weeks) * DAYS_PER_WEEK)
     return params, patient, treatment, run, seeds
@@ -161,8 +164,8 @@ def _warn_if_calibration_stale(cfg) -> None:
         print(f"woundsim: {line}", file=sys.stderr)
 
 
-def replicate_seeds(seed: int, n: int) -> list[int]:
-    """The run's seed for one replicate; SeedSequence children of it for several (`woundsim.seeds`)."""
+def _replicate_seeds(seed: int, n: int) -> list[int]:
+    """`woundsim.seeds.replicate_seeds` of the run's config values, checked (one line naming a bad one)."""
     from woundsim import seeds
 
     if int(n) < 1:

@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from woundsim.errors import InputError
+from woundsim.errors import InputError, renamed
 
 PACKAGE_ROOT = Path(__file__).resolve().parent  # the woundsim package folder
 #: where the import graph starts: simulate() and the cohort sampling (patients, per-patient seeds and
@@ -36,6 +36,9 @@ ENTRIES = ("woundsim.simulate", "woundsim.cohort")
 CODE_FILE = "code.json"  # a store's record of the code its results were computed with
 SESSIONS_FILE = "sessions.jsonl"  # one line per session of a study: git, versions, wall time, counts
 BASELINE_DIR = PACKAGE_ROOT.parent / "tests" / "regression" / "baseline"
+
+
+__getattr__ = renamed(__name__, {"main": "print_code_key"})
 
 
 def code_modules(root: Path | str | None = None) -> dict[str, str]:
@@ -256,7 +259,7 @@ def adopt(root: Path | str) -> dict:
     return record
 
 
-def main(argv: list[str] | None = None) -> int:
+def print_code_key(argv: list[str] | None = None) -> int:
     """`python -m woundsim.codekey [adopt STORE]`."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -276,4 +279,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(print_code_key())

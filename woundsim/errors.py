@@ -56,3 +56,15 @@ def require_parquet_file(path, what: str, remedy: str) -> None:
 
 class NumericalError(RuntimeError):
     """A simulation state went bad during a run (NaN, infinity or a negative concentration)."""
+
+
+def renamed(module: str, new_names: dict[str, str]):
+    """A module's `__getattr__` for public names it renamed: importing an old name fails in one line naming
+    the new one. Use: `__getattr__ = renamed(__name__, {"write_report": "write_trial_report"})`."""
+
+    def __getattr__(name: str):
+        if name in new_names:
+            raise ImportError(f"{module}.{name} is now {new_names[name]}")
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return __getattr__

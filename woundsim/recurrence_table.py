@@ -16,11 +16,15 @@ import numpy as np
 
 from woundsim.cohort import sample_patients
 from woundsim.config import cohort_from, named_option
+from woundsim.errors import renamed
 from woundsim.recurrence import (ClosureState, PostClosureParams, REC09_HAZARD_RATIO, REC09_LOAD_EXPONENT,
                                  cumulative_incidence, death_risk, odds_ratio_to_risk_ratio,
                                  recurrences_per_100_person_years)
 
 TRIAL_ARM = 10  # SEED03: 0 of 10 treated healers recurred at the same site within 24 months
+
+
+__getattr__ = renamed(__name__, {"main": "print_recurrence_table"})
 
 
 def population(cohort: str, n: int, seed: int, scar_maturity: float) -> ClosureState:
@@ -85,7 +89,7 @@ def markdown(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
-def main(argv: list[str] | None = None) -> int:
+def print_recurrence_table(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m woundsim.recurrence_table", description=__doc__.split("\n\n")[0])
     parser.add_argument("--patients", type=int, default=20000, help="patients drawn per population")
     parser.add_argument("--seed", type=int, default=0)
@@ -103,4 +107,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(print_recurrence_table())

@@ -19,9 +19,12 @@ import numpy as np
 import pandas as pd
 from SALib import ProblemSpec
 
-from woundsim.errors import InputError
+from woundsim.errors import InputError, renamed
 from woundsim.seeds import sensitivity_bootstrap_seed, sensitivity_sample_rng, task_seeds
 from woundsim.sensitivity.spec import StudySpec
+
+__getattr__ = renamed(__name__, {"replicate_seeds": "design_seeds"})
+
 
 def problem(spec: StudySpec) -> dict:
     """SALib problem dictionary: names, bounds and dists (discrete parameters are uniform on [0, 1])."""
@@ -68,7 +71,7 @@ def design_table(spec: StudySpec, samples: np.ndarray) -> pd.DataFrame:
     return table
 
 
-def replicate_seeds(spec: StudySpec, n_rows: int) -> np.ndarray:
+def design_seeds(spec: StudySpec, n_rows: int) -> np.ndarray:
     """Seeds of shape (rows, replicates); see the module docstring."""
     r = spec.replicates
     if spec.crn:

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import pandas as pd
+from woundsim.errors import renamed
 from woundsim.tables import read_parquet
 
 
@@ -14,7 +15,10 @@ SHOWN = 10  # parameters listed per output
 OVERALL = 15  # parameters in the overall ranking
 
 
-def write_report(folder: Path | str) -> Path:
+__getattr__ = renamed(__name__, {"write_report": "write_sensitivity_report"})
+
+
+def write_sensitivity_report(folder: Path | str) -> Path:
     """Write `<folder>/report.md` and return its path."""
     folder = Path(folder)
     info = json.loads((folder / "study.json").read_text(encoding="utf-8"))

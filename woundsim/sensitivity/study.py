@@ -35,7 +35,7 @@ from woundsim.kernel_notice import announce_compiling, mark_compiled
 from woundsim.output import COMPLETE, mark_complete
 from woundsim.parallel import ParallelConfig
 from woundsim.sensitivity.analysis import analyze, convergence, overall_ranking
-from woundsim.sensitivity.design import design_table, points, replicate_seeds, sample
+from woundsim.sensitivity.design import design_seeds, design_table, points, sample
 from woundsim.sensitivity.evaluate import (build_tasks, censored_share, noise_table, replicate_values, row_means,
                                            run_evaluations)
 from woundsim.sensitivity.models import WoundsimModel
@@ -78,7 +78,7 @@ def prepare(spec: StudySpec, model: Any) -> tuple[Any, pd.DataFrame, list[dict],
             except InputError as exc:
                 raise InputError(f"sensitivity row {row} ({_short(point)}): {exc}") from None
             checked.add(key)
-    return sp, design, pts, replicate_seeds(spec, len(pts))
+    return sp, design, pts, design_seeds(spec, len(pts))
 
 
 def run_study(spec: StudySpec, model: Any, out_dir: Path | str, *, store_dir: Path | str | None = None,
@@ -126,9 +126,9 @@ def run_study(spec: StudySpec, model: Any, out_dir: Path | str, *, store_dir: Pa
         from woundsim.sensitivity.plots import plot_study
 
         plot_study(out)
-    from woundsim.sensitivity.report import write_report
+    from woundsim.sensitivity.report import write_sensitivity_report
 
-    write_report(out)
+    write_sensitivity_report(out)
     mark_complete(out)
     return StudyResult(out, indices, tables["ranking"], noise, info)
 

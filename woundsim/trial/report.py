@@ -14,12 +14,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from woundsim.errors import renamed
 from woundsim.tables import read_parquet
 from woundsim.trial.power import smallest_n
 from woundsim.units import days_to_weeks
 
 FIGURES = ("power_curves", "assurance_curves", "km_typical_trial", "closure_rates")
 PUBLISHED_CONTROL = (0.18, 0.38)  # control arms of pivotal DFU trials, closure by week 12 (DESIGN.md section 9)
+
+
+__getattr__ = renamed(__name__, {"write_report": "write_trial_report"})
 
 
 def load_tables(folder: Path) -> dict:
@@ -34,7 +38,7 @@ def load_tables(folder: Path) -> dict:
     return out
 
 
-def write_report(folder: Path) -> Path:
+def write_trial_report(folder: Path) -> Path:
     """Draw the figures and write report.md in `folder`; returns the report's path."""
     folder = Path(folder)
     t = load_tables(folder)

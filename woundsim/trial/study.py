@@ -170,9 +170,9 @@ def run_design_study(cfg: dict, out: Path) -> dict:
             "reference_parameters": flatten(study.params), "code_key": code_key(),
             **provenance(study.design.seed, wall)}
     (out / "study.json").write_text(json.dumps(meta, indent=1, default=str))
-    from woundsim.trial.report import write_report
+    from woundsim.trial.report import write_trial_report
 
-    report = write_report(out)
+    report = write_trial_report(out)
     mark_complete(out)
     return {"report": str(report), "wall_time_s": wall}
 
