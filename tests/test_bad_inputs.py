@@ -150,6 +150,17 @@ def damaged_posterior(tmp: Path) -> Path:
     return path
 
 
+def posterior_damaged_inside(tmp: Path) -> Path:
+    """Whole ends (Parquet's marker bytes) around a damaged middle: only reading it can tell."""
+    from woundsim.posterior import DEFAULT_POSTERIOR
+
+    data = bytearray(DEFAULT_POSTERIOR.read_bytes())
+    data[8:-8] = bytes(len(data) - 16)
+    path = tmp / "posterior.parquet"
+    path.write_bytes(bytes(data))
+    return path
+
+
 def trial_with_damaged_posterior(tmp, mp):
     import woundsim.posterior
 
@@ -270,6 +281,9 @@ CASES = [
     Case("load_posterior()", "a damaged posterior file",
          call(lambda tmp, mp: __import__("woundsim.posterior").posterior.load_posterior(damaged_posterior(tmp))),
          "is damaged (not a whole Parquet file)", "InputError"),
+    Case("load_posterior()", "a posterior file damaged inside (whole ends)",
+         call(lambda tmp, mp: __import__("woundsim.posterior").posterior.load_posterior(posterior_damaged_inside(tmp))),
+         "is not a readable Parquet table", "InputError"),
     # woundsim run
     Case("woundsim run", "run.seed=-1", command("run", "hydra.run.dir={tmp}", *FAST, "run.seed=-1"),
          "woundsim: error: run.seed = -1 is negative"),

@@ -13,9 +13,23 @@ from pathlib import Path
 
 import pandas as pd
 
+from woundsim.errors import InputError
+
 
 def read_parquet(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """The Parquet table at `path` as a DataFrame (the same frame `pandas.read_parquet` returns)."""
+    """The Parquet table at `path` as a DataFrame (the same frame `pandas.read_parquet` returns).
+
+    Raises:
+        InputError: the file is missing, unreadable or not a readable Parquet table (one line naming it).
+    """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    return pq.read_table(str(path), columns=columns).to_pandas()
+    try:
+        return pq.read_table(str(path), columns=columns).to_pandas()
+    except FileNotFoundError:
+        raise InputError(f"{path} not found") from None
+    except (pa.ArrowException, OSError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{path} is not a readable Parquet table ({reason}); restore it or rerun the step that "
+                         "wrote it") from None
