@@ -138,3 +138,17 @@ def test_calibrate_without_pyabc_says_which_extra_to_install(monkeypatch, capsys
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyabc" else real(name, *a))
     code, _, err = run_main(capsys, "calibrate", "run")
     assert_one_line_error(code, err, "calibration: error: `run` needs pyabc; install it with: pip install")
+
+
+def test_an_interrupted_command_ends_in_one_line(monkeypatch, capsys):
+    import woundsim.cli as cli
+
+    def interrupted(argv):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "run_command", interrupted)
+    with pytest.raises(SystemExit) as stop:
+        main(["run"])
+    assert stop.value.code == 130
+    err = capsys.readouterr().err
+    assert err.startswith("woundsim: interrupted") and err.count("\n") == 1

@@ -56,6 +56,16 @@ def main(argv: list[str] | None = None) -> None:
         print(USAGE)
         return
     command, rest = argv[0], argv[1:]
+    try:
+        _dispatch(command, rest)
+    except KeyboardInterrupt:
+        # Ctrl-C (or SIGINT from a scheduler) ends the command in one line, not a traceback through Hydra
+        print(f"woundsim: interrupted; what {command} had stored is kept: the same command resumes a study "
+              "(an unfinished run folder has no COMPLETE marker)", file=sys.stderr)
+        raise SystemExit(130) from None
+
+
+def _dispatch(command: str, rest: list[str]) -> None:
     if command == "run":
         run_command(rest)
     elif command == "plot":
