@@ -18,6 +18,7 @@ Output folder (outputs/calibration/<name>/ by default):
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -94,9 +95,14 @@ def stopping_rule(abc: dict) -> StoppingRule:
 
 def finish(setup: CalibrationSetup, history: pyabc.History, out_dir: Path,
            progress: Callable[[str], None] = print) -> Path:
-    """Export the posterior, simulate the predictive check, write tables, figures and report.md."""
+    """Export the posterior, simulate the predictive check, write tables, figures and report.md.
+
+    The previous session's outputs are removed first, so a finish that fails leaves no table, figure or
+    report that looks current (the error propagates: the command exits non-zero; `resume` finishes again).
+    """
     from calibration.plots import plot_calibration
 
+    remove_outputs(out_dir)
     gens = generations(history)
     gens.to_csv(out_dir / "generations.csv", index=False)
     posterior = posterior_table(history, setup.parameters)
@@ -125,6 +131,22 @@ def finish(setup: CalibrationSetup, history: pyabc.History, out_dir: Path,
     report = write_calibration_report(out_dir, run, per_generation, ident, corr, ppc)
     progress(f"report: {report}")
     return report
+
+
+FINISH_OUTPUTS = ("report.md", "generations.csv", "posterior.parquet", "predictive_draws.parquet",
+                  "predictive_table.csv", "identifiability.csv")
+
+
+def remove_outputs(out_dir: Path) -> list[str]:
+    """Remove what `finish` writes (tables, figures, report); returns the names removed."""
+    out_dir = Path(out_dir)
+    removed = [name for name in FINISH_OUTPUTS if (out_dir / name).is_file()]
+    for name in removed:
+        (out_dir / name).unlink()
+    if (out_dir / "figures").is_dir():
+        shutil.rmtree(out_dir / "figures")
+        removed.append("figures/")
+    return removed
 
 
 def install(out_dir: Path, conf_model: Path = CONF_MODEL) -> tuple[Path, Path, Path, Path]:

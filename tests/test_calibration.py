@@ -403,3 +403,18 @@ def test_the_old_name_of_the_trial_recurrence_statistic_is_refused_naming_the_ne
     (tmp_path / "calibration.yaml").write_text(yaml.safe_dump({"name": "old", "targets": old}))
     with pytest.raises(InputError, match=r"calibration\.yaml: " + message):
         _claim(tmp_path, {"name": "old", "targets": {}})
+
+
+def test_a_failed_finish_leaves_no_report_that_looks_current(tmp_path):
+    """finish() removes the previous session's tables, figures and report before it writes new ones, so a
+    failure part-way (here at once: no history) leaves nothing that looks current, and the error propagates."""
+    from calibration.pipeline import FINISH_OUTPUTS, finish
+
+    for name in FINISH_OUTPUTS:
+        (tmp_path / name).write_text("from an earlier session")
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "posterior_marginals.png").write_bytes(b"old")
+    (tmp_path / "abc.db").write_text("kept: the run itself")
+    with pytest.raises(Exception):
+        finish(None, None, tmp_path, progress=lambda line: None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["abc.db"]
