@@ -18,7 +18,6 @@ Output folder (outputs/calibration/<name>/ by default):
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +39,7 @@ from woundsim.calibration_code import fitted_code, write_record
 from woundsim.codekey import bind_store, code_key, log_session
 from woundsim.config import named_option
 from woundsim.errors import InputError
+from woundsim.output import remove_outputs
 from woundsim.parallel import ParallelConfig
 from woundsim.posterior import load_posterior, posterior_metadata, weighted_medians
 from woundsim.seeds import predictive_draws_rng
@@ -102,7 +102,7 @@ def finish(setup: CalibrationSetup, history: pyabc.History, out_dir: Path,
     """
     from calibration.plots import plot_calibration
 
-    remove_outputs(out_dir)
+    remove_outputs(out_dir, FINISH_OUTPUTS)
     gens = generations(history)
     gens.to_csv(out_dir / "generations.csv", index=False)
     posterior = posterior_table(history, setup.parameters)
@@ -134,19 +134,7 @@ def finish(setup: CalibrationSetup, history: pyabc.History, out_dir: Path,
 
 
 FINISH_OUTPUTS = ("report.md", "generations.csv", "posterior.parquet", "predictive_draws.parquet",
-                  "predictive_table.csv", "identifiability.csv")
-
-
-def remove_outputs(out_dir: Path) -> list[str]:
-    """Remove what `finish` writes (tables, figures, report); returns the names removed."""
-    out_dir = Path(out_dir)
-    removed = [name for name in FINISH_OUTPUTS if (out_dir / name).is_file()]
-    for name in removed:
-        (out_dir / name).unlink()
-    if (out_dir / "figures").is_dir():
-        shutil.rmtree(out_dir / "figures")
-        removed.append("figures/")
-    return removed
+                  "predictive_table.csv", "identifiability.csv", "figures")  # what finish() writes
 
 
 def install(out_dir: Path, conf_model: Path = CONF_MODEL) -> tuple[Path, Path, Path, Path]:

@@ -32,7 +32,7 @@ from woundsim.app import register_schema as register_app_schema
 from woundsim.app import AppHelp, fail_after_run, run_hydra_app, unfinished_jobs
 from woundsim.config import WoundsimConf, cohort_from, parallel_from, to_objects
 from woundsim.errors import InputError, require
-from woundsim.output import COMPLETE
+from woundsim.output import COMPLETE, remove_outputs
 from woundsim.parallel import ParallelConfig
 from woundsim.params import validate
 from woundsim.store import ResultStore
@@ -203,13 +203,7 @@ def gather_or_clear(source: Path, out_dir: Path, *, rows: list[str] | None = Non
 
 def clear_study_outputs(out_dir: Path) -> list[str]:
     """Delete the gathered table, the point summary and the heatmaps of a study folder; returns those removed."""
-    removed = []
-    for name in STUDY_OUTPUTS:
-        path = Path(out_dir) / name
-        if path.is_file():
-            path.unlink()
-            removed.append(str(name))
-    return removed
+    return remove_outputs(out_dir, STUDY_OUTPUTS)
 
 
 def check_jobs_finished(sweep_dir: Path, finished: str) -> None:

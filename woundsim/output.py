@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -115,6 +116,21 @@ def write_run(folder: Path, result, *, config_yaml: str | None = None, wall_time
 def mark_complete(folder: Path) -> None:
     """Write the `COMPLETE` marker (the last file of a finished run folder)."""
     write_json(Path(folder) / COMPLETE, {"finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+
+
+def remove_outputs(folder: Path, names) -> list[str]:
+    """Delete a folder's derived outputs (files or whole folders, given relative to it) so that none that a
+    failed step would have rewritten is left looking current; returns the names removed (folders end in /)."""
+    removed = []
+    for name in names:
+        path = Path(folder) / name
+        if path.is_dir():
+            shutil.rmtree(path)
+            removed.append(f"{name}/")
+        elif path.is_file():
+            path.unlink()
+            removed.append(str(name))
+    return removed
 
 
 def check_complete(folder: Path) -> None:
