@@ -17,6 +17,7 @@ import numpy as np
 from mesa.discrete_space import CellAgent, OrthogonalVonNeumannGrid
 
 from woundsim import layout as L
+from woundsim.kernels.bundles import FieldArrays, PopulationArrays, RuleVectors, TissueArrays
 from woundsim.kernels.cells import compact, macrophage_step
 from woundsim.params import ModelParams
 from woundsim.rates import macrophage_vector, tissue_vector
@@ -99,15 +100,22 @@ def bench_numba(n_side, n_agents, steps, seed):
     occ = np.zeros((n_side, n_side), dtype=np.int64)
     occ[ys, xs] = 1
     anywhere = np.ones((n_side, n_side), dtype=np.bool_)
-    source, uptake = np.zeros_like(fields), np.zeros_like(fields)
+    uptake_slot = np.full(len(L.FIELD_NAMES), -1, dtype=np.int64)
+    uptake_slot[L.EV] = 0
+    unused = np.zeros(0)  # members the macrophage kernel does not read
+    field_arrays = FieldArrays(c=fields, source=np.zeros_like(fields), uptake=np.zeros((1, n_side, n_side)),
+                               uptake_slot=uptake_slot, **dict.fromkeys(("decay_per_h", "active", "gx", "ix", "gy",
+                                                                         "iy"), unused), step_h=1.0, n_sub=1)
+    tissue = TissueArrays(**dict.fromkeys(TissueArrays._fields, unused))._replace(debris=debris, anywhere=anywhere)
+    vectors = RuleVectors(tissue=tp, macrophage=mp, fibroblast=unused, keratinocyte=unused, rates=unused)
     rng = np.random.default_rng(seed)
-    y, x, uid, ph = ys.copy(), xs.copy(), np.arange(n_agents), phi.copy()
+    cohorts = PopulationArrays(y=ys.copy(), x=xs.copy(), uid=np.arange(n_agents), state=phi.copy(), occupancy=occ)
     n = n_agents
 
     def one_step(n):
         u = rng.random(2 * n)
-        macrophage_step(n, y, x, ph, u[:n], u[n:], fields, source, uptake[L.EV], debris, occ, anywhere, tp, mp, 1.0)
-        return compact(n, y, x, uid, ph)
+        macrophage_step(n, cohorts, u[:n], u[n:], field_arrays, tissue, vectors, 1.0)
+        return compact(n, cohorts)
 
     one_step(n)  # compile (or load from cache)
     agent_steps, t0 = 0, time.perf_counter()

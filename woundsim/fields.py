@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from woundsim.errors import InputError, NumericalError, require, require_range
+from woundsim.kernels.bundles import FieldArrays
 from woundsim.kernels.diffusion import (
     first_bad_value,
     lod_factors,
@@ -140,12 +141,12 @@ class FactorFields:
         require_range("dt_h", dt_h, 0.0, math.inf, low_open=True, high_open=True, unit="h")
         require(isinstance(substeps, (int, np.integer)) and not isinstance(substeps, bool) and substeps >= 1,
                 f"substeps = {substeps!r}; allowed integers >= 1")
-        bad = lod_substeps(*self.kernel_args(float(dt_h) / int(substeps), int(substeps)))
+        bad = lod_substeps(self.kernel_args(float(dt_h) / int(substeps), int(substeps)))
         if bad >= 0:
             raise InputError(self.bad_input_message(int(bad)))
 
-    def kernel_args(self, step_h: float, substeps: int = 1) -> tuple:
-        """The arguments of `woundsim.kernels.diffusion.lod_substeps` for `substeps` steps of `step_h` hours
+    def kernel_args(self, step_h: float, substeps: int = 1) -> FieldArrays:
+        """The bundle that `woundsim.kernels.diffusion.lod_substeps` takes for `substeps` steps of `step_h` hours
         (validated by the caller), for kernels that step the fields themselves; the Thomas factors are
         cached and recomputed only when the step length changes."""
         if step_h != self._factors_dt_h:
@@ -153,8 +154,10 @@ class FactorFields:
             ny, nx = self.shape
             self._factors = (*lod_factors(nx, self.diff_um2_h, step_h, self.dx_um),
                              *lod_factors(ny, self.diff_um2_h, step_h, self.dx_um))
-        return (self._c, self._source, self._uptake, self._uptake_slot, self.decay_per_h, step_h, substeps,
-                self._active, *self._factors)
+        gx, ix, gy, iy = self._factors
+        return FieldArrays(c=self._c, source=self._source, uptake=self._uptake, uptake_slot=self._uptake_slot,
+                           decay_per_h=self.decay_per_h, step_h=step_h, n_sub=substeps, active=self._active,
+                           gx=gx, ix=ix, gy=gy, iy=iy)
 
     def check(self) -> None:
         """Raise `NumericalError` if any field holds NaN, infinity or a value below -1e-12."""

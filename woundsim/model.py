@@ -20,6 +20,7 @@ from woundsim import layout as L
 from woundsim.fields import FactorFields
 from woundsim.geometry import build_geometry, row_runs
 from woundsim.kernels import step as S
+from woundsim.kernels.bundles import CellArrays, DepotArrays, PopulationArrays, RuleVectors, TissueArrays
 from woundsim.kernels.tissue import open_voxels
 from woundsim.params import ModelParams, validate, with_horizon
 from woundsim.patient import Patient, validate_patient
@@ -266,25 +267,40 @@ class WoundModel(mesa.Model):
         """Recruit, act, remodel and diffuse, for up to `n_steps` agent steps in one compiled call
         (`woundsim.kernels.step.run_steps`, which stops early after a closure or re-opening); returns the
         steps taken."""
-        cells = tuple(self.populations.values())
         counts = self._counts
-        for k, population in enumerate(cells):
+        for k, population in enumerate(self.populations.values()):
             counts[k] = population.n
         closed = not math.isnan(self.first_closure_h)
-        steps, n_open, bad = S.run_steps(
-            n_steps, closed, self.rng, counts, tuple((c.y, c.x, c.uid, c.state) for c in cells),
-            tuple(self.occupancy[c.kind] for c in cells), self.next_uid,
-            (self.wound_idx, self.wound_runs, self.wound, self.deficit_mm, self.granulation, self.epithelium,
-             self.debris, self.perfusion, self.perfusion_max, self._anywhere, self._cumsum_m, self._cumsum_f),
-            self._field_args, (self.tp, self.mp, self.fp, self.kp), self.rates,
-            (self.depot_per_site, self.release_frac, self.release_to, self.release_share, self.release_rate,
-             self.depot_runs, self.footprint), self.dt)
-        for k, population in enumerate(cells):
+        steps, n_open, bad = S.run_steps(n_steps, closed, self.rng, self._cell_arrays(), self._tissue_arrays(),
+                                         self._field_args, self._rule_vectors(), self._depot_arrays(), self.dt)
+        for k, population in enumerate(self.populations.values()):
             population.n = int(counts[k])
         self.n_open = n_open
         if bad >= 0:
             raise InputError(self.fields.bad_input_message(int(bad)))
         return steps
+
+    # ---- the kernels' arguments, by name (woundsim.kernels.bundles) ---------------------------------
+    def _cell_arrays(self) -> CellArrays:
+        """Each population's arrays as they are now (`CellPopulation.reserve` may have replaced them since)."""
+        kinds = {kind: PopulationArrays(c.y, c.x, c.uid, c.state, self.occupancy[kind])
+                 for kind, c in self.populations.items()}
+        return CellArrays(counts=self._counts, next_uid=self.next_uid, **kinds)
+
+    def _tissue_arrays(self) -> TissueArrays:
+        return TissueArrays(wound=self.wound, wound_idx=self.wound_idx, wound_runs=self.wound_runs,
+                            deficit_mm=self.deficit_mm, anywhere=self._anywhere, footprint=self.footprint,
+                            depot_runs=self.depot_runs, cumsum_m=self._cumsum_m, cumsum_f=self._cumsum_f,
+                            granulation=self.granulation, epithelium=self.epithelium, debris=self.debris,
+                            perfusion=self.perfusion, perfusion_max=self.perfusion_max)
+
+    def _rule_vectors(self) -> RuleVectors:
+        return RuleVectors(tissue=self.tp, macrophage=self.mp, fibroblast=self.fp, keratinocyte=self.kp,
+                           rates=self.rates)
+
+    def _depot_arrays(self) -> DepotArrays:
+        return DepotArrays(per_site=self.depot_per_site, release_frac=self.release_frac, release_to=self.release_to,
+                           release_share=self.release_share, release_rate=self.release_rate)
 
     @property
     def depot(self) -> np.ndarray:

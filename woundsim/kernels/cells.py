@@ -1,7 +1,8 @@
-"""Numba kernels for the cell cohorts and tissue layers: flat arrays and scalars in, no random draws.
+"""Numba kernels for the cell cohorts and tissue layers: named bundles of arrays in, no random draws.
 
-Agents are held as structs of arrays (y, x, phi, uid). Each kernel takes the uniforms it needs
-(drawn from the model's generator by `woundsim.kernels.step`) and a float64 parameter vector whose
+Agents are held as structs of arrays (y, x, uid, state; `woundsim.kernels.bundles.PopulationArrays`). Each
+kernel takes the uniforms it needs (drawn from the model's generator by `woundsim.kernels.step`), the
+`FieldArrays`, `TissueArrays` and `RuleVectors` bundles, and reads float64 parameter vectors whose
 layout is given by the slot names of `woundsim.layout` (filled by `woundsim.rates`). Occupancy
 arrays cap each voxel at one cohort per cell type (the crowding limit at 100 µm). A removed agent
 gets y = -1; `compact` then closes the gaps. The per-cohort helpers (`_chemotactic_target`,
@@ -82,8 +83,19 @@ def _chemotactic_target(y0, x0, u, occ, allowed, c, extra, tp, chemo, mode, f1, 
 
 
 @njit(cache=True, error_model="numpy")
-def macrophage_step(n, y, x, phi, u1, u2, c, source, uptake_ev, debris, occ, anywhere, tp, mp, dt):
-    """Polarise, clear debris, secrete, die, move: one step for `n` macrophage cohorts."""
+def macrophage_step(n, cohorts, u1, u2, fields, tissue, vectors, dt):
+    """Polarise, clear debris, secrete, die, move: one step for `n` macrophage cohorts.
+
+    Args:
+        n: live cohorts (slots [0, n) of `cohorts`, a `PopulationArrays`); a dying one gets y = -1.
+        u1, u2: (n,) uniforms: fate, then direction.
+        fields, tissue, vectors: the `FieldArrays`, `TissueArrays` and `RuleVectors` bundles.
+        dt: step (h).
+    """
+    y, x, phi, occ = cohorts.y, cohorts.x, cohorts.state, cohorts.occupancy
+    c, source, uptake_ev = fields.c, fields.source, fields.uptake[fields.uptake_slot[EV]]
+    debris, anywhere = tissue.debris, tissue.anywhere
+    tp, mp = vectors.tissue, vectors.macrophage
     p_death = rate_to_prob(mp[M_DEATH], dt)
     p_move = rate_to_prob(mp[M_MOVE], dt)
     max_clear = mp[M_CLEAR] * dt
@@ -119,9 +131,17 @@ def macrophage_step(n, y, x, phi, u1, u2, c, source, uptake_ev, debris, occ, any
 
 
 @njit(cache=True, error_model="numpy")
-def fibroblast_step(n, cap, y, x, uid, next_uid, u1, u2, c, source, uptake_ev, gran, deficit, epi, wound, occ,
-                    tp, fp, dt):
-    """Deposit collagen, secrete, die or leave, divide, move; returns the new agent count."""
+def fibroblast_step(n, cohorts, next_uid, u1, u2, fields, tissue, vectors, dt):
+    """Deposit collagen, secrete, die or leave, divide, move; returns the new agent count.
+
+    Args as `macrophage_step`; `next_uid` (int64 (1,)) numbers the daughters, appended after slot n (up to
+    the arrays' capacity).
+    """
+    y, x, uid, occ = cohorts.y, cohorts.x, cohorts.uid, cohorts.occupancy
+    cap = y.size
+    c, source, uptake_ev = fields.c, fields.source, fields.uptake[fields.uptake_slot[EV]]
+    gran, deficit, epi, wound = tissue.granulation, tissue.deficit_mm, tissue.epithelium, tissue.wound
+    tp, fp = vectors.tissue, vectors.fibroblast
     ny, nx = occ.shape
     p_move = rate_to_prob(fp[F_MOVE], dt)
     p_die_stay = rate_to_prob(fp[F_DEATH], dt)  # death only, or death or leaving once its work is done
@@ -195,15 +215,19 @@ def _deposit(y0, x0, fill_mm, gran, deficit, wound, own, neighbour):
 
 
 @njit(cache=True, error_model="numpy")
-def keratinocyte_step(n, cap, y, x, uid, cargo, next_uid, u1, u2, c, source, uptake_ev, gran, epi, wound, debris,
-                      occ, tp, kp, dt):
+def keratinocyte_step(n, cohorts, next_uid, u1, u2, fields, tissue, vectors, dt):
     """Take up EV cargo, advance into coverable open voxels, fill the edge, differentiate in the interior.
 
     The edge advances by migration and proliferation together: a cohort that covers an open voxel
     leaves a daughter there and stays, so the edge keeps its cohorts; interior cohorts (no open
     neighbour) leave the pool. `cargo` in [0, 1] is the EV cargo (miRNA) a cohort carries: taken up
-    with the local ev field, lost with its half-life, inherited by daughters.
+    with the local ev field, lost with its half-life, inherited by daughters. Args as `fibroblast_step`.
     """
+    y, x, uid, cargo, occ = cohorts.y, cohorts.x, cohorts.uid, cohorts.state, cohorts.occupancy
+    cap = y.size
+    c, source, uptake_ev = fields.c, fields.source, fields.uptake[fields.uptake_slot[EV]]
+    gran, epi, wound, debris = tissue.granulation, tissue.epithelium, tissue.wound, tissue.debris
+    tp, kp = vectors.tissue, vectors.keratinocyte
     ny, nx = occ.shape
     n_now = n
     for i in range(n):
@@ -266,8 +290,14 @@ def _pick_coverable(yi, xi, u, n_cover, gran, epi, wound, occ, cover):
 
 
 @njit(cache=True, error_model="numpy")
-def compact(n, y, x, uid, extra):
-    """Close the gaps left by removed agents (y == -1); returns the new count. `extra` moves along."""
+def compact(n, population):
+    """Close the gaps left by removed agents (y == -1) in a `PopulationArrays`; returns the new count."""
+    return compact_arrays(n, population.y, population.x, population.uid, population.state)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def compact_arrays(n, y, x, uid, extra):
+    """`compact` on the arrays themselves (`woundsim.kernels.contraction` uses it); `extra` moves along."""
     j = 0
     for i in range(n):
         if y[i] >= 0:

@@ -34,7 +34,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from woundsim.kernels.cells import compact
+from woundsim.kernels.cells import compact_arrays
 
 
 class RadialMap(NamedTuple):
@@ -415,5 +415,5 @@ def remap_cohorts(n, y, x, uid, state, occ, dest, sum_state):
     for i in range(n):
         if y[i] >= 0:
             flat_occ[y[i] * nx + x[i]] = 1
-    n_new = compact(n, y, x, uid, state)
+    n_new = compact_arrays(n, y, x, uid, state)
     return n_new, kept[:n_merged].copy(), gone[:n_merged].copy(), gone_state[:n_merged].copy()

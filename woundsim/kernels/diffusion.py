@@ -377,16 +377,20 @@ def lod_diffuse_decay_2d(c, source, uptake, uptake_slot, decay_per_h, dt_h, acti
 
 
 @njit(cache=True, error_model="numpy")
-def lod_substeps(c, source, uptake, uptake_slot, decay_per_h, step_h, n_sub, active, gx, ix, gy, iy):
-    """`n_sub` steps of `lod_diffuse_decay_2d`, each of `step_h` with the same source and uptake, skipping
-    the fields with no concentration and no source; source and uptake are zero afterwards.
+def lod_substeps(fields):
+    """`fields.n_sub` steps of `lod_diffuse_decay_2d`, each of `fields.step_h` with the same source and uptake,
+    skipping the fields with no concentration and no source; source and uptake are zero afterwards.
+
+    Args:
+        fields: `woundsim.kernels.bundles.FieldArrays` (`FactorFields.kernel_args`).
 
     Returns -1, or the flat index of the first bad source or uptake value (see `lod_diffuse_decay_2d`).
     """
-    for k in range(n_sub):
-        mark_active_fields(c, source, active)
-        bad = lod_diffuse_decay_2d(c, source, uptake, uptake_slot, decay_per_h, step_h, active, gx, ix, gy, iy,
-                                   k == n_sub - 1)
+    f = fields
+    for k in range(f.n_sub):
+        mark_active_fields(f.c, f.source, f.active)
+        bad = lod_diffuse_decay_2d(f.c, f.source, f.uptake, f.uptake_slot, f.decay_per_h, f.step_h, f.active, f.gx,
+                                   f.ix, f.gy, f.iy, k == f.n_sub - 1)
         if bad >= 0:
             return bad
     return -1

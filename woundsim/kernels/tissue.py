@@ -11,8 +11,9 @@ import math
 import numpy as np
 from numba import njit
 
-from woundsim.layout import (PDGF, T_ANGIO, T_DEBRIS_GROWTH, T_DEBRIS_MAX, T_DEBRIS_RESOLVE, T_DEBRIS_TNF, T_K_DEBRIS,
-                             T_K_PDGF, T_K_TNF, T_K_VEGF, T_MMP, T_TNF_MULT, TNF, VEGF)
+from woundsim.layout import (PDGF, R_ENTRY_F, R_ENTRY_PDGF_GAIN, R_PURSE_COVER, R_PURSE_STRING, R_RECRUIT_DEBRIS_GAIN,
+                             R_RECRUIT_M, R_RECRUIT_TNF_GAIN, T_ANGIO, T_DEBRIS_GROWTH, T_DEBRIS_MAX, T_DEBRIS_RESOLVE,
+                             T_DEBRIS_TNF, T_K_DEBRIS, T_K_PDGF, T_K_TNF, T_K_VEGF, T_MMP, T_TNF_MULT, TNF, VEGF)
 from woundsim.rules import hill
 
 
@@ -24,20 +25,26 @@ def __getattr__(name: str):
 
 
 @njit(cache=True, error_model="numpy")
-def tissue_step(wound_idx, wound_runs, c, source, debris, perfusion, perfusion_max, gran, epi, tp, purse_per_h, cover,
-                dt):
+def tissue_step(tissue, fields, tp, rates, dt):
     """Debris regrowth (open) or resolution (covered), damage-driven tnf, angiogenesis, matrix breakdown,
     and purse-string closure of granulated open voxels whose four neighbours are all covered.
 
     Args:
-        wound_idx: flat index (y * nx + x) of each wound voxel, ascending.
-        wound_runs: the same voxels as runs along rows, (n, 3) of (y, x0, x1) (`geometry.row_runs`).
+        tissue: `TissueArrays` (woundsim.kernels.bundles): the wound's voxels, by flat index (ascending)
+            and as runs along rows (the same voxels in the same order), and the layers, updated.
+        fields: `FieldArrays`: reads the concentrations, adds damage-driven tnf to the sources.
+        tp: the tissue vector; rates: the `rates` vector (purse-string slots).
         dt: step (h).
 
     Returns:
         The number of wound voxels still open (epithelium < 1) afterwards (each voxel's epithelium
         changes only in its own iteration, so the count is taken as the loop goes).
     """
+    wound_idx, wound_runs = tissue.wound_idx, tissue.wound_runs
+    debris, perfusion, perfusion_max = tissue.debris, tissue.perfusion, tissue.perfusion_max
+    gran, epi = tissue.granulation, tissue.epithelium
+    c, source = fields.c, fields.source
+    purse_per_h, cover = rates[R_PURSE_STRING], rates[R_PURSE_COVER]
     nx = epi.shape[1]
     cap = tp[T_DEBRIS_MAX]
     grow = math.exp(tp[T_DEBRIS_GROWTH] * dt)  # logistic regrowth, exact over dt
@@ -108,17 +115,19 @@ def _ringed(yy, xx, epi):
 
 
 @njit(cache=True, error_model="numpy")
-def release_depots(depot, frac, release_to, release_share, dt, rate):
-    """Release a fraction of each product's depot and sum it per field: rate[f] in u/h per unit weight.
+def release_depots(depots, dt):
+    """Release a fraction of each product's depot and sum it per field: `depots.release_rate[f]` in u/h per
+    unit footprint weight.
 
     Args:
-        depot: (n_products,) amount per site not yet released (u·voxel), decreased in place; amounts
-            below 1e-9 become exactly 0.
-        frac: (n_products,) fraction released per step, 1 - exp(-k dt).
-        release_to, release_share: (n_products, 4) target field (-1: none) and share of each product.
+        depots: `DepotArrays`: `per_site` (amount per site not yet released, u·voxel) decreases in place,
+            amounts below 1e-9 becoming exactly 0; `release_frac` is the fraction released per step,
+            `release_to` and `release_share` (n_products, n_targets) each product's target fields (-1:
+            none) and shares; `release_rate` (n_fields,) is written.
         dt: step (h).
-        rate: (n_fields,) written.
     """
+    depot, frac, rate = depots.per_site, depots.release_frac, depots.release_rate
+    release_to, release_share = depots.release_to, depots.release_share
     rate[:] = 0.0
     released = depot * frac
     for p in range(depot.size):
@@ -160,20 +169,26 @@ def _add_scaled(dst, w, r):
 
 
 @njit(cache=True, error_model="numpy")
-def recruitment_cumsums(wound_runs, occ_m, occ_f, epi, gran, perfusion, c, debris, tp, base_m, tnf_gain, debris_gain,
-                        base_f, pdgf_gain, cum_m, cum_f):
+def recruitment_cumsums(tissue, cells, c, tp, rates):
     """Cumulative recruitment rates (1/h) over wound voxels that are free, for both recruited kinds.
 
     Macrophages: open voxels, rate = base_m * perfusion * (1 + tnf_gain hill(tnf) + debris_gain hill(debris)).
     Fibroblasts: voxels still to fill, rate = base_f * perfusion * (1 + pdgf_gain hill(pdgf)).
 
     Args:
-        wound_runs: the wound voxels as runs along rows, (n, 3) of (y, x0, x1) in row-major order
-            (`geometry.row_runs`), so entry k of the sums is the k-th wound voxel in flat order.
+        tissue: `TissueArrays`; its wound voxels as runs along rows in row-major order, so entry k of the
+            sums (`cumsum_m`, `cumsum_f`, written) is the k-th wound voxel in flat order.
+        cells: `CellArrays` (reads the occupancy of macrophages and fibroblasts).
+        c: the concentrations; tp: the tissue vector; rates: the `rates` vector (recruitment slots).
 
     Returns:
-        (total_m, total_f), the last entries of `cum_m` and `cum_f` (written).
+        (total_m, total_f), the last entries of the sums.
     """
+    wound_runs, perfusion, debris = tissue.wound_runs, tissue.perfusion, tissue.debris
+    epi, gran, cum_m, cum_f = tissue.epithelium, tissue.granulation, tissue.cumsum_m, tissue.cumsum_f
+    occ_m, occ_f = cells.macrophage.occupancy, cells.fibroblast.occupancy
+    base_m, tnf_gain, debris_gain = rates[R_RECRUIT_M], rates[R_RECRUIT_TNF_GAIN], rates[R_RECRUIT_DEBRIS_GAIN]
+    base_f, pdgf_gain = rates[R_ENTRY_F], rates[R_ENTRY_PDGF_GAIN]
     k_tnf, k_debris, k_pdgf = tp[T_K_TNF], tp[T_K_DEBRIS], tp[T_K_PDGF]
     # rates first, along rows, one kind at a time and without branches (a masked voxel gets exactly 0.0),
     # so that the loops vectorise ...
@@ -212,9 +227,10 @@ def _fibroblast_rates(out, perf, pdgf, gran, occ, base, pdgf_gain, k_pdgf):
 
 
 @njit(cache=True, error_model="numpy")
-def place_recruits(cum, total, u, wound_idx, nx, occ, y, x, uid, state, n, state0, next_uid):
+def place_recruits(cum, total, u, wound_idx, cohorts, n, state0, next_uid):
     """Append a cohort at each distinct wound voxel picked by the uniforms `u` from the cumulative rates.
 
+    `cohorts` is the kind's `PopulationArrays`, its new cohorts starting with `state0`; `next_uid` numbers them.
     Voxel k is picked by u_i when cum[k-1] <= u_i * total < cum[k]; picks are taken in voxel order and
     an occupied voxel gets none. The arrays must have room for one more cohort per free wound voxel (at
     most `u.size`); the model's capacity of one cohort per voxel always does.
@@ -222,6 +238,8 @@ def place_recruits(cum, total, u, wound_idx, nx, occ, y, x, uid, state, n, state
     Returns:
         The new cohort count.
     """
+    y, x, uid, state, occ = cohorts.y, cohorts.x, cohorts.uid, cohorts.state, cohorts.occupancy
+    nx = occ.shape[1]
     picks = np.unique(np.searchsorted(cum, u * total, side="right"))
     for k in picks:
         if k >= wound_idx.size:
