@@ -18,9 +18,10 @@ from woundsim.agents import CellPopulation
 from woundsim.errors import InputError
 from woundsim import layout as L
 from woundsim.fields import FactorFields
-from woundsim.geometry import build_geometry, row_runs
+from woundsim.geometry import build_geometry
 from woundsim.kernels import step as S
-from woundsim.kernels.bundles import CellArrays, DepotArrays, PopulationArrays, RuleVectors, TissueArrays
+from woundsim.kernels.bundles import CellArrays, DepotArrays, PopulationArrays, RuleVectors
+from woundsim.kernels.cells import compact
 from woundsim.kernels.tissue import open_voxels
 from woundsim.params import ModelParams, validate, with_horizon
 from woundsim.patient import Patient, validate_patient
@@ -29,6 +30,7 @@ from woundsim.rates import fibroblast_vector, keratinocyte_vector, macrophage_ve
 from woundsim.rules import impairment_strength, senescence
 from woundsim.seeds import check_seed
 from woundsim.summary import closure_quality
+from woundsim.tissue import TissueState
 from woundsim.treatment import Treatment, standard_care, validate_treatment
 from woundsim.units import DAYS_PER_WEEK, HOURS_PER_DAY, cm2_per_s_to_um2_per_h, half_life_to_rate
 from woundsim.units import per_day_to_per_hour, reference_voxels_per_voxel, voxels_to_area_cm2
@@ -58,6 +60,11 @@ def check_run_inputs(params, patient, treatment, seed) -> None:
 def _short(value) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _of_tissue(name: str) -> property:
+    """A read-only model attribute that is `model.tissue.<name>` (the tissue state owns it)."""
+    return property(lambda model: getattr(model.tissue, name), doc=f"`model.tissue.{name}` (read only).")
 
 
 class WoundModel(mesa.Model):
@@ -119,21 +126,8 @@ class WoundModel(mesa.Model):
         self._grid: OrthogonalVonNeumannGrid | None = None
         self.geometry = g = build_geometry(pt, depth, p.numerics.dx_um, p.numerics.margin_mm, self.rng, extra,
                                            deficit_edge_fraction=p.tissue.deficit_edge_fraction)
-        self.wound = g.wound
-        self.wound_idx = np.flatnonzero(g.wound.ravel()).astype(np.int64)
-        self.wound_runs = row_runs(g.wound)  # the same voxels in the same order, as runs along rows
-        self._anywhere = np.ones(g.shape, dtype=np.bool_)  # macrophages may move anywhere
-        self.deficit_mm = g.deficit_mm
-        self.granulation = np.where(g.wound, 0.0, 1.0)
-        self.epithelium = np.where(g.wound, 0.0, 1.0)
-        debris0 = p.tissue.debris_initial * (p.tissue.debris_infected_fold if pt.infected else 1.0)
-        self.debris = np.where(g.wound, debris0, 0.0)
-        intact = p.tissue.perfusion_ischaemic if pt.ischaemic else p.tissue.perfusion_intact
-        self.perfusion_max = np.full(g.shape, intact)
-        self.perfusion = np.where(g.wound, intact * p.tissue.perfusion_wound_fraction, intact)
-        self.n_wound = int(self.wound_idx.size)
-        self._cumsum_m, self._cumsum_f = np.zeros(self.n_wound), np.zeros(self.n_wound)
-        self.n_open = self.n_wound
+        self.tissue = TissueState.at_entry(g, p.tissue, infected=pt.infected, ischaemic=pt.ischaemic)
+        self.n_open = self.tissue.n_wound
 
     def _build_fields(self) -> None:
         fp = self.params.fields
@@ -153,12 +147,12 @@ class WoundModel(mesa.Model):
         self.populations = {k: CellPopulation(k, capacity=shape[0] * shape[1]) for k in L.CELL_KINDS}
         self._counts = np.zeros(len(self.populations), dtype=np.int64)
         self.occupancy = {k: np.zeros(shape, dtype=np.int64) for k in self.populations}
-        wy, wx = np.divmod(self.wound_idx, shape[1])
+        wy, wx = np.divmod(self.tissue.wound_idx, shape[1])
         m, f = self.params.macrophage, self.params.fibroblast
         for kind, density, phi in (("macrophage", m.initial_density, m.phi_initial), ("fibroblast", f.initial_density, 0.0)):
-            pick = self.rng.random(self.n_wound) < density
+            pick = self.rng.random(self.tissue.n_wound) < density
             self._add(kind, wy[pick], wx[pick], phi)
-        ey, ex = np.nonzero(_edge_ring(self.wound))
+        ey, ex = np.nonzero(self.tissue.edge_ring())
         pick = self.rng.random(ey.size) < self.params.keratinocyte.initial_edge_fraction
         self._add("keratinocyte", ey[pick], ex[pick], 0.0)
 
@@ -171,10 +165,7 @@ class WoundModel(mesa.Model):
         self.injection_sites = self.geometry.injection_sites(t.sites, t.distance_mm) if t.injects else []
         # every site gets the same dose spread evenly over its bolus disc, and every depot voxel releases at
         # the product's rate, so each product's depot is (amount per site) x a fixed footprint weight map
-        self.footprint = np.zeros(self.geometry.shape)
-        for ys, xs in (self.geometry.disc(s, d.bolus_radius_mm) for s in self.injection_sites):
-            self.footprint[ys, xs] += 1.0 / ys.size
-        self.depot_runs = row_runs(self.footprint > 0.0)
+        self.tissue.place_depots([self.geometry.disc(s, d.bolus_radius_mm) for s in self.injection_sites])
         # one depot per product the treatment gives (woundsim.products: its release, field shares and potency)
         route = routing(t.product_doses(), self.params)
         self.depot_products = route.products
@@ -259,8 +250,8 @@ class WoundModel(mesa.Model):
         sc = self.params.standard_care
         if self._debride_every <= 0 or round(self.hours / self.dt) % self._debride_every != 0:
             return
-        open_ = self.wound & (self.epithelium < 1.0)
-        self.debris[open_] *= 1.0 - sc.debridement_efficiency
+        open_ = self.tissue.wound & (self.tissue.epithelium < 1.0)
+        self.tissue.debris[open_] *= 1.0 - sc.debridement_efficiency
         self._set_senescence(self.senescence * (1.0 - sc.senescence_reset))
 
     def _rules(self, n_steps: int) -> int:
@@ -271,7 +262,7 @@ class WoundModel(mesa.Model):
         for k, population in enumerate(self.populations.values()):
             counts[k] = population.n
         closed = not math.isnan(self.first_closure_h)
-        steps, n_open, bad = S.run_steps(n_steps, closed, self.rng, self._cell_arrays(), self._tissue_arrays(),
+        steps, n_open, bad = S.run_steps(n_steps, closed, self.rng, self._cell_arrays(), self.tissue.arrays,
                                          self._field_args, self._rule_vectors(), self._depot_arrays(), self.dt)
         for k, population in enumerate(self.populations.values()):
             population.n = int(counts[k])
@@ -287,13 +278,6 @@ class WoundModel(mesa.Model):
                  for kind, c in self.populations.items()}
         return CellArrays(counts=self._counts, next_uid=self.next_uid, **kinds)
 
-    def _tissue_arrays(self) -> TissueArrays:
-        return TissueArrays(wound=self.wound, wound_idx=self.wound_idx, wound_runs=self.wound_runs,
-                            deficit_mm=self.deficit_mm, anywhere=self._anywhere, footprint=self.footprint,
-                            depot_runs=self.depot_runs, cumsum_m=self._cumsum_m, cumsum_f=self._cumsum_f,
-                            granulation=self.granulation, epithelium=self.epithelium, debris=self.debris,
-                            perfusion=self.perfusion, perfusion_max=self.perfusion_max)
-
     def _rule_vectors(self) -> RuleVectors:
         return RuleVectors(tissue=self.tp, macrophage=self.mp, fibroblast=self.fp, keratinocyte=self.kp,
                            rates=self.rates)
@@ -302,11 +286,40 @@ class WoundModel(mesa.Model):
         return DepotArrays(per_site=self.depot_per_site, release_frac=self.release_frac, release_to=self.release_to,
                            release_share=self.release_share, release_rate=self.release_rate)
 
+    # ---- a tissue that changes during the run ----------------------------------------------------
+    def tissue_changed(self) -> None:
+        """Bring the model up to date after the wound's geometry changed (`TissueState.heal`, or a process that
+        edits `model.tissue`'s mask, deficit, layers or footprint, such as contraction): re-derive the tissue's
+        indices (`TissueState.reindex`), take off the agents standing where their kind may no longer be
+        (`TissueState.may_hold`: fibroblasts off the wound, keratinocytes on open voxels), and recount the
+        open voxels. Fields, depots and the other agents are left as they are."""
+        self.tissue.reindex()
+        for kind, population in self.populations.items():
+            live = slice(0, population.n)
+            off = ~self.tissue.may_hold(kind)[population.y[live], population.x[live]]
+            if off.any():
+                np.subtract.at(self.occupancy[kind], (population.y[live][off], population.x[live][off]), 1)
+                population.y[live][off] = -1
+                population.n = compact(population.n, PopulationArrays(population.y, population.x, population.uid,
+                                                                      population.state, self.occupancy[kind]))
+        self.n_open = open_voxels(self.tissue.wound_idx, self.tissue.epithelium)
+
+    # ---- the tissue's arrays, owned by self.tissue (woundsim.tissue.TissueState), read as the model's ----
+    wound = _of_tissue("wound")
+    n_wound = _of_tissue("n_wound")
+    deficit_mm = _of_tissue("deficit_mm")
+    granulation = _of_tissue("granulation")
+    epithelium = _of_tissue("epithelium")
+    debris = _of_tissue("debris")
+    perfusion = _of_tissue("perfusion")
+    perfusion_max = _of_tissue("perfusion_max")
+    footprint = _of_tissue("footprint")
+
     @property
     def depot(self) -> np.ndarray:
         """Injected derivative not yet released, per product of `depot_products` (u·voxel per voxel),
         shape (len(depot_products), ny, nx)."""
-        return self.depot_per_site[:, None, None] * self.footprint[None]
+        return self.depot_per_site[:, None, None] * self.tissue.footprint[None]
 
     def _observe(self) -> None:
         self.hours += self.dt
@@ -362,7 +375,8 @@ class WoundModel(mesa.Model):
 
     @property
     def open_area_cm2(self) -> float:
-        return voxels_to_area_cm2(open_voxels(self.wound_idx, self.epithelium), self.params.numerics.dx_um)
+        t = self.tissue
+        return voxels_to_area_cm2(open_voxels(t.wound_idx, t.epithelium), self.params.numerics.dx_um)
 
     @property
     def day(self) -> float:
@@ -377,14 +391,3 @@ def __getattr__(name: str):
     if name in _MOVED:
         raise ImportError(f"woundsim.model.{name} is now the model parameter {_MOVED[name]} (woundsim.params)")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _edge_ring(wound: np.ndarray) -> np.ndarray:
-    """Intact voxels 4-adjacent to the ulcer: where the epithelial edge starts."""
-    ring = np.zeros_like(wound)
-    ring[1:, :] |= wound[:-1, :]
-    ring[:-1, :] |= wound[1:, :]
-    ring[:, 1:] |= wound[:, :-1]
-    ring[:, :-1] |= wound[:, 1:]
-    return ring & ~wound
-

@@ -17,7 +17,7 @@ def daily_record(model) -> dict:
     phi = mac.phi[: mac.n]
     n_m1 = int(np.count_nonzero(phi < 0.5))
     open_vox = int(np.count_nonzero(wound & (model.epithelium < 1.0)))
-    area0 = voxels_to_area_cm2(model.n_wound, dx)
+    area0 = voxels_to_area_cm2(model.tissue.initial_n_wound, dx)  # the ulcer at entry, whatever it is now
     area = voxels_to_area_cm2(open_vox, dx)
     rec = {
         "day": round(hours_to_days(model.hours), 6),

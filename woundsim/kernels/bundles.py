@@ -2,12 +2,13 @@
 
 Numba compiles a named tuple to a plain tuple and an attribute (`tissue.epithelium`) to a constant
 index, so a name costs nothing at run time. The Python side builds the bundles (`WoundModel`,
-`FactorFields.kernel_args`); the kernels (`woundsim.kernels.step`
+`woundsim.tissue.TissueState.arrays`, `FactorFields.kernel_args`); the kernels (`woundsim.kernels.step`
 and the cell, tissue and diffusion kernels it calls) read their members by these names, never by
 position. The arrays are the owners' own (no copies): what a kernel writes, the owner sees.
 
-A bundle whose arrays are replaced (a population's arrays grown by `CellPopulation.reserve`) must be built again;
-the model builds `CellArrays` on every compiled call.
+A bundle whose arrays are replaced (a population's arrays grown by `CellPopulation.reserve`, the wound's
+indices re-derived by `TissueState.reindex`) must be built again: the model builds `CellArrays` on every
+compiled call and takes `TissueArrays` from the tissue state, which rebuilds it when it re-indexes.
 This module is a kernel source (`woundsim._kernel_cache.KERNEL_SOURCES`): an edit recompiles every kernel.
 """
 
@@ -39,7 +40,7 @@ class CellArrays(NamedTuple):
 
 
 class TissueArrays(NamedTuple):
-    """The wound's geometry, its derived indices and the tissue layers (`WoundModel`).
+    """The wound's geometry, its derived indices and the tissue layers (`woundsim.tissue.TissueState.arrays`).
 
     The geometry members (wound to depot_runs) change only when the wound's geometry does; the layers
     (granulation to perfusion_max) every step.
