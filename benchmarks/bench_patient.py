@@ -5,7 +5,8 @@ The target workload is the default treated patient as `woundsim run` simulates i
 horizon, run until closure is confirmed 2 weeks later (or the horizon ends). It runs at 100 µm and at
 200 µm (the calibration's resolution; also at conf/calibration/default.yaml's grid if that differs),
 after a warm-up (Numba kernels loaded from the cache). For each it reports wall time, simulated days,
-the cost per simulated hour, and the ratio to a run of the bare field solver for the same grid and
+the cost per simulated hour (wall, and CPU: the process's own CPU time, which a busy or virtual machine
+disturbs less than the wall clock), and the ratio to a run of the bare field solver for the same grid and
 number of steps (how much the agents and tissue add on top of diffusion).
 
 Two reference rows follow, with no target: the same ulcer with uncalibrated ModelParams() and
@@ -63,13 +64,15 @@ def grid_params(dx_um: float, dt_h: float) -> ModelParams:
                                           "numerics.dt_field_h": dt_h, "numerics.horizon_weeks": 12.0})
 
 
-def one(p: ModelParams, seed: int, patient: Patient, treatment: Treatment) -> tuple[float, float, tuple[int, int]]:
-    t0 = time.perf_counter()
+def one(p: ModelParams, seed: int, patient: Patient,
+        treatment: Treatment) -> tuple[float, float, tuple[int, int], float]:
+    """(wall s, simulated days, grid shape, CPU s) of one simulated patient."""
+    t0, c0 = time.perf_counter(), time.process_time()
     r = simulate(p, patient, treatment, seed=seed)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     shape = WoundModel(with_overrides(p, {"numerics.mesa_sync_hours": 0.0}), patient, treatment,
                        seed=seed).geometry.shape
-    return wall, float(r.summary["simulated_days"]), shape
+    return wall, float(r.summary["simulated_days"]), shape, cpu
 
 
 def calibration_grid() -> tuple[float, float]:
@@ -91,19 +94,21 @@ def main() -> None:
         grids.append((cal_dx, cal_dt, 0.5))
     default_patient = Patient(**named_option("patient", "default"))
     run_treatment = Treatment(**named_option("treatment", "hucmscd_trial"))
-    header = f"{'grid':>14} {'voxels':>10} {'wall s':>8} {'days':>6} {'ms/sim h':>9} {'fields-only s':>14} {'ratio':>6}"
+    header = (f"{'grid':>14} {'voxels':>10} {'wall s':>8} {'days':>6} {'ms/sim h':>9} {'fields-only s':>14} {'ratio':>6} "
+              f"{'CPU ms/sim h':>12}")
     per_hour = {}
 
     def row(label, p, patient, treatment, target=None):
         runs = [one(p, seed, patient, treatment) for seed in range(a.seeds)]
         wall = statistics.median(r[0] for r in runs)
         days = statistics.median(r[1] for r in runs)
+        cpu = statistics.median(r[3] for r in runs)
         shape = runs[0][2]
         dt = p.numerics.dt_agent_h
         ref = fields_only(shape, p, int(round(days * 24 / dt)))
         verdict = "" if target is None else f"  < {target} s {'met' if wall < target else 'NOT met'}"
         print(f"{label:>14} {shape[0]:>4}x{shape[1]:<5} {wall:>8.2f} {days:>6.1f} {1000 * wall / (days * 24):>9.3f} "
-              f"{ref:>14.2f} {wall / ref:>6.2f}{verdict}")
+              f"{ref:>14.2f} {wall / ref:>6.2f} {1000 * cpu / (days * 24):>12.3f}{verdict}")
         return wall / (days * 24)
 
     print("The default patient as `woundsim run` simulates it (model=calibrated, treatment=hucmscd_trial), "

@@ -5,7 +5,9 @@ files (`woundsim.kernels.step.hourly_rules` calls the cell, tissue and diffusion
 call `woundsim.rules` and compile in the slot constants of `woundsim.layout`) would then be loaded
 from the cache unchanged after an edit to one of them: stale compiled code, silently. The locators registered here give every kernel defined
 in those files one stamp, the hash of all of them, so an edit to any kernel source recompiles
-every kernel that may have compiled it in. Other Numba users are left to Numba's own locators.
+every kernel that may have compiled it in. The stamp is also part of the cache files' names, so files
+written by other versions of the sources (left in `__pycache__` until removed) are never read. Other Numba
+users are left to Numba's own locators.
 
 Imported by `woundsim/__init__.py`, before any kernel is defined.
 """
@@ -54,6 +56,12 @@ def _stamped(base: type) -> type:
 
         def get_source_stamp(self):
             return kernel_sources_stamp()
+
+        def get_disambiguator(self):
+            # the stamp in the file names too: Numba unpickles an index before it compares stamps, so an index
+            # written before a bundle class was renamed would fail to load (AttributeError) instead of being
+            # ignored; each version of the sources gets its own files, and old ones are never opened
+            return f"{super().get_disambiguator()}.{kernel_sources_stamp()[:16]}"
 
     KernelSourcesLocator.__name__ = KernelSourcesLocator.__qualname__ = f"KernelSources{base.__name__}"
     return KernelSourcesLocator
