@@ -25,3 +25,17 @@ def test_kernel_benchmark_runs_on_a_tiny_grid(script, args, expected):
     assert done.returncode == 0, done.stderr[-2000:]
     assert expected in done.stdout
     assert "disagree" not in done.stdout.lower()
+
+
+def test_the_median_interval_of_paired_ratios_uses_the_sign_test_order_statistics():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from compare_checkouts import median_interval
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    ratios = [1.00 + 0.01 * k for k in range(10)]  # 1.00 .. 1.09
+    median, low, high = median_interval(ratios)
+    assert median == pytest.approx(1.045)
+    # 10 pairs: ranks 2 and 9 (P(Binomial(10, 1/2) <= 1) = 11/1024 <= 0.025 < P(<= 2) = 56/1024)
+    assert (low, high) == (pytest.approx(1.01), pytest.approx(1.08))
+    assert median_interval([1.0] * 6)[1:] == (1.0, 1.0)  # 6 pairs: ranks 1 and 6 (1/64 <= 0.025)
