@@ -4,6 +4,8 @@
     woundsim calibrate check OUT_DIR       # redo posterior export, predictive check, figures, report
     woundsim calibrate install OUT_DIR     # make it the named set: conf/model/calibrated.yaml + .parquet
     woundsim calibrate resolution [calibration=...] [--reference-dx 100] [--seeds 3]
+    woundsim calibrate prior-predictive [--draws 50] [--soc-candidates 60] [calibration=...]   # feasibility
+    woundsim calibrate confirm --from STUDY --draw K [--trial-arms 20] [--soc-enrolled 1000]  # one point
 
 `run` is a Hydra app composing the config group conf/calibration/ (default option `default`); its
 output folder is outputs/calibration/<calibration.name>/, so re-running the same command continues
@@ -22,7 +24,7 @@ from woundsim.app import AppHelp, run_hydra_app
 from woundsim.errors import InputError
 
 USAGE = __doc__
-COMMANDS = ("run", "check", "install", "resolution")
+COMMANDS = ("run", "check", "install", "resolution", "prior-predictive", "confirm")
 HELP = AppHelp("ABC-SMC calibration (pyabc) against the clinical targets, into outputs/calibration/<name>/ "
                "(the same command continues a stopped run).", ("calibration",),
                "calibration.* sets the run (abc population and generations, cohorts, free parameters).")
@@ -46,6 +48,11 @@ def main(argv: list[str] | None = None) -> None:
             from calibration.resolution import resolution_command
 
             resolution_command(rest)
+        elif command in ("prior-predictive", "confirm"):
+            from calibration.feasibility_cli import confirm_command, prior_predictive_command
+
+            _quiet_libraries()
+            (prior_predictive_command if command == "prior-predictive" else confirm_command)(rest)
         else:
             raise InputError(f"unknown command {command!r}; allowed {', '.join(COMMANDS)}")
     except InputError as exc:

@@ -88,16 +88,16 @@ def write_calibration_report(out_dir: Path, run: dict, generations: pd.DataFrame
              f"final threshold eps = {run['epsilon']:.3g} (distance in units of the targets' 95% half-widths)",
              f"- ABC wall time {run['abc_wall_min']:.1f} min over all sessions; sampler {run['sampler']}",
              f"- resolution {run['grid']}; trial arm {run['n_trial']} patients, standard care {run['n_soc']} patients",
-             "", "## Generations", "", _markdown(generations), "",
+             "", "## Generations", "", markdown_table(generations), "",
              "## Posterior predictive check", "",
              f"{run['draws']} posterior draws, each simulated with fresh patients and seeds.", "",
-             _markdown(ppc.drop(columns=["source"])), ""]
+             markdown_table(ppc.drop(columns=["source"])), ""]
     bad = misfits(ppc)
     if bad:
         lines += [f"**Not reproduced** (simulated 95% interval misses the observed one): {', '.join(bad)}.", ""]
     lines += ["## Identifiability", "",
               "Width of the 90% posterior interval over the prior's (ABC space): < 0.5 identified, "
-              "0.5-0.8 weakly, >= 0.8 not identified.", "", _markdown(ident), ""]
+              "0.5-0.8 weakly, >= 0.8 not identified.", "", markdown_table(ident), ""]
     pairs = ridges(corr)
     lines += ["Posterior correlations with |r| >= 0.6 (ridges: the data fix a combination, not each):", ""]
     lines += [f"- {a} ~ {b}: r = {r:+.2f}" for a, b, r in pairs] or ["- none"]
@@ -123,7 +123,8 @@ def _statement(ident: pd.DataFrame, pairs: list, run: dict) -> str:
     return text
 
 
-def _markdown(table: pd.DataFrame) -> str:
+def markdown_table(table: pd.DataFrame) -> str:
+    """A DataFrame as a Markdown table (floats to 3 significant digits)."""
     def fmt(v):
         if isinstance(v, (float, np.floating)):
             return f"{v:.3g}"

@@ -27,7 +27,7 @@ commands:
   sweep gather DIR         gather a sweep folder into one Parquet table (and a study's heatmaps)
   sensitivity [OVERRIDES]  global sensitivity analysis, e.g. woundsim sensitivity +sensitivity=morris_screening
   trial [OVERRIDES]        virtual phase III trial designer, e.g. woundsim trial draws.source=prior
-  calibrate COMMAND        ABC-SMC calibration: run | check | install | resolution (needs woundsim[calibration])
+  calibrate COMMAND        calibration: run | check | install | resolution | prior-predictive | confirm (needs woundsim[calibration])
   viz                      serve the interactive page (Solara)
   plot RUN_DIR             redraw the figures of a run folder
 

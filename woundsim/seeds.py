@@ -20,6 +20,9 @@ cached pool or store would differ).
 | trial i of a given arm size | `trial_rng(seed, seed_key, arm_size, i)`: spawn key (*seed_key, arm_size, i) |
 | a sensitivity design's samples | `sensitivity_sample_rng(seed)`: spawn key `SENSITIVITY_SAMPLE` |
 | SALib's bootstrap | `sensitivity_bootstrap_seed(seed)`: spawn key `SENSITIVITY_BOOTSTRAP` |
+| the prior predictive check's draws, arms and cohorts | `feasibility_rng(seed, PRIOR_PREDICTIVE, *key)`, `feasibility_seed(...)` |
+| the feasibility confirmation's arms and cohorts | `feasibility_seed(seed, FEASIBILITY_CONFIRM, *key)`: never the search's patients |
+| a feasibility study's bootstrap of its patients | `feasibility_bootstrap_rng(seed, stage)`: spawn key (`FEASIBILITY_BOOTSTRAP`, stage) |
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ TRIAL_DRAWS = 0xD4A  # parameter draws of a trial design study (prior stand-in o
 EFFECT_SCENARIO = 0x5C  # the treatment pool of an effect scenario (woundsim.trial.power.shrink_effect)
 SENSITIVITY_SAMPLE = 0x5A  # SALib samples of a sensitivity design
 SENSITIVITY_BOOTSTRAP = 0xB0  # SALib's bootstrap of the indices
+PRIOR_PREDICTIVE = 0xFEA5  # the prior predictive check (calibration.feasibility): draws, arms, cohorts
+FEASIBILITY_CONFIRM = 0xC04F  # the confirmation of one parameter set on seeds the search never used
+FEASIBILITY_BOOTSTRAP = 0xB007  # the Monte Carlo SDs of a feasibility study (bootstrap of its patients)
 PREDICTIVE_CHECK_OFFSET = 7919  # the predictive check's patients: root seed + this (never the fit's patients)
 PREDICTIVE_DRAWS_OFFSET = 1  # the predictive check's posterior draws: root seed + this
 DESIGN_CHECK_OFFSET = 7919  # the trial designer's statistical checks: design seed + this (+1, +2)
@@ -158,3 +164,20 @@ def sensitivity_bootstrap_seed(seed: int) -> int:
     """Seed of SALib's bootstrap (non-zero: SALib ignores a seed of 0), fixed by the study seed."""
     word = np.random.SeedSequence(int(seed), spawn_key=(SENSITIVITY_BOOTSTRAP,)).generate_state(1)[0]
     return int(word % (2**31 - 2)) + 1
+
+
+def feasibility_rng(seed: int, stage: int, *key: int) -> np.random.Generator:
+    """Generator of one use in a feasibility study: `stage` is `PRIOR_PREDICTIVE` or `FEASIBILITY_CONFIRM`,
+    `key` e.g. (draw index,) for a prior draw or (draw, arm, replicate) for an arm's seed."""
+    require(stage in (PRIOR_PREDICTIVE, FEASIBILITY_CONFIRM), f"feasibility stage {stage!r} is unknown")
+    return keyed_rng(seed, stage, *key)
+
+
+def feasibility_seed(seed: int, stage: int, *key: int) -> int:
+    """Root seed (a 32-bit word) of one arm or cohort batch of a feasibility study (see `feasibility_rng`)."""
+    return int(feasibility_rng(seed, stage, *key).integers(0, 2**32, dtype=np.uint64))
+
+
+def feasibility_bootstrap_rng(seed: int, stage: int) -> np.random.Generator:
+    """Generator of a feasibility study's bootstrap of its patients (Monte Carlo SDs of its statistics)."""
+    return keyed_rng(seed, FEASIBILITY_BOOTSTRAP, stage)

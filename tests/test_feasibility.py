@@ -1,0 +1,151 @@
+"""Feasibility before calibration (issue 17 item 7): implausibility, prior draws, arms, the study folder end to end."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from calibration.app_config import compose_config
+from calibration.cli import main
+from calibration.distance import Target
+from calibration.feasibility import (FeasibilityDesign, arm_statistics, point_tasks, prior_draws, abc_values)
+from calibration.feasibility_cli import confirmation_table, prior_predictive_command
+from calibration.implausibility import Z95, implausibility, observed_sizes, reach_table
+from calibration.setup import load_setup
+from calibration.statistics import soc_statistics, trial_statistics
+from woundsim.seeds import FEASIBILITY_CONFIRM, PRIOR_PREDICTIVE
+from woundsim.tables import read_parquet
+
+CLOSED_ALL = Target("trial_closed_fraction", 1.0, 0.6915, 1.0)  # 10/10 closed
+NONE_RECURRED = Target("trial_recurrence_followup", 0.0, 0.0, 0.3085)  # 0/10 recurred
+WEEK12 = Target("soc_closed_week12", 0.242, 0.195, 0.288)
+
+
+# ---- implausibility on hand-made cases ----------------------------------------------------------------
+def test_implausibility_is_1_96_at_the_edge_of_every_kind_of_interval():
+    assert implausibility(WEEK12, 0.288) == pytest.approx(Z95)
+    assert implausibility(WEEK12, 0.195) == pytest.approx(Z95)
+    assert implausibility(WEEK12, 0.242) == 0.0
+    # 10/10 closed: a simulated closure rate of 0.6915 makes 10/10 a 2.5% event
+    assert implausibility(CLOSED_ALL, 0.025 ** 0.1, n_observed=10) == pytest.approx(Z95, abs=1e-9)
+    assert implausibility(NONE_RECURRED, 1 - 0.025 ** 0.1, n_observed=10) == pytest.approx(Z95, abs=1e-9)
+    assert implausibility(CLOSED_ALL, 1.0, n_observed=10) == 0.0
+    assert implausibility(CLOSED_ALL, 0.0, n_observed=10) == math.inf
+    assert implausibility(NONE_RECURRED, 0.9, n_observed=10) > 3.0
+
+
+def test_monte_carlo_noise_lowers_the_implausibility_of_a_miss_and_undefined_stays_undefined():
+    far = implausibility(WEEK12, 0.0)
+    assert far == pytest.approx(0.242 / (0.047 / Z95))
+    assert implausibility(WEEK12, 0.0, mc_sd=0.1) < far
+    assert math.isnan(implausibility(WEEK12, math.nan))
+    with pytest.raises(Exception, match="boundary"):
+        implausibility(CLOSED_ALL, 0.9)  # the observed study's size is needed
+
+
+def test_observed_sizes_come_from_the_targets_table():
+    sizes = observed_sizes()
+    assert sizes["trial_closed_fraction"] == 10 and sizes["trial_recurrence_followup"] == 10
+
+
+def test_reach_table_names_the_smallest_implausibility_and_why_a_target_is_out_of_reach():
+    table = pd.DataFrame({"draw": [0, 1, 2], "soc_closed_week12": [0.0, 0.02, 0.05],
+                          "trial_closed_fraction": [0.5, 1.0, 0.9]})
+    table["implausibility.soc_closed_week12"] = [implausibility(WEEK12, v) for v in table["soc_closed_week12"]]
+    table["implausibility.trial_closed_fraction"] = [implausibility(CLOSED_ALL, v, n_observed=10)
+                                                     for v in table["trial_closed_fraction"]]
+    reach = reach_table(table, [WEEK12, CLOSED_ALL]).set_index("target")
+    assert reach.loc["soc_closed_week12", "at_draw"] == 2
+    assert reach.loc["soc_closed_week12", "verdict"].startswith("out of reach: every parameter set below")
+    assert reach.loc["soc_closed_week12", "id"] == "SOC01"
+    assert reach.loc["trial_closed_fraction", "verdict"] == "within reach"
+    assert reach.loc["trial_closed_fraction", "min_implausibility"] == 0.0
+
+
+# ---- parameter sets and arms --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny():
+    return load_setup(compose_config(["calibration=tiny"]))
+
+
+def test_prior_draws_follow_the_config_and_keep_their_values_when_more_are_asked(tiny):
+    few, more = prior_draws(tiny, 3, 5), prior_draws(tiny, 6, 5)
+    pd.testing.assert_frame_equal(few, more.iloc[:3])
+    for p in tiny.parameters:
+        low, high = p.distribution().interval(1.0)
+        assert ((more[f"abc.{p.key}"] >= low) & (more[f"abc.{p.key}"] <= high)).all()
+        assert np.allclose(more[p.target], [p.to_natural(v) for v in more[f"abc.{p.key}"]])
+    # a parameter that another change adds to the calibration config enters the draws without code
+    grown = load_setup(compose_config(["calibration=tiny", "calibration.free=null", "+calibration.parameters.extra="
+                                       "{target:model.tissue.covered_debris_decay_per_day,prior:uniform,low:0.5,high:2}"]))
+    draws = prior_draws(grown, 4, 5)
+    assert "model.tissue.covered_debris_decay_per_day" in draws and draws["abc.extra"].between(0.5, 2).all()
+
+
+def test_confirmation_never_uses_the_search_seeds(tiny):
+    abc = abc_values(tiny, prior_draws(tiny, 1, 5).iloc[0])
+    search = FeasibilityDesign(PRIOR_PREDICTIVE, tiny.seed, trial_arms=2, soc_batch=3)
+    confirm = FeasibilityDesign(FEASIBILITY_CONFIRM, tiny.seed, trial_arms=2, soc_batch=3)
+    seeds = [{inner[3] for _, _, inner in point_tasks(tiny, d, 0, abc, [0, 1])[0]} for d in (search, confirm)]
+    assert len(seeds[0]) == len(seeds[1]) == 2 * 3 + 2 * 3 and not seeds[0] & seeds[1]
+
+
+def test_standard_care_statistics_count_only_the_patients_the_run_in_enrolled():
+    rows = pd.DataFrame({"eligible": [True, True, False, False],
+                         "closed_by_week12": [True, False, None, None], "closed_by_week20": [True, False, None, None],
+                         "time_to_closure_days": [30.0, math.nan, math.nan, math.nan],
+                         "recurrence_risk_12m": [0.4, 0.1, math.nan, math.nan]})
+    assert arm_statistics("soc", rows, 7.0) == soc_statistics(rows.iloc[:2])
+    assert arm_statistics("soc", rows, 7.0)["soc_closed_week12"] == 0.5
+    assert all(math.isnan(v) for v in arm_statistics("soc", rows.iloc[2:], 7.0).values())
+
+
+def test_confirmation_table_passes_a_mean_inside_and_fails_one_outside(tiny):
+    row = pd.Series({"trial_arms": 20, "soc_enrolled": 1000, "trial_closed_fraction": 0.95,
+                     "trial_mean_closure_days": 50.0, "trial_recurrence_followup": 0.1, "soc_closed_week12": 0.25,
+                     "soc_closed_week20": 0.2, "soc_recurrence_12m": 0.41,
+                     **{f"mc_sd.{t.name}": 0.001 for t in tiny.targets},
+                     **{f"implausibility.{t.name}": 0.0 for t in tiny.targets}})
+    table = confirmation_table(row, tiny).set_index("target")
+    assert table["passed"].to_dict() == {"trial_closed_fraction": True, "trial_mean_closure_days": False,
+                                         "trial_recurrence_followup": True, "soc_closed_week12": True,
+                                         "soc_closed_week20": False, "soc_recurrence_12m": True}
+    assert table.loc["soc_closed_week12", "simulated"] == "1000 enrolled"
+
+
+# ---- the command end to end -------------------------------------------------------------------------
+def test_prior_predictive_study_end_to_end_resumes_and_reuses_the_calibration_statistics(tmp_path):
+    args = ["calibration=tiny", "calibration.trial.n_patients=2", "--draws", "2", "--soc-candidates", "2",
+            "--backend", "serial", "--out", str(tmp_path / "pp")]
+    folder = prior_predictive_command(args)
+    for name in ("study.json", "code.json", "patients.parquet", "statistics.parquet", "statistics.csv", "reach.csv",
+                 "report.md", "figures/prior_predictive.png", "COMPLETE"):
+        assert (folder / name).is_file(), name
+    patients, table = read_parquet(folder / "patients.parquet"), read_parquet(folder / "statistics.parquet")
+    assert len(table) == 2 and len(patients) == 2 * (2 + 2)
+    for draw, group in patients.groupby("draw"):
+        row = table[table["draw"] == draw].iloc[0]
+        trial = trial_statistics(group[group["arm"] == "trial"], 7.0)
+        soc = group[(group["arm"] == "soc") & group["eligible"].astype(bool)]
+        expected = {**trial, **(soc_statistics(soc.reset_index(drop=True)) if len(soc) else {})}
+        for name, value in expected.items():
+            assert row[name] == pytest.approx(value, nan_ok=True), name
+    runs = sorted(p.name for p in (folder / "runs").iterdir())
+    again = prior_predictive_command(args)  # resumes: nothing new is simulated, the same table
+    assert sorted(p.name for p in (again / "runs").iterdir()) == runs
+    pd.testing.assert_frame_equal(read_parquet(again / "statistics.parquet"), table)
+    with pytest.raises(Exception, match="another problem"):
+        prior_predictive_command(["calibration=tiny", "calibration.trial.n_patients=2", "--soc-candidates", "3",
+                                  "--out", str(tmp_path / "pp")])
+
+
+def test_feasibility_commands_refuse_bad_input_in_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["confirm", "--draw", "3", "calibration=tiny", "--out", str(tmp_path / "x")])
+    assert exc.value.code == 2 and "--draw needs --from" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["confirm", "--set", "nonsense=1", "calibration=tiny", "--out", str(tmp_path / "y")])
+    assert exc.value.code == 2 and "unknown parameters ['nonsense']" in capsys.readouterr().err
