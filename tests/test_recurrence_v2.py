@@ -123,7 +123,12 @@ def test_parameters_act_after_closure_only():
     tree = ast.parse(Path(recurrence.__file__).read_text())
     imported = {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert imported <= {"__future__", "dataclasses", "math", "numpy", "woundsim.errors", "woundsim.patient"}
+    # woundsim.foot: the one definition of the unoffloaded load, itself built on the parameters and the patient only
+    assert imported <= {"__future__", "dataclasses", "math", "numpy", "woundsim.errors", "woundsim.patient",
+                        "woundsim.foot"}
+    foot = ast.parse(Path(recurrence.__file__).with_name("foot.py").read_text())
+    assert {n.module for n in ast.walk(foot) if isinstance(n, ast.ImportFrom)} <= {"__future__", "woundsim.params",
+                                                                                   "woundsim.patient"}
 
 
 def test_closure_state_from_a_stored_table_and_bad_input():

@@ -38,10 +38,11 @@ def assert_invariants(model: WoundModel) -> None:
     assert np.array_equal(t.wound_idx, np.flatnonzero(t.wound))
     assert np.array_equal(runs_flat(t.wound_runs, nx), t.wound_idx)
     assert t.n_wound == t.wound_idx.size == t.arrays.cumsum_m.size == t.arrays.cumsum_f.size
+    assert t.arrays.cumsum_load.size == t.n_wound
     assert np.array_equal(runs_flat(t.depot_runs, nx), np.flatnonzero(t.footprint > 0.0))
     # the kernels' bundle is the state's own arrays, not copies
     for name in t.arrays._fields:
-        if name not in ("cumsum_m", "cumsum_f"):
+        if name not in ("cumsum_m", "cumsum_f", "cumsum_load"):
             assert getattr(t.arrays, name) is getattr(t, name), name
     # intact skin outside the wound; the deficit only on it
     outside = ~t.wound

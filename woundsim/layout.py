@@ -24,7 +24,11 @@ MACROPHAGE, FIBROBLAST, KERATINOCYTE = range(3)
 # ---- the tissue vector `tp` (shared: per-hour rates, Hill constants, patient state; woundsim.rates) ------
 (T_K_TNF, T_K_IL10, T_K_TGFB, T_K_PDGF, T_K_VEGF, T_K_EGF, T_K_EV, T_K_DEBRIS, T_TNF_INH,
  T_TNF_MULT, T_TGFB_MULT, T_SENESCENCE, T_IMPAIR, T_DEBRIS_GROWTH, T_DEBRIS_MAX, T_DEBRIS_TNF,
- T_ANGIO, T_MMP, T_DEBRIS_BLOCK, T_DX, T_DEBRIS_RESOLVE, T_LEN) = range(22)
+ T_ANGIO, T_MMP, T_DEBRIS_BLOCK, T_DX, T_DEBRIS_RESOLVE,
+ T_LOAD_EPITHELIUM, T_BREAK_GRANULATION, T_BREAK_DEBRIS, T_MATURATION, T_LEN) = range(26)
+# the patient's foot (woundsim.kernels.foot): T_LOAD_EPITHELIUM the breakdown hazard of a fresh front voxel at the
+# patient's load (1/h), T_BREAK_* what one breakdown does (share of granulation torn, debris added),
+# T_MATURATION the maturation rate of covered repair tissue (1/h)
 
 # ---- the macrophage vector `mp` -----------------------------------------------------------------------
 (M_DEATH, M_MOVE, M_CHEMO, M_M2, M_M1, M_EV_GAIN, M_EFF_GAIN, M_CLEAR, M_S_TNF, M_S_IL10, M_S_TGFB,

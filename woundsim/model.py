@@ -18,6 +18,7 @@ from woundsim.agents import CellPopulation
 from woundsim.errors import InputError
 from woundsim import layout as L
 from woundsim.fields import FactorFields
+from woundsim.foot import load_intensity
 from woundsim.geometry import build_geometry
 from woundsim.kernels import step as S
 from woundsim.kernels.bundles import CellArrays, DepotArrays, PopulationArrays, RuleVectors
@@ -184,7 +185,8 @@ class WoundModel(mesa.Model):
 
     def _refresh_vectors(self) -> None:
         p, s = self.params, self.impairment
-        self.tp = tissue_vector(p, s, self.senescence)
+        self.load_intensity = load_intensity(self.patient, p.foot)  # (unoffloaded load)^exponent; woundsim.foot
+        self.tp = tissue_vector(p, s, self.senescence, self.load_intensity, self.patient.infected)
         self.mp, self.fp, self.kp = macrophage_vector(p, s), fibroblast_vector(p, s), keratinocyte_vector(p, s)
         m, f, k = p.macrophage, p.fibroblast, p.keratinocyte
         self.rates = np.zeros(L.R_LEN)
@@ -313,6 +315,7 @@ class WoundModel(mesa.Model):
     debris = _of_tissue("debris")
     perfusion = _of_tissue("perfusion")
     perfusion_max = _of_tissue("perfusion_max")
+    maturity = _of_tissue("maturity")
     footprint = _of_tissue("footprint")
 
     @property

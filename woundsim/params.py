@@ -120,6 +120,9 @@ class TissueParams:
     debris_initial: float = 1.0  # u per open voxel at entry, Texas stage A (prior)
     debris_infected_fold: float = 3.0  # -, stage B/D infection multiplies debris (prior)
     debris_growth_per_day: float = 0.15  # 1/day, bacterial regrowth in open wound voxels (prior)
+    debris_growth_infected_fold: float = 1.0  # -, stage B/D infection multiplies that regrowth: an infected ulcer's
+    # bioburden re-forms between debridements (prior; biofilm re-forms within about 3 days of sharp debridement,
+    # Wolcott et al. 2010 J Wound Care 19:320). [1, 6]
     debris_max: float = 3.0  # u, carrying capacity of debris per voxel (prior)
     debris_tnf: float = 0.3  # u/h of tnf per unit debris (damage signal, prior)
     covered_debris_decay_per_day: float = 1.0  # 1/day, resolution of debris under a closed epithelium: within days (prior)
@@ -167,6 +170,38 @@ class StandardCareParams:
     debridement_interval_days: float = 7.0  # days between sharp debridements (weekly visits)
     debridement_efficiency: float = 0.8  # -, fraction of debris removed
     senescence_reset: float = 0.1  # -, fraction of edge senescence removed by debridement (prior)
+
+
+@dataclass
+class FootParams:
+    """The patient's foot while the ulcer heals (DESIGN.md 4.1; docs/foot.md): insufficiently offloaded plantar
+    load breaks down the fresh front (`woundsim.kernels.foot`).
+
+    The breakdown speed is stated at unoffloaded load U = 1 (a typical neuropathic plantar forefoot site bearing
+    its whole load) and scales as U^load_exponent, U = plantar_load x (1 - offloading_relief x adherence)
+    (`woundsim.foot`); an ulcer off the plantar surface bears none. "Fresh" is the voxel's maturity, which
+    rises from 0 when the voxel is covered (`TissueState.maturity`). Hand-set priors, not a calibration:
+    ranges in the comments as `[low, high]`.
+    """
+
+    offloading_relief: float = 0.6  # -, fraction of the site's plantar load the healing-phase offloading removes
+    # when worn (assumed: forefoot peak-pressure reductions run from about a third for shoes and sandals to about
+    # 90% for casts and walkers, Lavery et al. 1996 Diabetes Care 19:818; removable devices in the pivotal trials'
+    # standard care). [0.3, 0.9]
+    load_exponent: float = 3.95  # -, damage ~ U^exponent: the recurrence model's REC09 exponent
+    # (woundsim.recurrence.REC09_LOAD_EXPONENT; Bus 2013 HR 0.457 for a load ratio of about 0.82), assumed to hold
+    # for fresh repair tissue as for healed skin. [1, 8]
+    epithelial_breakdown_um_day: float = 0.0  # µm/day, speed at which load at U = 1 erodes fresh (maturity 0)
+    # front epithelium (prior, assumed; an unoffloaded plantar ulcer enlarges by millimetres in weeks: its edge is
+    # lost faster than the 20-60 µm/day a diabetic edge advances). [30, 1000]
+    breakdown_granulation_share: float = 0.15  # -, share of a broken-down front voxel's granulation torn with its
+    # epithelium (prior: fresh granulation is friable and bleeds under shear; a filled voxel so torn can still be
+    # covered, keratinocyte.cover_granulation 0.8, while a barely filled one needs refilling). [0, 0.8]
+    breakdown_debris: float = 0.5  # u, debris (haemorrhage, necrotic tissue) a breakdown adds to its voxel (prior; the
+    # entry debris of a clean ulcer is 1 u). [0, 2]
+    maturation_days: float = 14.0  # days, time constant of the maturity of covered repair tissue (assumed:
+    # basement membrane and stratified epidermis re-form within 1-2 weeks of cover; tensile strength takes months,
+    # about 20% at 3 weeks, Levenson et al. 1965 Ann Surg 161:293, hence the upper end). [7, 90]
 
 
 @dataclass
@@ -225,6 +260,7 @@ class ModelParams:
     tissue: TissueParams = field(default_factory=TissueParams)
     impairment: ImpairmentParams = field(default_factory=ImpairmentParams)
     standard_care: StandardCareParams = field(default_factory=StandardCareParams)
+    foot: FootParams = field(default_factory=FootParams)
     derivative: DerivativeParams = field(default_factory=DerivativeParams)
     recurrence: RecurrenceParams = field(default_factory=RecurrenceParams)
     numerics: NumericsParams = field(default_factory=NumericsParams)
@@ -354,11 +390,14 @@ def validate(params: ModelParams) -> None:
                  "impairment.fibroblast_slowing_max", "fibroblast.deposit_own_share", "tissue.tnf_inhibition",
                  "tissue.debris_blocks_epithelium", "standard_care.debridement_efficiency",
                  "standard_care.senescence_reset", "impairment.tgfb_loss", "impairment.senescence_max",
-                 "tissue.perfusion_wound_fraction", "tissue.perfusion_ischaemic", "tissue.perfusion_intact"):
+                 "tissue.perfusion_wound_fraction", "tissue.perfusion_ischaemic", "tissue.perfusion_intact",
+                 "foot.offloading_relief", "foot.breakdown_granulation_share"):
         node: Any = params
         for part in name.split("."):
             node = getattr(node, part)
         require_range(f"model.{name}", node, 0.0, 1.0)
+    require_range("model.foot.maturation_days", params.foot.maturation_days, 0.0, float("inf"), low_open=True,
+                  high_open=True, unit="days")
     for f in dataclasses.fields(params.fields):
         require_range(f"model.fields.{f.name}.half_life_h", getattr(params.fields, f.name).half_life_h,
                       0.0, float("inf"), low_open=True, high_open=True, unit="h")

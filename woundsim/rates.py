@@ -15,8 +15,13 @@ from woundsim.units import per_day_to_per_hour as per_h
 from woundsim.units import days_to_hours, speed_um_per_day_to_per_h
 
 
-def tissue_vector(p: ModelParams, impairment: float, senescence: float) -> np.ndarray:
-    """Shared tissue vector: Hill constants, diabetic multipliers, patient state, tissue rates."""
+def tissue_vector(p: ModelParams, impairment: float, senescence: float, load_intensity: float = 0.0,
+                  infected: bool = False) -> np.ndarray:
+    """Shared tissue vector: Hill constants, diabetic multipliers, patient state, tissue rates.
+
+    An `infected` ulcer (Texas stage B/D) regrows its debris `tissue.debris_growth_infected_fold` times faster.
+    `load_intensity` is the patient's (U / 1)^load_exponent (`woundsim.foot.load_intensity`; 0: no load), which
+    scales the foot's breakdown speed, stated at U = 1 (`params.FootParams`)."""
     t, imp = p.tissue, p.impairment
     v = np.zeros(L.T_LEN)
     v[L.T_K_TNF], v[L.T_K_IL10], v[L.T_K_TGFB], v[L.T_K_PDGF] = t.k_tnf, t.k_il10, t.k_tgfb, t.k_pdgf
@@ -26,7 +31,7 @@ def tissue_vector(p: ModelParams, impairment: float, senescence: float) -> np.nd
     v[L.T_TGFB_MULT] = max(0.0, 1.0 - imp.tgfb_loss * impairment)
     v[L.T_SENESCENCE] = senescence
     v[L.T_IMPAIR] = impairment
-    v[L.T_DEBRIS_GROWTH] = per_h(t.debris_growth_per_day)
+    v[L.T_DEBRIS_GROWTH] = per_h(t.debris_growth_per_day) * (t.debris_growth_infected_fold if infected else 1.0)
     v[L.T_DEBRIS_MAX] = t.debris_max
     v[L.T_DEBRIS_TNF] = t.debris_tnf
     v[L.T_ANGIO] = per_h(t.angiogenesis_per_day)
@@ -34,6 +39,13 @@ def tissue_vector(p: ModelParams, impairment: float, senescence: float) -> np.nd
     v[L.T_DEBRIS_BLOCK] = t.debris_blocks_epithelium
     v[L.T_DX] = p.numerics.dx_um
     v[L.T_DEBRIS_RESOLVE] = per_h(t.covered_debris_decay_per_day)
+    foot = p.foot
+    # a fresh front voxel's breakdown hazard is the erosion speed over the voxel edge, as the edge's own advance
+    v[L.T_LOAD_EPITHELIUM] = (load_intensity * speed_um_per_day_to_per_h(foot.epithelial_breakdown_um_day)
+                              / p.numerics.dx_um)
+    v[L.T_BREAK_GRANULATION] = foot.breakdown_granulation_share
+    v[L.T_BREAK_DEBRIS] = foot.breakdown_debris
+    v[L.T_MATURATION] = 1.0 / days_to_hours(foot.maturation_days)
     return v
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from woundsim.errors import InputError, require, require_range
+from woundsim.foot import unoffloaded_load
 from woundsim.patient import Patient
 
 MONTHS_PER_YEAR = 12.0
@@ -124,7 +125,7 @@ class PostClosureParams:
     @property
     def reference_load(self) -> float:
         """The reference patient's unoffloaded plantar load (x a typical plantar forefoot site)."""
-        return 1.0 - self.offloading_relief * self.reference_adherence
+        return unoffloaded_load(1.0, self.reference_adherence, self.offloading_relief)
 
     @property
     def death_rate_per_month(self) -> float:
@@ -218,7 +219,7 @@ class CauseCoefficients:
 def risk_score(state: ClosureState, params: PostClosureParams) -> np.ndarray:
     """Linear predictor eta of the recurrence hazards (0 for the reference patient), per patient."""
     p = params
-    load = np.maximum(state.plantar_load * (1.0 - p.offloading_relief * state.offloading_adherence), 1e-6)
+    load = np.maximum(unoffloaded_load(state.plantar_load, state.offloading_adherence, p.offloading_relief), 1e-6)
     plantar_term = p.log_hazard_ratio("plantar") + p.load_exponent * np.log(load / p.reference_load)
     return (np.where(state.plantar > 0.5, plantar_term, 0.0) - p.log_hazard_ratio("plantar")
             + p.log_hazard_ratio("neuropathy") * (state.neuropathy - 1.0)

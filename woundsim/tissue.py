@@ -25,7 +25,7 @@ from woundsim.geometry import UlcerGeometry, row_runs
 from woundsim.kernels.bundles import TissueArrays
 from woundsim.params import TissueParams
 
-_LAYERS = ("granulation", "epithelium", "debris", "perfusion", "perfusion_max")
+_LAYERS = ("granulation", "epithelium", "debris", "perfusion", "perfusion_max", "maturity")
 
 
 class TissueState:
@@ -39,6 +39,9 @@ class TissueState:
             (1 on intact skin).
         debris: float64, slough and biofilm (dimensionless). perfusion, perfusion_max: float64, relative
             perfusion and the value angiogenesis tends to.
+        maturity: float64 in [0, 1], how mature the repair tissue is (0 fresh or open, 1 intact skin): it rises
+            while a wound voxel is covered and falls to 0 when it opens (`woundsim.kernels.foot`; docs/foot.md).
+            Plantar load breaks down fresh front epithelium in proportion to 1 - maturity.
 
     Attributes derived by `reindex()` (read only):
         wound_idx: int64 (n_wound,), flat index (y * nx + x) of each wound voxel, ascending.
@@ -53,12 +56,13 @@ class TissueState:
 
     def __init__(self, wound: np.ndarray, deficit_mm: np.ndarray, granulation: np.ndarray, epithelium: np.ndarray,
                  debris: np.ndarray, perfusion: np.ndarray, perfusion_max: np.ndarray,
-                 footprint: np.ndarray | None = None) -> None:
+                 footprint: np.ndarray | None = None, maturity: np.ndarray | None = None) -> None:
         self.shape = tuple(int(n) for n in wound.shape)
         self.wound, self.deficit_mm = wound, deficit_mm
         self.granulation, self.epithelium, self.debris = granulation, epithelium, debris
         self.perfusion, self.perfusion_max = perfusion, perfusion_max
         self.footprint = footprint if footprint is not None else np.zeros(self.shape)
+        self.maturity = maturity if maturity is not None else np.where(wound, 0.0, 1.0)  # intact skin mature
         self.anywhere = np.ones(self.shape, dtype=np.bool_)  # macrophages may move anywhere
         self.reindex()
         self.initial_n_wound = self.n_wound
@@ -89,9 +93,9 @@ class TissueState:
         self.arrays = TissueArrays(
             wound=self.wound, wound_idx=self.wound_idx, wound_runs=self.wound_runs, deficit_mm=self.deficit_mm,
             anywhere=self.anywhere, footprint=self.footprint, depot_runs=self.depot_runs,
-            cumsum_m=np.zeros(self.n_wound), cumsum_f=np.zeros(self.n_wound), granulation=self.granulation,
-            epithelium=self.epithelium, debris=self.debris, perfusion=self.perfusion,
-            perfusion_max=self.perfusion_max)
+            cumsum_m=np.zeros(self.n_wound), cumsum_f=np.zeros(self.n_wound), cumsum_load=np.zeros(self.n_wound),
+            granulation=self.granulation, epithelium=self.epithelium, debris=self.debris, perfusion=self.perfusion,
+            perfusion_max=self.perfusion_max, maturity=self.maturity)
 
     def place_depots(self, discs: list[tuple[np.ndarray, np.ndarray]]) -> None:
         """Spread one site's dose evenly over each bolus disc ((ys, xs) voxels): the footprint weight map that
@@ -103,7 +107,7 @@ class TissueState:
 
     def heal(self, voxels: np.ndarray) -> None:
         """Make the `voxels` (a bool mask) intact skin: out of the wound, no deficit, granulation and epithelium
-        1, no debris, perfusion at its maximum (as outside the ulcer at entry). The caller re-indexes (through
+        1, no debris, perfusion at its maximum, mature (as outside the ulcer at entry). The caller re-indexes (through
         `WoundModel.tissue_changed`)."""
         self.wound[voxels] = False
         self.deficit_mm[voxels] = 0.0
@@ -111,6 +115,7 @@ class TissueState:
         self.epithelium[voxels] = 1.0
         self.debris[voxels] = 0.0
         self.perfusion[voxels] = self.perfusion_max[voxels]
+        self.maturity[voxels] = 1.0
 
     def margin(self) -> np.ndarray:
         """Wound voxels 4-adjacent to a voxel outside the wound (or on the grid's edge): the ulcer's outer ring."""

@@ -43,7 +43,7 @@ class TissueArrays(NamedTuple):
     """The wound's geometry, its derived indices and the tissue layers (`woundsim.tissue.TissueState.arrays`).
 
     The geometry members (wound to depot_runs) change only when the wound's geometry does; the layers
-    (granulation to perfusion_max) every step.
+    (granulation to maturity) every step.
     """
 
     wound: np.ndarray  # bool (ny, nx): the ulcer (voxels that were or are open)
@@ -55,11 +55,13 @@ class TissueArrays(NamedTuple):
     depot_runs: np.ndarray  # int64 (n, 3): the footprint's non-zero voxels as runs along rows
     cumsum_m: np.ndarray  # float64 (n_wound,): buffer, running sum of macrophage recruitment rates (1/h)
     cumsum_f: np.ndarray  # float64 (n_wound,): buffer, the same for fibroblasts
+    cumsum_load: np.ndarray  # float64 (n_wound,): buffer, running sum of load breakdown hazards (1/h; kernels.foot)
     granulation: np.ndarray  # float64 (ny, nx): fraction of the deficit filled, in [0, 1] (1 outside the wound)
     epithelium: np.ndarray  # float64 (ny, nx): epithelial cover, in [0, 1] (1 outside the wound)
     debris: np.ndarray  # float64 (ny, nx): slough and biofilm (dimensionless)
     perfusion: np.ndarray  # float64 (ny, nx): relative perfusion
     perfusion_max: np.ndarray  # float64 (ny, nx): the perfusion angiogenesis tends to
+    maturity: np.ndarray  # float64 (ny, nx): maturity of the repair tissue in [0, 1] (0 open or fresh, 1 intact)
 
 
 class FieldArrays(NamedTuple):

@@ -16,6 +16,7 @@ from numba import njit
 from woundsim.kernels.cells import compact, fibroblast_step, keratinocyte_step, macrophage_step
 from woundsim.kernels.diffusion import lod_substeps
 from woundsim.kernels.draws import poisson
+from woundsim.kernels.foot import break_down, load_front, off_open_voxels
 from woundsim.kernels.tissue import (place_recruits, recruitment_cumsums, release_depots, release_footprint,
                                      tissue_step)
 from woundsim.layout import FIBROBLAST, KERATINOCYTE, MACROPHAGE, R_PHI_RECRUIT
@@ -40,8 +41,8 @@ def run_steps(n_steps, closed, rng, cells, tissue, fields, vectors, depots, dt):
 
 @njit(cache=True, error_model="numpy")
 def hourly_rules(rng, cells, tissue, fields, vectors, depots, dt):
-    """Recruit, act (macrophages, fibroblasts, keratinocytes), remodel the tissue, release the depots and
-    diffuse the fields: one agent step of `dt` hours, in place.
+    """Recruit, act (macrophages, fibroblasts, keratinocytes), load the foot, remodel the tissue, release the
+    depots and diffuse the fields: one agent step of `dt` hours, in place.
 
     Args:
         rng: the model's numpy.random.Generator (advanced in place).
@@ -79,6 +80,9 @@ def hourly_rules(rng, cells, tissue, fields, vectors, depots, dt):
     counts[FIBROBLAST] = compact(n_f, cells.fibroblast)
     counts[KERATINOCYTE] = compact(n_k, cells.keratinocyte)
 
+    # load: unoffloaded plantar load breaks down the fresh front; covered tissue matures (kernels/foot.py)
+    counts[KERATINOCYTE] = _load(rng, tissue, cells, counts[KERATINOCYTE], vectors.tissue, dt)
+
     # remodel the tissue, release the depots
     n_open = tissue_step(tissue, fields, vectors.tissue, rates, dt)
     if depots.per_site.any():
@@ -87,6 +91,20 @@ def hourly_rules(rng, cells, tissue, fields, vectors, depots, dt):
 
     # diffuse: sources and uptake held over the agent step
     return n_open, lod_substeps(fields)
+
+
+@njit(cache=True, error_model="numpy")
+def _load(rng, tissue, cells, n_k, tp, dt):
+    """The covered front's breakdown hazards and the maturing of covered tissue (`load_front`), then Poisson(total
+    hazard x dt) front voxels, drawn from the running sum of their hazards, broken down (`break_down`), their
+    keratinocytes taken off; returns the keratinocyte count. No draw when the patient bears no load."""
+    total = load_front(tissue, tp, dt)
+    k = poisson(rng, total * dt) if total > 0 else 0
+    if k == 0:
+        return n_k
+    if break_down(tissue, tp, rng.random(k), total) == 0:
+        return n_k
+    return off_open_voxels(n_k, cells.keratinocyte, tissue)
 
 
 @njit(cache=True, error_model="numpy")
