@@ -1,6 +1,7 @@
 """`woundsim calibrate COMMAND` (also `python -m calibration COMMAND`): run, check, install, resolution check.
 
     woundsim calibrate run [calibration=tiny] [calibration.abc.population_size=30 ...]
+    woundsim calibrate run calibration.method=history_matching [calibration.history_matching.waves=4 ...]
     woundsim calibrate check OUT_DIR       # redo posterior export, predictive check, figures, report
     woundsim calibrate install OUT_DIR     # make it the named set: conf/model/calibrated.yaml + .parquet
     woundsim calibrate resolution [calibration=...] [--reference-dx 100] [--seeds 3]
@@ -9,7 +10,7 @@
 
 `run` is a Hydra app composing the config group conf/calibration/ (default option `default`); its
 output folder is outputs/calibration/<calibration.name>/, so re-running the same command continues
-the ABC-SMC run from its database.
+the ABC-SMC run from its database, or the history matching from its stored waves.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from woundsim.errors import InputError
 
 USAGE = __doc__
 COMMANDS = ("run", "check", "install", "resolution", "prior-predictive", "confirm")
-HELP = AppHelp("ABC-SMC calibration (pyabc) against the clinical targets, into outputs/calibration/<name>/ "
-               "(the same command continues a stopped run).", ("calibration",),
-               "calibration.* sets the run (abc population and generations, cohorts, free parameters).")
+HELP = AppHelp("Calibration against the clinical targets, ABC-SMC (pyabc) or history matching with GP emulators "
+               "(calibration.method), into outputs/calibration/<name>/ (the same command continues a stopped run).",
+               ("calibration",), "calibration.* sets the run (method; abc population and generations or "
+               "history_matching waves and design sizes; cohorts, free parameters).")
 
 
 def main(argv: list[str] | None = None) -> None:

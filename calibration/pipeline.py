@@ -1,13 +1,16 @@
-"""One calibration end to end: ABC-SMC, posterior export, predictive check, figures, report.
+"""One calibration end to end: its back end (ABC-SMC or history matching), posterior export, predictive check,
+figures, report.
 
 Output folder (outputs/calibration/<name>/ by default):
 
     calibration.yaml            the resolved calibration config (the problem; checked on resume)
     code.json                   the simulation code it runs (woundsim.codekey; checked on resume)
     sessions.jsonl              one line per run or resume: git commit, dirty flag, versions, wall time
-    abc.db                      pyabc's SQLite history: every generation, particle, distance, statistic
-    generations.csv             threshold, acceptance, ESS and wall time per generation
-    posterior.parquet           final-generation particles, weights, natural and ABC-space values
+    abc.db                      ABC-SMC: pyabc's SQLite history: every generation, particle, distance, statistic
+    generations.csv             ABC-SMC: threshold, acceptance, ESS and wall time per generation
+    waves/                      history matching: each wave's design, evaluations and per-patient tables
+    waves.csv, emulators.csv    history matching: per wave design size and non-implausible share; LOO diagnostics
+    posterior.parquet           the posterior's draws, weights, natural and ABC-space values
     predictive_draws.parquet    statistics simulated over posterior draws
     predictive_table.csv        each target against its simulated distribution
     identifiability.csv         prior vs posterior interval widths and verdicts
@@ -23,40 +26,46 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyabc
 import yaml
 
 from calibration.check import predictive_draws, predictive_table
-from calibration.model import CohortModel
-from calibration.posterior import CONF_MODEL, posterior_table, write_posterior
-from calibration.priors import prior_distribution
+from calibration.backends import BackendFit, backend_for, parallel_config
+from calibration.backends.abc_smc import stopping_rule  # noqa: F401  (moved there; re-exported for scripts)
+from calibration.posterior import CONF_MODEL, write_posterior
 from calibration.report import correlations, identifiability, write_calibration_report
-from calibration.runner import StoppingRule, generations, make_sampler, run_smc
 from calibration.setup import CalibrationSetup, load_setup
 from calibration.statistics import renamed_statistic
-from woundsim.calibration_code import fitted_code, write_record
+from woundsim.calibration_code import write_record
 from woundsim.codekey import bind_store, code_key, log_session
 from woundsim.config import named_option
 from woundsim.errors import InputError
 from woundsim.output import remove_outputs
-from woundsim.parallel import ParallelConfig
 from woundsim.posterior import load_posterior, posterior_metadata, weighted_medians
 from woundsim.seeds import predictive_draws_rng
 from woundsim.store import config_hash
 
 PROBLEM_KEYS = ("seed", "base_model", "grid", "trial", "soc", "parameters", "targets", "distance")
 ABC_PROBLEM_KEYS = ("population_size", "epsilon_quantile")
+# what defines a history-matching problem (more waves, region sampling and the posterior sampling may change)
+HM_PROBLEM_KEYS = ("design_size", "later_design_size", "bootstrap", "cutoff", "combine", "restarts", "observations")
 
 
 def problem_hash(config: dict) -> str:
-    """Hash of what defines the calibration problem (not its stopping rule, sampler or check)."""
+    """Hash of what defines the calibration problem (not its stopping rule, sampler or check).
+
+    An ABC-SMC problem hashes as before back ends existed, so its folders resume; a history-matching one adds
+    the method and its `HM_PROBLEM_KEYS`.
+    """
     abc = config.get("abc") or {}
-    return config_hash({**{k: config.get(k) for k in PROBLEM_KEYS}, "abc": {k: abc.get(k) for k in ABC_PROBLEM_KEYS}})
+    problem = {**{k: config.get(k) for k in PROBLEM_KEYS}, "abc": {k: abc.get(k) for k in ABC_PROBLEM_KEYS}}
+    if config.get("method", "abc_smc") != "abc_smc":
+        hm = config.get("history_matching") or {}
+        problem = {**problem, "method": config["method"], "history_matching": {k: hm.get(k) for k in HM_PROBLEM_KEYS}}
+    return config_hash(problem)
 
 
 def calibrate(config: dict, out_dir: Path, progress: Callable[[str], None] = print) -> Path:
-    """Run (or resume) the calibration of `config` in `out_dir`, then export, check and report.
+    """Run (or resume) the calibration of `config` in `out_dir` with its back end, then export, check and report.
 
     Raises:
         InputError: a bad config, or `out_dir` holds a calibration of a different problem.
@@ -64,36 +73,18 @@ def calibrate(config: dict, out_dir: Path, progress: Callable[[str], None] = pri
     start = time.perf_counter()
     setup = load_setup(config)
     out_dir = Path(out_dir)
-    bind_store(out_dir, what="calibration folder", has_results=(out_dir / "abc.db").is_file())
+    backend = backend_for(setup.options["method"])
+    bind_store(out_dir, what="calibration folder", has_results=backend.has_results(out_dir))
     _claim(out_dir, config)
-    abc, sampler_opts = setup.options["abc"], setup.options["sampler"]
-    model = CohortModel(setup)
-    progress(f"calibration {setup.name}: {len(setup.parameters)} free parameters, {len(setup.targets)} targets, "
-             f"population {abc.get('population_size', 20)}; output {out_dir}")
-    history = run_smc(model if abc.get("early_rejection", True) else model.__call__,
-                      prior_distribution(setup.parameters), model.distance,
-                      {t.name: t.observed for t in setup.targets}, out_dir / "abc.db",
-                      population_size=int(abc.get("population_size", 20)), stopping=stopping_rule(abc),
-                      sampler=make_sampler(**sampler_opts), epsilon_quantile=float(abc.get("epsilon_quantile", 0.5)),
-                      kernel=str(abc.get("kernel", "twice_covariance")),
-                      meta_info={"problem_hash": problem_hash(config), "name": setup.name, "code_key": code_key()},
-                      progress=progress)
-    report = finish(setup, history, out_dir, progress)
-    log_session(out_dir, time.perf_counter() - start, generations=int(history.max_t) + 1,
-                simulations=int(history.total_nr_simulations))
+    fit = backend.fit(setup, out_dir, {"problem_hash": problem_hash(config), "name": setup.name,
+                                       "code_key": code_key()}, progress)
+    report = finish(setup, fit, out_dir, progress)
+    steps = "generations" if backend.method == "abc_smc" else "waves"
+    log_session(out_dir, time.perf_counter() - start, **{steps: fit.steps}, simulations=fit.simulations)
     return report
 
 
-def stopping_rule(abc: dict) -> StoppingRule:
-    """The stopping rule of the `abc` config section."""
-    return StoppingRule(max_generations=int(abc.get("max_generations", 5)),
-                        min_epsilon=float(abc.get("min_epsilon", 0.0)),
-                        max_total_simulations=int(abc.get("max_total_simulations", 10**9)),
-                        max_walltime_minutes=float(abc.get("max_walltime_minutes", float("inf"))),
-                        min_acceptance_rate=float(abc.get("min_acceptance_rate", 0.0)))
-
-
-def finish(setup: CalibrationSetup, history: pyabc.History, out_dir: Path,
+def finish(setup: CalibrationSetup, fit: BackendFit, out_dir: Path,
            progress: Callable[[str], None] = print) -> Path:
     """Export the posterior, simulate the predictive check, write tables, figures and report.md.
 
@@ -103,38 +94,37 @@ def finish(setup: CalibrationSetup, history: pyabc.History, out_dir: Path,
     from calibration.plots import plot_calibration
 
     remove_outputs(out_dir, FINISH_OUTPUTS)
-    gens = generations(history)
-    gens.to_csv(out_dir / "generations.csv", index=False)
-    posterior = posterior_table(history, setup.parameters)
+    fit.progress.to_csv(out_dir / fit.progress_file, index=False)
+    for name, table in fit.tables.items():
+        table.to_csv(out_dir / name, index=False)
+    posterior = fit.posterior
     # the config goes with the particles, so `calibration.setup.posterior_setup` rebuilds their arms
     write_posterior(posterior, setup.parameters, out_dir / "posterior.parquet",
-                    {**_provenance(setup, history), "config": load_config(out_dir)})
+                    {**fit.provenance, "config": load_config(out_dir)})
     check = setup.options["check"]
     draws_n = int(check.get("draws", 20))
     progress(f"posterior predictive check: {draws_n} draws")
     draws = predictive_draws(setup, posterior, draws_n, predictive_draws_rng(setup.seed),
-                             parallel=_parallel(setup.options["sampler"]))
+                             parallel=parallel_config(setup.options["sampler"]))
     draws.to_parquet(out_dir / "predictive_draws.parquet", index=False)
     ppc = predictive_table(draws, setup.targets)
     ppc.to_csv(out_dir / "predictive_table.csv", index=False)
     ident = identifiability(posterior, setup.parameters)
     ident.to_csv(out_dir / "identifiability.csv", index=False)
     plot_calibration(out_dir)
-    run = {"name": setup.name, "db": str(out_dir / "abc.db"), "abc_id": history.id, "generations": len(gens),
-           "simulations": history.total_nr_simulations, "epsilon": float(gens["epsilon"].iloc[-1]),
-           "abc_wall_min": float(gens["wall_time"].sum()) / 60.0, "sampler": setup.options["sampler"],
+    run = {"name": setup.name, **fit.run, "sampler": setup.options["sampler"],
            "grid": {k: getattr(setup.base.numerics, k) for k in ("dx_um", "dt_agent_h", "dt_field_h")},
-           "n_trial": setup.trial.n_patients, "n_soc": setup.soc.n_patients, "draws": draws_n,
-           "ess": float(gens["ess"].iloc[-1])}
-    per_generation = gens[["t", "epsilon", "samples", "particles", "acceptance_rate", "ess", "wall_time"]]
+           "n_trial": setup.trial.n_patients, "n_soc": setup.soc.n_patients, "draws": draws_n}
     corr = correlations(posterior, setup.parameters)
-    report = write_calibration_report(out_dir, run, per_generation, ident, corr, ppc)
+    report = write_calibration_report(out_dir, run, fit.report_progress, ident, corr, ppc,
+                                      diagnostics=fit.tables.get("emulators.csv"))
     progress(f"report: {report}")
     return report
 
 
-FINISH_OUTPUTS = ("report.md", "generations.csv", "posterior.parquet", "predictive_draws.parquet",
-                  "predictive_table.csv", "identifiability.csv", "figures")  # what finish() writes
+FINISH_OUTPUTS = ("report.md", "generations.csv", "waves.csv", "emulators.csv", "posterior.parquet",
+                  "predictive_draws.parquet", "predictive_table.csv", "identifiability.csv",
+                  "figures")  # what finish() writes
 
 
 def install(out_dir: Path, conf_model: Path = CONF_MODEL) -> tuple[Path, Path, Path, Path]:
@@ -160,7 +150,8 @@ def install(out_dir: Path, conf_model: Path = CONF_MODEL) -> tuple[Path, Path, P
     particles, weights = load_posterior(parquet)
     point = weighted_medians(particles, weights)
     meta = yaml.safe_load((out_dir / "calibration.yaml").read_text())
-    provenance = (f"ABC-SMC run `{meta.get('name')}` ({out_dir}), installed {dt.date.today().isoformat()}, "
+    method = "history-matching" if meta.get("method") == "history_matching" else "ABC-SMC"
+    provenance = (f"{method} run `{meta.get('name')}` ({out_dir}), installed {dt.date.today().isoformat()}, "
                   f"fitted at grid {meta.get('grid')}")
     tree: dict[str, Any] = {}
     for name, value in point.items():
@@ -217,32 +208,15 @@ def _claim(out_dir: Path, config: dict) -> None:
     saved.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
-def _parallel(sampler: dict) -> ParallelConfig:
-    kind = sampler.get("kind", "multicore")
-    if kind == "dask":
-        return ParallelConfig(backend="dask", dask_address=sampler.get("dask_address"))
-    if kind == "single":
-        return ParallelConfig(backend="serial")
-    return ParallelConfig(backend="loky", n_jobs=int(sampler.get("n_procs", 2)))
-
-
-def _provenance(setup: CalibrationSetup, history: pyabc.History) -> dict:
-    return {"calibration": setup.name, "generation": int(history.max_t), "epsilon": float(
-        generations(history)["epsilon"].iloc[-1]), "targets": [t.__dict__ for t in setup.targets],
-        "created": dt.datetime.now().isoformat(timespec="seconds"), **fitted_code()}
-
-
 def load_config(path: Path) -> dict:
     """The calibration config saved in an output folder."""
     return yaml.safe_load((Path(path) / "calibration.yaml").read_text())
 
 
 def resume_finish(out_dir: Path, progress: Callable[[str], None] = print) -> Path:
-    """Redo export, check, figures and report from a folder's database (no new ABC generations)."""
+    """Redo export, check, figures and report from what the folder stores (no new generations or waves)."""
     config = load_config(out_dir)
     setup = load_setup(config)
     bind_store(out_dir, what="calibration folder", has_results=True)  # the check simulates with today's code
-    url = f"sqlite:///{(Path(out_dir) / 'abc.db').resolve()}"
-    history = pyabc.History(url)
-    history.id = history.all_runs()[-1].id
-    return finish(setup, history, Path(out_dir), progress)
+    fit = backend_for(setup.options["method"]).refit(setup, Path(out_dir), progress)
+    return finish(setup, fit, Path(out_dir), progress)

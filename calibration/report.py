@@ -80,15 +80,12 @@ def misfits(ppc: pd.DataFrame) -> list[str]:
 
 
 def write_calibration_report(out_dir: Path, run: dict, generations: pd.DataFrame, ident: pd.DataFrame,
-                             corr: pd.DataFrame, ppc: pd.DataFrame) -> Path:
-    """Write report.md: run facts, generations, posterior predictive table, identifiability."""
-    lines = [f"# Calibration `{run['name']}`", "",
-             f"- database: `{run['db']}` (pyabc run {run['abc_id']}; resume with the same command)",
-             f"- {run['generations']} generations, {run['simulations']} model evaluations, "
-             f"final threshold eps = {run['epsilon']:.3g} (distance in units of the targets' 95% half-widths)",
-             f"- ABC wall time {run['abc_wall_min']:.1f} min over all sessions; sampler {run['sampler']}",
+                             corr: pd.DataFrame, ppc: pd.DataFrame, diagnostics: pd.DataFrame | None = None) -> Path:
+    """Write report.md: run facts, generations (ABC-SMC) or waves and emulator diagnostics (history matching),
+    posterior predictive table, identifiability."""
+    lines = [f"# Calibration `{run['name']}`", "", *_method_lines(run),
              f"- resolution {run['grid']}; trial arm {run['n_trial']} patients, standard care {run['n_soc']} patients",
-             "", "## Generations", "", markdown_table(generations), "",
+             "", *_progress_lines(run, generations, diagnostics),
              "## Posterior predictive check", "",
              f"{run['draws']} posterior draws, each simulated with fresh patients and seeds.", "",
              markdown_table(ppc.drop(columns=["source"])), ""]
@@ -107,6 +104,32 @@ def write_calibration_report(out_dir: Path, run: dict, generations: pd.DataFrame
     return path
 
 
+def _method_lines(run: dict) -> list[str]:
+    if run.get("method", "abc_smc") == "abc_smc":
+        return [f"- database: `{run['db']}` (pyabc run {run['abc_id']}; resume with the same command)",
+                f"- {run['generations']} generations, {run['simulations']} model evaluations, "
+                f"final threshold eps = {run['epsilon']:.3g} (distance in units of the targets' 95% half-widths)",
+                f"- ABC wall time {run['abc_wall_min']:.1f} min over all sessions; sampler {run['sampler']}"]
+    return [f"- history matching: {run['waves']} waves, {run['simulations']} model evaluations stored in "
+            f"`{run['folder']}` (resume with the same command); sampler {run['sampler']}",
+            f"- implausibility cut-off {run['cutoff']:g} on the {run['combine'].replace('_', ' ')} over targets; "
+            f"non-implausible share of the prior after the last wave {run['nonimplausible_share']:.3g}",
+            f"- posterior: importance sampling on the last wave's emulator likelihood inside that region, Kish "
+            f"ESS (sum w)^2 / sum w^2 = {run['ess']:.0f} over {run['weighted_draws']} weighted draws "
+            f"({run['proposed']} proposed){'' if run['ess_reached'] else ' (BELOW the configured minimum)'}"]
+
+
+def _progress_lines(run: dict, progress: pd.DataFrame, diagnostics: pd.DataFrame | None) -> list[str]:
+    if run.get("method", "abc_smc") == "abc_smc":
+        return ["## Generations", "", markdown_table(progress), ""]
+    lines = ["## Waves", "", markdown_table(progress), ""]
+    if diagnostics is not None:
+        lines += ["## Emulator diagnostics", "",
+                  "Standardised leave-one-out errors: an emulator passes with >= 95% within +-3 and their SD "
+                  "within 0.7-1.4.", "", markdown_table(diagnostics), ""]
+    return lines
+
+
 def _statement(ident: pd.DataFrame, pairs: list, run: dict) -> str:
     groups = {v: list(ident.loc[ident["verdict"] == v, "key"]) for v in ("identified", "weakly identified",
                                                                          "not identified")}
@@ -115,8 +138,9 @@ def _statement(ident: pd.DataFrame, pairs: list, run: dict) -> str:
             f"Not identified (posterior close to prior): {', '.join(groups['not identified']) or 'none'}.")
     if pairs:
         text += " Correlated pairs: " + "; ".join(f"{a}/{b}" for a, b, _ in pairs) + "."
-    text += (f" These verdicts hold at the final threshold eps = {run['epsilon']:.3g}; a longer run "
-             "(smaller eps) usually narrows the posterior further.")
+    if "epsilon" in run:
+        text += (f" These verdicts hold at the final threshold eps = {run['epsilon']:.3g}; a longer run "
+                 "(smaller eps) usually narrows the posterior further.")
     if run.get("ess", float("inf")) < 50:
         text += (f" The final generation's effective sample size is {run['ess']:.0f} particles, so the interval "
                  "widths, and the verdicts read from them, are themselves uncertain.")

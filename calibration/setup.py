@@ -81,7 +81,7 @@ class CalibrationSetup:
     soc: ArmSetup
     parameters: list[FreeParameter]
     targets: list[Target]
-    options: dict[str, Any] = field(default_factory=dict)  # abc, sampler, distance, check sections
+    options: dict[str, Any] = field(default_factory=dict)  # method; abc, sampler, distance, check, history_matching
 
     def arm_objects(self, natural: Mapping[str, float]) -> tuple[ModelParams, Treatment, ModelParams]:
         """(trial params, trial treatment, standard-care params) at natural parameter values {target: value}."""
@@ -149,7 +149,7 @@ def load_setup(config: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> Calibrat
     """
     c = dict(config)
     known = {"name", "seed", "base_model", "grid", "trial", "soc", "parameters", "free", "targets", "distance", "abc",
-             "sampler", "check"}
+             "sampler", "check", "method", "history_matching"}
     unknown = set(c) - known
     require(not unknown, f"calibration config has unknown keys {sorted(unknown)}; allowed {sorted(known)}")
     for key in ("name", "trial", "soc", "parameters", "targets"):
@@ -165,7 +165,8 @@ def load_setup(config: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> Calibrat
         name=str(c["name"]), seed=int(c.get("seed", 0)), base=base,
         trial=_arm(conf_dir, c["trial"], "trial"), soc=_arm(conf_dir, c["soc"], "soc"),
         parameters=_free(parameters_from_config(c["parameters"]), c.get("free")), targets=targets_from_config(c["targets"]),
-        options={k: c.get(k) or {} for k in ("abc", "sampler", "distance", "check")})
+        options={"method": str(c.get("method") or "abc_smc"),
+                 **{k: c.get(k) or {} for k in ("abc", "sampler", "distance", "check", "history_matching")}})
     require(setup.soc.treatment.product == "none", "calibration.soc.treatment must be standard_care")
     require(setup.soc.horizon_weeks >= 20, f"calibration.soc.horizon_weeks = {setup.soc.horizon_weeks} must be "
                                            ">= 20 (closure by week 20 is a target)")

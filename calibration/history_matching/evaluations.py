@@ -1,0 +1,149 @@
+"""Simulated evaluations of design points: the simulator contract, the bootstrap, and the wave tables.
+
+A simulator (`Simulator`) is anything that, for a particle (ABC-space values by key) and a seed, simulates
+per-patient tables by arm, and computes the statistics from such tables; `calibration.cohort_simulator` is the
+woundsim one, `calibration.standin` a cheap stand-in with known parameters. `evaluate` runs one design point
+and bootstraps its patients (resampling each arm's rows with replacement, `bootstrap` times) for the Monte
+Carlo variance of each statistic, which the emulators take as per-point noise. It is a module-level function
+of one picklable task, so `woundsim.parallel.map_tasks` runs a wave on any back end (loky, Dask, Ray).
+
+Every evaluation is written as it arrives (`WaveStore.append`), one CSV row per point and the per-patient
+rows by arm, so a stopped wave resumes with what it had. The per-patient tables are the hook for parameters
+that act only after closure (recurrence): their statistics can be recomputed on the stored closure states
+(`WaveStore.patients`) without simulating healing again.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from calibration.priors import FreeParameter
+from woundsim.errors import InputError
+from woundsim.seeds import keyed_rng
+
+DONE = "stored"  # last column of an evaluation row: a row cut short by an interruption lacks it
+
+
+class Simulator(Protocol):
+    """What history matching needs of a model.
+
+    Attributes:
+        parameters: the free parameters (their keys name a particle's values).
+        statistics_arm: the arm whose patients each statistic counts ({statistic: arm}).
+        arm_sizes: simulated patients per arm ({arm: n}).
+    """
+
+    parameters: list[FreeParameter]
+    statistics_arm: Mapping[str, str]
+    arm_sizes: Mapping[str, int]
+
+    def patients(self, particle: Mapping[str, float], seed: int) -> dict[str, pd.DataFrame]:
+        """Per-patient tables by arm for ABC-space values `particle`."""
+
+    def statistics(self, arms: Mapping[str, pd.DataFrame]) -> dict[str, float]:
+        """The statistics of per-patient tables by arm."""
+
+
+@dataclass
+class EvaluationTask:
+    """One design point to simulate: the simulator, the point, its seed, the bootstrap size."""
+
+    simulator: Simulator
+    point: int
+    particle: dict[str, float]
+    seed: int
+    bootstrap: int
+
+
+@dataclass
+class Evaluation:
+    """One simulated design point: statistics, their bootstrap variances, the per-patient tables."""
+
+    point: int
+    statistics: dict[str, float]
+    variances: dict[str, float]
+    patients: dict[str, pd.DataFrame]
+
+
+def evaluate(task: EvaluationTask) -> Evaluation:
+    """Simulate one design point and bootstrap its patients (see the module docstring)."""
+    sim = task.simulator
+    arms = sim.patients(task.particle, task.seed)
+    stats = sim.statistics(arms)
+    rng = keyed_rng(task.seed, 1)
+    boots = []
+    for _ in range(task.bootstrap):
+        resampled = {arm: t.iloc[rng.integers(len(t), size=len(t))].reset_index(drop=True) for arm, t in arms.items()}
+        boots.append(sim.statistics(resampled))
+    variances = {}
+    for name in stats:
+        values = np.array([b[name] for b in boots], dtype=float)
+        values = values[np.isfinite(values)]
+        variances[name] = float(np.var(values, ddof=1)) if len(values) >= 2 else math.nan
+    return Evaluation(task.point, stats, variances, arms)
+
+
+class WaveStore:
+    """The tables of one calibration's waves in `folder` (the design, evaluations and patients of each wave)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def path(self, wave: int, what: str) -> Path:
+        return self.folder / f"wave{wave}_{what}.csv"
+
+    def write_design(self, wave: int, design: pd.DataFrame) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        design.to_csv(self.path(wave, "design"), index=False)
+
+    def design(self, wave: int) -> pd.DataFrame | None:
+        path = self.path(wave, "design")
+        return pd.read_csv(path) if path.is_file() else None
+
+    def evaluations(self, wave: int) -> pd.DataFrame:
+        """The stored evaluations of a wave (complete rows only), one row per point."""
+        path = self.path(wave, "evaluations")
+        if not path.is_file() or path.stat().st_size == 0:
+            return pd.DataFrame()
+        try:
+            table = pd.read_csv(path)
+        except pd.errors.ParserError as exc:
+            raise InputError(f"{path} is damaged ({exc}); delete its last line and resume") from None
+        return table[table[DONE] == 1].drop(columns=DONE).drop_duplicates("point", keep="last").reset_index(drop=True)
+
+    def append(self, wave: int, result: Evaluation) -> None:
+        """Write one evaluation: its row of statistics and variances, and its patients by arm."""
+        for arm, table in result.patients.items():  # patients first: the evaluation row marks the point done
+            rows = table.assign(point=result.point, patient=np.arange(len(table))).to_dict("records")
+            self._append_rows(self.path(wave, f"patients_{arm}"), rows)
+        row = {"point": result.point, **result.statistics, **{f"var.{k}": v for k, v in result.variances.items()},
+               DONE: 1}
+        self._append_rows(self.path(wave, "evaluations"), [row])
+
+    @staticmethod
+    def _append_rows(path: Path, rows: list[dict]) -> None:
+        new = not path.is_file() or path.stat().st_size == 0
+        with path.open("a", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            if new:
+                writer.writeheader()
+            writer.writerows(rows)
+            handle.flush()
+
+    def patients(self, wave: int, arm: str) -> pd.DataFrame:
+        """Stored per-patient rows of one arm (columns `point`, `patient` and the simulator's keys)."""
+        path = self.path(wave, f"patients_{arm}")
+        if not path.is_file():
+            raise InputError(f"{path} not found: wave {wave} stored no patients of arm {arm!r}")
+        table = pd.read_csv(path)
+        done = set(self.evaluations(wave)["point"])
+        table = table[table["point"].isin(done)]  # a point redone after an interruption: its last rows
+        return table.drop_duplicates(["point", "patient"], keep="last").reset_index(drop=True)

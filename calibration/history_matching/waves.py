@@ -1,0 +1,211 @@
+"""History matching in waves (Andrianakis et al. 2015): design, simulate, emulate, cut out the implausible.
+
+Wave 0 simulates a Latin hypercube over the priors. Each later wave simulates a maximin subset of points drawn
+by rejection sampling from the region that every earlier wave's emulators leave non-implausible (uniform prior
+draws in quantile space, from the bounding box of the previous region once there is one), fits new emulators
+there, and so narrows the region. Per wave the table reports the design size, whether every emulator passed
+its leave-one-out diagnostic, and the share of prior mass still non-implausible (Monte Carlo estimate).
+
+Seeds: design, region sampling and the emulators' optimiser starts draw from `keyed_rng(seed, HM_KEY, wave,
+purpose)`; design point i of wave k is simulated with its own seed (`point_seed`), so a wave gives the same
+numbers on one core or a cluster, and a resumed wave the same design.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from calibration.history_matching.design import (bounding_box, latin_hypercube, maximin_subset, sample_region,
+                                                 to_abc)
+from calibration.history_matching.emulator import StatisticEmulator, loo_diagnostic
+from calibration.history_matching.evaluations import EvaluationTask, Simulator, WaveStore, evaluate
+from calibration.history_matching.implausibility import CUTOFF, Observation, combine, implausibility
+from woundsim.errors import InputError, require
+from woundsim.parallel import ParallelConfig, map_tasks
+from woundsim.seeds import keyed_rng
+
+HM_KEY = 18  # spawn-key word of history matching's generators (issue 18)
+DESIGN, REGION, EMULATOR, POSTERIOR = range(4)  # purposes of keyed_rng(seed, HM_KEY, wave, purpose)
+
+
+@dataclass
+class WaveOptions:
+    """How the waves run (conf/calibration/*.yaml, section `history_matching`).
+
+    Attributes:
+        waves: number of waves.
+        design_size: design points of wave 0.
+        later_design_size: design points of each later wave.
+        bootstrap: bootstrap resamples of each evaluation's patients (its Monte Carlo variance).
+        cutoff: implausibility cut-off.
+        combine: "max" (the largest implausibility over statistics) or "second_max".
+        batch: uniform draws per batch of the region sampling.
+        max_draws: most draws of one region sampling.
+        region_size: non-implausible points wanted from one region sampling.
+        restarts: extra optimiser starts of each GP fit.
+    """
+
+    waves: int = 3
+    design_size: int = 60
+    later_design_size: int = 60
+    bootstrap: int = 50
+    cutoff: float = CUTOFF
+    combine: str = "max"
+    batch: int = 20000
+    max_draws: int = 400000
+    region_size: int = 2000
+    restarts: int = 2
+
+    def __post_init__(self) -> None:
+        require(self.waves >= 1, f"history_matching.waves = {self.waves} must be >= 1")
+        require(self.bootstrap >= 10, f"history_matching.bootstrap = {self.bootstrap} must be >= 10")
+        require(self.cutoff > 0, f"history_matching.cutoff = {self.cutoff} must be > 0")
+        require(self.combine in ("max", "second_max"), f"history_matching.combine = {self.combine!r}; allowed max, second_max")
+
+
+@dataclass
+class Wave:
+    """One fitted wave: its emulators (mean, and per-patient variance where needed) and diagnostics."""
+
+    index: int
+    design: pd.DataFrame
+    emulators: dict[str, StatisticEmulator]
+    unit_variance: dict[str, StatisticEmulator]
+    diagnostics: pd.DataFrame
+
+
+@dataclass
+class WavesResult:
+    """All waves, the final non-implausible sample (quantile space) and the per-wave table."""
+
+    waves: list[Wave]
+    region: np.ndarray
+    table: pd.DataFrame
+    diagnostics: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def point_seed(seed: int, wave: int, point: int) -> int:
+    """Simulation seed of design point `point` of wave `wave`."""
+    ss = np.random.SeedSequence(int(seed), spawn_key=(HM_KEY, int(wave), 4, int(point)))
+    return int(ss.generate_state(1, dtype=np.uint32)[0])
+
+
+def wave_implausibility(wave: Wave, observations: list[Observation], u: np.ndarray, rule: str) -> np.ndarray:
+    """Combined implausibility of points u under one wave's emulators."""
+    columns = []
+    for obs in observations:
+        mean, var = wave.emulators[obs.name].predict(u)
+        unit = np.exp(wave.unit_variance[obs.name].predict(u)[0]) if obs.name in wave.unit_variance else None
+        columns.append(implausibility(obs, mean, var, unit))
+    return combine(np.column_stack(columns), rule)
+
+
+def plausible_under(waves: list[Wave], observations: list[Observation], options: WaveOptions
+                    ) -> Callable[[np.ndarray], np.ndarray]:
+    """u -> True where every wave's implausibility is below the cut-off."""
+    def plausible(u: np.ndarray) -> np.ndarray:
+        keep = np.ones(len(u), dtype=bool)
+        for wave in waves:
+            if keep.any():
+                keep[keep] = wave_implausibility(wave, observations, u[keep], options.combine) < options.cutoff
+        return keep
+    return plausible
+
+
+def run_waves(simulator: Simulator, observations: list[Observation], store: WaveStore, options: WaveOptions,
+              seed: int, parallel: ParallelConfig | None = None,
+              progress: Callable[[str], None] = print) -> WavesResult:
+    """Run (or resume) the waves; every evaluation is stored as it arrives (see the module docstring).
+
+    Raises:
+        InputError: no point of the prior is non-implausible after some wave (the report says which).
+    """
+    params = simulator.parameters
+    d = len(params)
+    waves, rows, region, share = [], [], np.empty((0, d)), 1.0
+    for k in range(options.waves):
+        design = _design(k, region, params, store, options, seed)
+        _simulate(k, design, simulator, store, options, parallel or ParallelConfig(backend="serial"), progress)
+        wave = _fit(k, design, store.evaluations(k), simulator, observations, options, seed)
+        waves.append(wave)
+        box = bounding_box(region) if len(region) else None
+        region, share_in_box, draws = sample_region(plausible_under(waves, observations, options), d,
+                                                    keyed_rng(seed, HM_KEY, k, REGION), wanted=options.region_size,
+                                                    batch=options.batch, max_draws=options.max_draws, box=box)
+        share = share_in_box
+        passed = bool(wave.diagnostics["passed"].all())
+        rows.append({"wave": k, "design_size": len(design), "evaluations": len(store.evaluations(k)),
+                     "emulators_passed": passed, "nonimplausible_share": share, "region_draws": draws})
+        progress(f"wave {k}: {len(design)} points simulated; emulators {'pass' if passed else 'FAIL'} leave-one-out; "
+                 f"non-implausible share of the prior {share:.3g} ({len(region)} of {draws} draws kept)")
+        if len(region) == 0:
+            raise InputError(f"no non-implausible point in {draws} prior draws after wave {k}: the targets are out of "
+                             "the model's reach inside the priors, or an emulator is overconfident (see its diagnostics)")
+    diagnostics = pd.concat([w.diagnostics for w in waves], ignore_index=True)
+    return WavesResult(waves, region, pd.DataFrame(rows), diagnostics)
+
+
+def _design(k: int, region: np.ndarray, params, store: WaveStore, options: WaveOptions, seed: int) -> pd.DataFrame:
+    stored = store.design(k)
+    if stored is not None:
+        return stored
+    rng = keyed_rng(seed, HM_KEY, k, DESIGN)
+    u = (latin_hypercube(options.design_size, len(params), rng) if k == 0
+         else maximin_subset(region, options.later_design_size, rng))
+    design = pd.concat([pd.DataFrame({"point": np.arange(len(u)), "seed": [point_seed(seed, k, i) for i in range(len(u))]}),
+                        pd.DataFrame(u, columns=[f"u.{p.key}" for p in params]),
+                        to_abc(params, u).add_prefix("abc.")], axis=1)
+    store.write_design(k, design)
+    return design
+
+
+def _simulate(k: int, design: pd.DataFrame, simulator: Simulator, store: WaveStore, options: WaveOptions,
+              parallel: ParallelConfig, progress: Callable[[str], None]) -> None:
+    done = store.evaluations(k)
+    done_points = set(done["point"]) if len(done) else set()
+    keys = [p.key for p in simulator.parameters]
+    tasks = [EvaluationTask(simulator, int(row.point), {key: float(row[f"abc.{key}"]) for key in keys},
+                            int(row.seed), options.bootstrap)
+             for _, row in design.iterrows() if int(row.point) not in done_points]
+    progress(f"wave {k}: {len(design)} design points, {len(done_points)} stored, {len(tasks)} to simulate")
+    map_tasks(evaluate, tasks, config=parallel, desc=f"wave {k}", on_result=lambda i, r: store.append(k, r))
+
+
+def _fit(k: int, design: pd.DataFrame, evaluations: pd.DataFrame, simulator: Simulator,
+         observations: list[Observation], options: WaveOptions, seed: int) -> Wave:
+    table = design.merge(evaluations, on="point")
+    u = table[[c for c in design.columns if c.startswith("u.")]].to_numpy(dtype=float)
+    gp_seed = int(keyed_rng(seed, HM_KEY, k, EMULATOR).integers(2**31))
+    emulators, unit, rows = {}, {}, []
+    for obs in observations:
+        y, var = table[obs.name].to_numpy(dtype=float), table[f"var.{obs.name}"].to_numpy(dtype=float)
+        ok = np.isfinite(y)
+        noise = _noise_floor(var[ok])
+        emulators[obs.name] = StatisticEmulator(options.restarts, gp_seed).fit(u[ok], y[ok], noise)
+        rows.append(_diagnostic_row(k, obs.name, "mean", emulators[obs.name]))
+        if obs.needs_unit_variance:
+            n_arm = simulator.arm_sizes[simulator.statistics_arm[obs.name]]
+            good = ok & np.isfinite(var) & (var > 0)
+            unit[obs.name] = StatisticEmulator(options.restarts, gp_seed).fit(
+                u[good], np.log(var[good] * n_arm), np.full(good.sum(), 2.0 / (options.bootstrap - 1)))
+            rows.append(_diagnostic_row(k, obs.name, "log per-patient variance", unit[obs.name]))
+    return Wave(k, design, emulators, unit, pd.DataFrame(rows))
+
+
+def _noise_floor(var: np.ndarray) -> np.ndarray:
+    """Bootstrap variances with undefined or zero ones replaced by the smallest positive one (a bootstrap of
+    10/10 closed patients has variance 0, though another 10 patients might not all close)."""
+    positive = var[np.isfinite(var) & (var > 0)]
+    floor = positive.min() if len(positive) else 1e-8
+    return np.where(np.isfinite(var) & (var > 0), var, floor)
+
+
+def _diagnostic_row(k: int, name: str, what: str, emulator: StatisticEmulator) -> dict:
+    diag = loo_diagnostic(emulator.loo_errors())
+    return {"wave": k, "statistic": name, "emulates": what, "n": diag.n, "loo_within_3": diag.share_within,
+            "loo_sd": diag.sd, "passed": diag.passed,
+            "length_scales": " ".join(f"{v:.3g}" for v in emulator.length_scales())}
