@@ -53,7 +53,8 @@ def _say(line: str) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--soc-candidates", type=int, default=60, metavar="N",
-                        help="standard-care candidates screened per batch (default 60: about 50 enrolled)")
+                        help="standard-care candidates screened per batch (default 60: about 50 enrolled if the run-in "
+                             "excludes 10-30%, as real run-ins did)")
     parser.add_argument("--runin-days", type=float, default=RunIn.days, help="run-in length (d; default 14)")
     parser.add_argument("--runin-max-shrink", type=float, default=RunIn.max_shrink_fraction,
                         help="exclude ulcers that shrink by more than this fraction in the run-in (default 0.30)")
