@@ -149,3 +149,23 @@ def test_feasibility_commands_refuse_bad_input_in_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["confirm", "--set", "nonsense=1", "calibration=tiny", "--out", str(tmp_path / "y")])
     assert exc.value.code == 2 and "unknown parameters ['nonsense']" in capsys.readouterr().err
+
+
+def test_confirm_from_a_study_takes_its_config_and_the_draw_s_values(tmp_path, tiny):
+    from argparse import Namespace
+
+    from calibration.feasibility_cli import _confirm_point
+    from woundsim.output import write_json
+
+    config = compose_config(["calibration=tiny"])
+    draws = prior_draws(tiny, 3, 5)
+    write_json(tmp_path / "study.json", {"stage": "prior_predictive", "calibration": config})
+    draws.to_parquet(tmp_path / "statistics.parquet", index=False)
+    opts = Namespace(source=tmp_path, draw=2, values=[])
+    got_config, point = _confirm_point(opts, [])
+    assert got_config == config and point["draw"] == 2
+    assert point["abc"] == abc_values(tiny, draws.iloc[2])
+    with pytest.raises(Exception, match="no draw 7"):
+        _confirm_point(Namespace(source=tmp_path, draw=7, values=[]), [])
+    with pytest.raises(Exception, match="takes neither"):
+        _confirm_point(Namespace(source=tmp_path, draw=2, values=["kc_speed=3"]), [])
