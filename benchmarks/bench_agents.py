@@ -40,7 +40,7 @@ class PyMacrophage(CellAgent):
         cleared = min(deb, max_clear * hill(deb, tp[L.T_K_DEBRIS]))
         m.debris[y, x] = deb - cleared
         up = mp[L.M_M2] * (mp[L.M_BASAL] + hill(c[L.IL10, y, x], tp[L.T_K_IL10])
-                           + mp[L.M_EV_GAIN] * hill(c[L.EV, y, x], tp[L.T_K_EV])
+                           + mp[L.M_EV_GAIN] * hill(c[L.EV, y, x], mp[L.M_EV_EC50])
                            + mp[L.M_EFF_GAIN] * cleared / max_clear) / (1.0 + mp[L.M_GLYC_SLOW])
         down = mp[L.M_M1] * hill(c[L.TNF, y, x], tp[L.T_K_TNF])
         self.phi = relax(self.phi, up, down, dt)

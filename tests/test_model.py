@@ -129,7 +129,8 @@ def test_injected_amount_and_concentration_do_not_depend_on_the_grid(dx_um):
     amount_um2 = model.depot.sum() * dx_um**2
     expected = 4 * 10.0 * params.derivative.units_per_ug * 100.0**2
     assert amount_um2 == pytest.approx(expected, rel=1e-9)
-    # a disc of 4 mm radius: mean depot concentration = one site's amount / the disc's area, on any grid
-    disc_um2 = math.pi * (params.derivative.bolus_radius_mm * 1000.0) ** 2
+    # a disc of 4 mm radius (0.1 mL in 2 mm of dermis): mean depot concentration = one site's amount / the disc's
+    # area, on any grid
+    disc_um2 = math.pi * (model.bolus_radius_mm * 1000.0) ** 2
     peak = model.depot[model.depot_products.index("extracellular_vesicles")].max()
     assert peak == pytest.approx(10.0 * params.derivative.units_per_ug * 100.0**2 / disc_um2, rel=0.1)

@@ -67,7 +67,7 @@ class Keratinocyte(SuperAgent):
 
     @property
     def cargo(self) -> float:
-        """EV cargo (miRNA) carried, in [0, 1]."""
+        """Vesicle cargo (miRNA) taken up and carried (u: vesicle amount per voxel volume, the field's unit)."""
         return float(self.model.populations[self.kind].state[self._slot])
 
 

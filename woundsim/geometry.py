@@ -9,7 +9,7 @@ import numpy as np
 
 from woundsim.errors import InputError
 from woundsim.patient import Patient
-from woundsim.units import UM_PER_MM, UM2_PER_CM2
+from woundsim.units import MM3_PER_ML, UM_PER_MM, UM2_PER_CM2
 
 MAX_GRID_VOXELS = 2_500_000  # ~1600 x 1600; about 0.8 kB a voxel (Mesa cells, layers, fields): 2 GiB
 # The shape of an irregular margin (not biology: a drawing rule; the patient's `irregularity` scales it): the
@@ -67,6 +67,12 @@ class UlcerGeometry:
         ys, xs = np.mgrid[max(y0 - ri, 0): min(y0 + ri + 1, self.shape[0]), max(x0 - ri, 0): min(x0 + ri + 1, self.shape[1])]
         keep = (ys - y0) ** 2 + (xs - x0) ** 2 <= max(r * r, 0.25)
         return ys[keep], xs[keep]
+
+
+def bolus_radius_mm(volume_ml: float, layer_mm: float) -> float:
+    """Plan-view radius (mm) of a bolus of `volume_ml` (mL) spread as a disc through a skin layer `layer_mm`
+    thick: r = sqrt(V / (pi h)) (0.1 mL in 2 mm of dermis: 4.0 mm)."""
+    return math.sqrt(volume_ml * MM3_PER_ML / (math.pi * layer_mm))
 
 
 def build_geometry(patient: Patient, depth_mm: float, dx_um: float, margin_mm: float,

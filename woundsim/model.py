@@ -19,7 +19,7 @@ from woundsim.errors import InputError
 from woundsim import layout as L
 from woundsim.fields import FactorFields
 from woundsim.foot import load_intensity
-from woundsim.geometry import build_geometry
+from woundsim.geometry import bolus_radius_mm, build_geometry
 from woundsim.kernels import step as S
 from woundsim.kernels.bundles import CellArrays, DepotArrays, PopulationArrays, RuleVectors
 from woundsim.kernels.cells import compact
@@ -166,7 +166,9 @@ class WoundModel(mesa.Model):
         self.injection_sites = self.geometry.injection_sites(t.sites, t.distance_mm) if t.injects else []
         # every site gets the same dose spread evenly over its bolus disc, and every depot voxel releases at
         # the product's rate, so each product's depot is (amount per site) x a fixed footprint weight map
-        self.tissue.place_depots([self.geometry.disc(s, d.bolus_radius_mm) for s in self.injection_sites])
+        # a bolus spreads through the dermis: its volume and the dermis' thickness set its disc (and its reach)
+        self.bolus_radius_mm = bolus_radius_mm(t.volume_ml_per_site, self.params.tissue.dermis_thickness_mm)
+        self.tissue.place_depots([self.geometry.disc(s, self.bolus_radius_mm) for s in self.injection_sites])
         # one depot per product the treatment gives (woundsim.products: its release, field shares and potency)
         route = routing(t.product_doses(), self.params)
         self.depot_products = route.products

@@ -70,6 +70,7 @@ class MacrophageParams:
     ev_uptake_per_h: float = 0.05  # 1/h, first-order EV uptake by a cohort (prior)
     initial_density: float = 0.05  # cohorts per wound voxel at entry: a chronic, M1-dominated bed (prior)
     pdgf_m1_share: float = 0.3  # -, PDGF secretion of an M1 cohort (phi = 0) relative to an M2 one (phi = 1; prior)
+    ev_ec50: float = 0.5  # u, local vesicle concentration of half the maximal M2 push (Emax ev_m2_gain); 0.5 u = 25 µg/mL at the reference conversion (docs/dose_response.md), mid in vitro MSC-EV doses 5-125 µg/mL (prior)
 
 
 @dataclass
@@ -87,9 +88,10 @@ class FibroblastParams:
     collagen_basal: float = 0.25  # -, fraction of the maximal deposition without tgfb (prior)
     secrete_tgfb: float = 0.1  # u/h per cohort (prior)
     secrete_kgf: float = 0.4  # u/h per cohort into egf (prior)
-    ev_gain: float = 4.0  # -, activation by EV cargo relative to pdgf (prior)
+    ev_gain: float = 1.0  # -, Emax of vesicle activation (deposition, division) relative to saturating tgfb/pdgf: vesicles alone can fully activate a cohort (prior; 4 with a cap at 1 until issue 17)
     ev_uptake_per_h: float = 0.05  # 1/h, first-order EV uptake by a cohort (prior; until issue 15 the macrophage's value)
     initial_density: float = 0.02  # cohorts per wound voxel at entry (prior)
+    ev_ec50: float = 0.5  # u, local vesicle concentration of half the maximal activation (25 µg/mL, as macrophage.ev_ec50; prior)
     deposit_own_share: float = 0.5  # -, share of a cohort's new tissue laid in its own voxel, the rest in its 4 neighbours (model choice: filling from the walls)
 
 
@@ -101,16 +103,19 @@ class KeratinocyteParams:
     doubling_normal_d: float = 3.65  # days at 6 mM glucose, Int Wound J 2005 2:298
     doubling_high_d: float = 5.43  # days at 12 mM glucose, Int Wound J 2005 2:298
     egf_gain: float = 2.0  # -, extra speed at saturating egf (prior)
-    ev_gain: float = 6.0  # -, extra speed of a cohort carrying saturating EV cargo (prior)
-    cargo_uptake_per_day: float = 2.0  # 1/day, EV cargo uptake at saturating ev (prior)
-    cargo_half_life_d: float = 14.0  # days, persistence of EV cargo (miRNA) effects in a cohort (prior)
+    ev_gain: float = 6.0  # -, Emax: extra speed of a cohort carrying saturating EV cargo (prior; PRE01/PRE02 bound the effect)
+    cargo_half_life_d: float = 14.0  # days, decay of the vesicle cargo (miRNA) a cohort took up (prior)
+    cargo_ec50: float = 0.6  # u, cargo of half the maximal speed gain: what ev_uptake_per_h takes up in 24 h at 0.5 u (an in vitro exposure at mid dose; prior)
+    max_edge_speed_um_day: float = 300.0  # µm/day, physiological cap of the edge advance (assumption: 3x the ~0.1 mm/day of healing DFUs; docs/dose_response.md)
     cover_granulation: float = 0.8  # -, granulation fraction needed before epithelium can cover (prior)
     differentiate_per_day: float = 0.5  # 1/day, interior cohorts (no open neighbour) leave the edge pool
     secrete_vegf: float = 0.3  # u/h per cohort (prior)
     initial_edge_fraction: float = 1.0  # -, share of edge voxels seeded with a cohort at entry (0: none)
     purse_string_per_day: float = 0.5  # 1/day, closure of a hole ringed by epithelium (actin purse string, Ravasio 2015; prior)
     purse_string_granulation: float = 0.5  # -, share of cover_granulation a ringed hole needs before the purse string closes it (prior)
-    ev_uptake_per_h: float = 0.05  # 1/h, first-order EV uptake by a cohort (prior; until issue 15 the macrophage's value)
+    ev_uptake_per_h: float = 0.05  # 1/h, vesicle uptake by a cohort at low concentration (Vmax / Km; prior; the macrophage's value)
+    ev_uptake_km: float = 5.0  # u, vesicle concentration of half-saturated (receptor-limited) uptake, 250 µg/mL (prior)
+    cargo_uptake_per_day: float | None = None  # gone (issue 17 item 6): see GONE
 
 
 @dataclass
@@ -137,13 +142,14 @@ class TissueParams:
     k_pdgf: float = 0.5  # u
     k_vegf: float = 0.5  # u
     k_egf: float = 0.5  # u
-    k_ev: float = 0.5  # u
+    k_ev: float | None = None  # gone (issue 17 item 6): see GONE
     k_debris: float = 0.5  # u
     tnf_inhibition: float = 0.7  # -, fractional slowing of fibroblasts/keratinocytes at saturating tnf (prior)
     debris_blocks_epithelium: float = 0.8  # -, fractional slowing of the edge at saturating debris (prior)
     depth_grade1_mm: float = 1.0  # mm of tissue deficit at Texas grade I (model choice: < 2 mm, superficial)
     depth_grade2_mm: float = 3.5  # mm at grade II (model choice: 2-5 mm, to tendon or capsule)
     depth_grade3_mm: float = 7.5  # mm at grade III (model choice: 5-10 mm, to bone or joint)
+    dermis_thickness_mm: float = 2.0  # mm, the skin layer an injected bolus spreads in (plantar skin about 2 mm: assumption, docs/dose_response.md)
     deficit_edge_fraction: float = 0.3  # -, deficit at the ulcer margin relative to its centre; it rises as sqrt(1 - r²) in between (model choice)
 
 
@@ -221,7 +227,7 @@ class DerivativeParams:
     cm_fraction_vegf: float = 0.25  # -, into vegf (prior)
     cm_fraction_egf: float = 0.25  # -, into egf (HGF/KGF/EGF, prior)
     exosome_potency: float = 1.2  # -, cargo effect per unit relative to EVs (prior)
-    bolus_radius_mm: float = 4.0  # mm, plan-view radius one injection (~0.1-0.3 mL) spreads over (prior)
+    bolus_radius_mm: float | None = None  # gone (issue 17 item 6): see GONE
 
 
 @dataclass
@@ -247,6 +253,17 @@ class NumericsParams:
     confirm_weeks: float = 2.0  # weeks closure must hold to be confirmed (FDA)
     stop_at_confirmed_closure: bool = True  # end the run once closure is confirmed (nothing left to heal)
     mesa_sync_hours: float = 1.0  # h between syncs of the Mesa agent mirror; 0 = never (simulate: nobody looks)
+
+
+#: parameters that no longer exist (a value set for one is refused by `validate`, naming what replaced it)
+GONE = {
+    "derivative.bolus_radius_mm": "a bolus's radius now follows from its volume: set treatment.volume_ml_per_site "
+                                  "(mL) and model.tissue.dermis_thickness_mm (r = sqrt(V / (pi h)))",
+    "tissue.k_ev": "each vesicle response has its own EC50: model.macrophage.ev_ec50, model.fibroblast.ev_ec50 "
+                   "(u) and model.keratinocyte.cargo_ec50 (cargo)",
+    "keratinocyte.cargo_uptake_per_day": "cargo is what a cohort takes up from the vesicle field (mass balance): "
+                                         "model.keratinocyte.ev_uptake_per_h and ev_uptake_km",
+}
 
 
 @dataclass
@@ -287,6 +304,8 @@ def with_overrides(params: ModelParams, overrides: dict[str, float]) -> ModelPar
     """
     params = _deep_copy(params)
     for name, value in overrides.items():
+        if name in GONE:
+            raise InputError(f"model parameter {name!r} is gone: {GONE[name]}")
         node, leaf = _owner(params, name)
         current = getattr(node, leaf)
         setattr(node, leaf, type(current)(value) if isinstance(current, (int, float)) and not isinstance(current, bool) else value)
@@ -373,8 +392,11 @@ def validate(params: ModelParams) -> None:
     """
     if params.numerics.horizon_weeks is not None:
         validate_horizon_weeks(params.numerics.horizon_weeks)
+    for name, replacement in GONE.items():
+        if parameter_value(params, name) is not None:
+            raise InputError(f"model.{name} is gone: {replacement}")
     for name, value in flatten(params).items():
-        if isinstance(value, bool) or (name == "numerics.horizon_weeks" and value is None):
+        if isinstance(value, bool) or (value is None and (name == "numerics.horizon_weeks" or name in GONE)):
             continue
         require_range(f"model.{name}", value, 0.0, float("inf"), high_open=True)
     num = params.numerics
@@ -398,6 +420,9 @@ def validate(params: ModelParams) -> None:
         require_range(f"model.{name}", node, 0.0, 1.0)
     require_range("model.foot.maturation_days", params.foot.maturation_days, 0.0, float("inf"), low_open=True,
                   high_open=True, unit="days")
+    for name in ("macrophage.ev_ec50", "fibroblast.ev_ec50", "keratinocyte.cargo_ec50", "keratinocyte.ev_uptake_km",
+                 "keratinocyte.max_edge_speed_um_day", "tissue.dermis_thickness_mm"):
+        require_range(f"model.{name}", parameter_value(params, name), 0.0, float("inf"), low_open=True, high_open=True)
     for f in dataclasses.fields(params.fields):
         require_range(f"model.fields.{f.name}.half_life_h", getattr(params.fields, f.name).half_life_h,
                       0.0, float("inf"), low_open=True, high_open=True, unit="h")

@@ -25,7 +25,7 @@ def tissue_vector(p: ModelParams, impairment: float, senescence: float, load_int
     t, imp = p.tissue, p.impairment
     v = np.zeros(L.T_LEN)
     v[L.T_K_TNF], v[L.T_K_IL10], v[L.T_K_TGFB], v[L.T_K_PDGF] = t.k_tnf, t.k_il10, t.k_tgfb, t.k_pdgf
-    v[L.T_K_VEGF], v[L.T_K_EGF], v[L.T_K_EV], v[L.T_K_DEBRIS] = t.k_vegf, t.k_egf, t.k_ev, t.k_debris
+    v[L.T_K_VEGF], v[L.T_K_EGF], v[L.T_K_DEBRIS] = t.k_vegf, t.k_egf, t.k_debris
     v[L.T_TNF_INH] = t.tnf_inhibition
     v[L.T_TNF_MULT] = 1.0 + (imp.tnf_fold - 1.0) * impairment
     v[L.T_TGFB_MULT] = max(0.0, 1.0 - imp.tgfb_loss * impairment)
@@ -64,6 +64,7 @@ def macrophage_vector(p: ModelParams, impairment: float) -> np.ndarray:
     v[L.M_GLYC_SLOW] = p.impairment.m2_slowing * impairment
     v[L.M_BASAL] = m.m2_basal
     v[L.M_PDGF_M1_SHARE], v[L.M_PDGF_RISE] = m.pdgf_m1_share, 1.0 - m.pdgf_m1_share  # PDGF x (share + rise * phi)
+    v[L.M_EV_EC50] = m.ev_ec50
     return v
 
 
@@ -81,6 +82,7 @@ def fibroblast_vector(p: ModelParams, impairment: float) -> np.ndarray:
     v[L.F_EV_UPTAKE] = f.ev_uptake_per_h
     v[L.F_DEPOSIT_OWN] = f.deposit_own_share
     v[L.F_DEPOSIT_NEIGHBOUR] = (1.0 - f.deposit_own_share) / 4.0  # the rest, shared by the four neighbours
+    v[L.F_EV_EC50] = f.ev_ec50
     return v
 
 
@@ -94,7 +96,9 @@ def keratinocyte_vector(p: ModelParams, impairment: float) -> np.ndarray:
     v[L.K_COVER] = k.cover_granulation
     v[L.K_DIFF] = per_h(k.differentiate_per_day)
     v[L.K_S_VEGF] = k.secrete_vegf
-    v[L.K_EV_UPTAKE] = k.ev_uptake_per_h
-    v[L.K_CARGO_UPTAKE] = per_h(k.cargo_uptake_per_day)
+    v[L.K_EV_UPTAKE], v[L.K_EV_KM] = k.ev_uptake_per_h, k.ev_uptake_km
     v[L.K_CARGO_LOSS] = np.log(2.0) / days_to_hours(k.cargo_half_life_d)
+    v[L.K_CARGO_EC50] = k.cargo_ec50
+    # the cap on the edge speed as a cap on the multiplier of K_ADVANCE (none needed without a base speed)
+    v[L.K_SPEED_CAP] = k.max_edge_speed_um_day / k.speed_um_day if k.speed_um_day > 0 else np.inf
     return v

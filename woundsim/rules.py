@@ -75,3 +75,24 @@ def inhibition(c: float, k_half: float, max_inhibition: float) -> float:
 def recurrence_probability(hazard_per_month: float, months: float) -> float:
     """Probability of at least one recurrence within `months` under a constant hazard."""
     return 1.0 - math.exp(-hazard_per_month * months)
+
+
+@njit(cache=True, error_model="numpy")
+def emax_fraction(exposure: float, ec50: float) -> float:
+    """Share of a response's maximal effect (Emax model, Hill n = 1) at `exposure`: exposure / (ec50 + exposure),
+    0 without exposure, 1/2 at `ec50` (same unit as `exposure`), towards 1 at saturation."""
+    return hill(exposure, ec50)
+
+
+@njit(cache=True, error_model="numpy")
+def saturable_uptake(c: float, rate_per_h: float, km: float, dt_h: float) -> float:
+    """Amount taken up in `dt_h` from a concentration `c` by receptor-saturable uptake (Michaelis-Menten).
+
+    The uptake rate Vmax c / (km + c), with Vmax = `rate_per_h` x `km` (so `rate_per_h` is the first-order
+    rate at c << km, 1/h), is integrated over the step as a first-order loss at the rate of its start:
+    c (1 - exp(-Vmax dt / (km + c))). The result lies in [0, c]: what is taken never exceeds what is there,
+    tends to rate_per_h c dt at low c and to Vmax dt at saturation (c >> km).
+    """
+    if c <= 0.0 or rate_per_h <= 0.0:
+        return 0.0
+    return -c * math.expm1(-rate_per_h * km * dt_h / (km + c))

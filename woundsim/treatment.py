@@ -34,6 +34,8 @@ class Treatment:
         distance_mm: distance of the ring from the ulcer edge (mm; > 0 outside, < 0 inside).
         schedule_days: days of injection sessions (day 0 = trial entry).
         mixture: for product "mixture", the share of the dose given as each product.
+        volume_ml_per_site: injected volume per site per session (mL); with the dermis' thickness it sets the
+            bolus's plan-view footprint, a disc of radius sqrt(V / (pi h)) (`woundsim.geometry.bolus_radius_mm`).
     """
 
     product: str = "mixture"
@@ -42,6 +44,7 @@ class Treatment:
     distance_mm: float = 2.0
     schedule_days: list[float] = field(default_factory=lambda: [0.0, 7.0, 14.0, 21.0])
     mixture: dict[str, float] = field(default_factory=products.default_mixture)
+    volume_ml_per_site: float = 0.1  # mL; perilesional injections of 0.1-0.3 mL per site are usual (SEED10: the trial's is unpublished)
 
     def __post_init__(self) -> None:
         self.product = str(self.product).strip().lower()
@@ -106,6 +109,7 @@ def validate_treatment(t: Treatment, horizon_days: float | None = None, dt_h: fl
     require_range("treatment.dose_ug_per_site", t.dose_ug_per_site, 0.0, 1.0e4, unit="µg")
     require_range("treatment.distance_mm", t.distance_mm, -20.0, 20.0, unit="mm")
     require_range("treatment.sites", t.sites, 0, 64)
+    require_range("treatment.volume_ml_per_site", t.volume_ml_per_site, 0.0, 5.0, low_open=True, unit="mL")
     require(float(t.sites) == int(t.sites), f"treatment.sites = {t.sites} must be a whole number")
     if t.product != products.NO_PRODUCT:
         require(int(t.sites) >= 1 and t.schedule_days,

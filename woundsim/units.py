@@ -15,6 +15,7 @@ HOURS_PER_WEEK = HOURS_PER_DAY * DAYS_PER_WEEK
 # an amount of N u·voxel is N u x (100 µm)², whatever the grid the model runs on.
 REFERENCE_DX_UM = 100.0
 UM_PER_MM = 1_000.0
+MM3_PER_ML = 1_000.0  # mm³ in one mL (cm³)
 UM2_PER_CM2 = 1.0e8
 
 

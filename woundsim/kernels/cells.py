@@ -19,14 +19,14 @@ import numpy as np
 from numba import njit
 
 from woundsim.layout import (EGF, EV, F_BASAL, F_CHEMO, F_COLLAGEN, F_DEATH, F_DEPOSIT_NEIGHBOUR, F_DEPOSIT_OWN,
-                             F_DIVIDE, F_EV_GAIN, F_EV_UPTAKE, F_GLYC, F_LEAVE, F_MOVE, F_S_KGF, F_S_TGFB, IL10,
-                             K_ADVANCE, K_CARGO_LOSS, K_CARGO_UPTAKE, K_COVER, K_DIFF, K_DIVIDE, K_EGF_GAIN, K_EV_GAIN,
-                             K_EV_UPTAKE, K_GLYC, K_S_VEGF, M_BASAL, M_CHEMO, M_CLEAR, M_DEATH, M_EFF_GAIN, M_EV_GAIN,
-                             M_EV_UPTAKE, M_GLYC_SLOW, M_M1, M_M2, M_MOVE, M_PDGF_M1_SHARE, M_PDGF_RISE, M_S_IL10,
-                             M_S_PDGF, M_S_TGFB, M_S_TNF, M_S_VEGF, PDGF, T_DEBRIS_BLOCK, T_K_DEBRIS, T_K_EGF, T_K_EV,
-                             T_K_IL10, T_K_PDGF, T_K_TGFB, T_K_TNF, T_SENESCENCE, T_TGFB_MULT, T_TNF_INH, T_TNF_MULT,
-                             TGFB, TNF, VEGF)
-from woundsim.rules import hill, inhibition, rate_to_prob, relax
+                             F_DIVIDE, F_EV_EC50, F_EV_GAIN, F_EV_UPTAKE, F_GLYC, F_LEAVE, F_MOVE, F_S_KGF, F_S_TGFB,
+                             IL10, K_ADVANCE, K_CARGO_EC50, K_CARGO_LOSS, K_COVER, K_DIFF, K_DIVIDE, K_EGF_GAIN,
+                             K_EV_GAIN, K_EV_KM, K_EV_UPTAKE, K_GLYC, K_S_VEGF, K_SPEED_CAP, M_BASAL, M_CHEMO, M_CLEAR,
+                             M_DEATH, M_EFF_GAIN, M_EV_EC50, M_EV_GAIN, M_EV_UPTAKE, M_GLYC_SLOW, M_M1, M_M2, M_MOVE,
+                             M_PDGF_M1_SHARE, M_PDGF_RISE, M_S_IL10, M_S_PDGF, M_S_TGFB, M_S_TNF, M_S_VEGF, PDGF,
+                             T_DEBRIS_BLOCK, T_K_DEBRIS, T_K_EGF, T_K_IL10, T_K_PDGF, T_K_TGFB, T_K_TNF, T_SENESCENCE,
+                             T_TGFB_MULT, T_TNF_INH, T_TNF_MULT, TGFB, TNF, VEGF)
+from woundsim.rules import emax_fraction, hill, inhibition, rate_to_prob, relax, saturable_uptake
 
 DY = np.array([-1, 1, 0, 0], dtype=np.int64)
 DX = np.array([0, 0, -1, 1], dtype=np.int64)
@@ -105,7 +105,7 @@ def macrophage_step(n, cohorts, u1, u2, fields, tissue, vectors, dt):
         cleared = min(deb, max_clear * hill(deb, tp[T_K_DEBRIS]))
         debris[yi, xi] = deb - cleared
         eff = cleared / max_clear if max_clear > 0.0 else 0.0
-        up = mp[M_M2] * (mp[M_BASAL] + hill(c[IL10, yi, xi], tp[T_K_IL10]) + mp[M_EV_GAIN] * hill(c[EV, yi, xi], tp[T_K_EV])
+        up = mp[M_M2] * (mp[M_BASAL] + hill(c[IL10, yi, xi], tp[T_K_IL10]) + mp[M_EV_GAIN] * emax_fraction(c[EV, yi, xi], mp[M_EV_EC50])
                          + mp[M_EFF_GAIN] * eff) / (1.0 + mp[M_GLYC_SLOW])
         down = mp[M_M1] * hill(c[TNF, yi, xi], tp[T_K_TNF])
         p = relax(phi[i], up, down, dt)
@@ -162,7 +162,7 @@ def _fibroblast_loop(n, cap, y, x, uid, next_uid, u1, u2, c, source, uptake_ev, 
         yi, xi = y[i], x[i]
         tnf_inh = inhibition(c[TNF, yi, xi], tp[T_K_TNF], tp[T_TNF_INH])
         tgfb = hill(c[TGFB, yi, xi], tp[T_K_TGFB])
-        ev = hill(c[EV, yi, xi], tp[T_K_EV])
+        ev = emax_fraction(c[EV, yi, xi], fp[F_EV_EC50])  # Emax curve in the local vesicle concentration
         if wound[yi, xi] and gran[yi, xi] < 1.0:
             fill_mm = fp[F_COLLAGEN] * dt * (fp[F_BASAL] + (1.0 - fp[F_BASAL]) * min(1.0, tgfb + fp[F_EV_GAIN] * ev))
             fill_mm *= tnf_inh * growth_factor
@@ -226,24 +226,33 @@ def _deposit(y0, x0, fill_mm, gran, deficit, wound, own, neighbour):
 
 @njit(cache=True, error_model="numpy")
 def keratinocyte_step(n, cohorts, next_uid, u1, u2, fields, tissue, vectors, dt):
-    """Take up EV cargo, advance into coverable open voxels, fill the edge, differentiate in the interior.
+    """Take up vesicles into cargo, advance into coverable open voxels, fill the edge, differentiate in the interior.
 
     The edge advances by migration and proliferation together: a cohort that covers an open voxel
     leaves a daughter there and stays, so the edge keeps its cohorts; interior cohorts (no open
-    neighbour) leave the pool. `cargo` in [0, 1] is the EV cargo (miRNA) a cohort carries: taken up
-    with the local ev field, lost with its half-life, inherited by daughters. Args as `fibroblast_step`.
+    neighbour) leave the pool. `cargo` (u: vesicle amount per voxel volume, the field's unit) is what
+    the cohort has taken up: receptor-saturable uptake removes exactly that amount from the vesicle field
+    in the cohort's voxel (mass balance, `woundsim.rules.saturable_uptake`); cargo is lost with its own
+    half-life (miRNA decay), halved between mother and daughter at a division (the daughter of an advance
+    too) and kept on migration; a cohort that leaves the pool takes its cargo with it (degraded). The
+    cargo acts through an Emax curve (`ev_gain` x cargo / (cargo_ec50 + cargo)) on the edge speed, which is
+    capped (`K_SPEED_CAP`, a multiple of the base speed). Args as `fibroblast_step`.
     """
     y, x, uid, cargo, occ = cohorts.y, cohorts.x, cohorts.uid, cohorts.state, cohorts.occupancy
     cap = y.size
-    c, source, uptake_ev = fields.c, fields.source, fields.uptake[fields.uptake_slot[EV]]
+    c, source = fields.c, fields.source
     gran, epi, wound, debris = tissue.granulation, tissue.epithelium, tissue.wound, tissue.debris
     tp, kp = vectors.tissue, vectors.keratinocyte
     ny, nx = occ.shape
+    keep = math.exp(-kp[K_CARGO_LOSS] * dt)  # cargo left after one step of decay
     n_now = n
     for i in range(n):
         yi, xi = y[i], x[i]
         source[VEGF, yi, xi] += kp[K_S_VEGF]
-        uptake_ev[yi, xi] += kp[K_EV_UPTAKE]
+        ev = c[EV, yi, xi]
+        taken = saturable_uptake(ev, kp[K_EV_UPTAKE], kp[K_EV_KM], dt) if ev > 0.0 else 0.0
+        c[EV, yi, xi] = ev - taken  # what the cohort takes up, the field loses
+        cargo[i] = cargo[i] * keep + taken
         n_open = 0
         n_cover = 0
         for d in range(4):
@@ -258,9 +267,10 @@ def keratinocyte_step(n, cohorts, next_uid, u1, u2, fields, tissue, vectors, dt)
                 occ[yi, xi] -= 1
                 y[i] = -1
             continue
-        cargo[i] = relax(cargo[i], kp[K_CARGO_UPTAKE] * hill(c[EV, yi, xi], tp[T_K_EV]), kp[K_CARGO_LOSS], dt)
-        boost = 1.0 + kp[K_EGF_GAIN] * hill(c[EGF, yi, xi], tp[T_K_EGF]) + kp[K_EV_GAIN] * cargo[i]
+        boost = 1.0 + kp[K_EGF_GAIN] * hill(c[EGF, yi, xi], tp[T_K_EGF]) \
+            + kp[K_EV_GAIN] * emax_fraction(cargo[i], kp[K_CARGO_EC50])
         speed = boost * inhibition(c[TNF, yi, xi], tp[T_K_TNF], tp[T_TNF_INH]) * kp[K_GLYC] * (1.0 - tp[T_SENESCENCE])
+        speed = min(speed, kp[K_SPEED_CAP])  # the physiological cap of the edge speed
         p_adv = rate_to_prob(kp[K_ADVANCE] * speed, dt)
         p_div = rate_to_prob(kp[K_DIVIDE] * speed, dt)
         if u < p_adv and n_cover > 0:
@@ -270,6 +280,7 @@ def keratinocyte_step(n, cohorts, next_uid, u1, u2, fields, tissue, vectors, dt)
             if u / p_adv < 1.0 - tp[T_DEBRIS_BLOCK] * hill(debris[yy, xx], tp[T_K_DEBRIS]):
                 epi[yy, xx] = 1.0
                 if n_now < cap:
+                    cargo[i] *= 0.5  # shared with the daughter
                     y[n_now], x[n_now], uid[n_now], cargo[n_now] = yy, xx, next_uid[0], cargo[i]
                     next_uid[0] += 1
                     occ[yy, xx] += 1
@@ -278,6 +289,7 @@ def keratinocyte_step(n, cohorts, next_uid, u1, u2, fields, tissue, vectors, dt)
             d = int(u2[i] * 4.0) % 4
             yy, xx = yi + DY[d], xi + DX[d]
             if 0 <= yy < ny and 0 <= xx < nx and occ[yy, xx] == 0 and (epi[yy, xx] >= 1.0 or not wound[yy, xx]):
+                cargo[i] *= 0.5  # shared with the daughter
                 y[n_now], x[n_now], uid[n_now], cargo[n_now] = yy, xx, next_uid[0], cargo[i]
                 next_uid[0] += 1
                 occ[yy, xx] += 1

@@ -1,0 +1,188 @@
+"""Dose-response with mass balance (issue 17 item 6; docs/dose_response.md): vesicle uptake moves what the field
+loses into the cohorts' cargo, cargo is shared on division, a bolus's volume sets its footprint, each response is an
+Emax curve and the edge speed has a cap."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.ndimage import distance_transform_edt
+
+from woundsim import layout as L
+from woundsim.errors import InputError
+from woundsim.geometry import bolus_radius_mm
+from woundsim.model import WoundModel
+from woundsim.params import ModelParams, validate, with_overrides
+from woundsim.patient import Patient
+from woundsim.rates import keratinocyte_vector
+from woundsim.rules import emax_fraction, saturable_uptake
+from woundsim.treatment import Treatment
+
+
+def test_saturable_uptake_is_first_order_at_low_concentration_and_saturates_at_vmax():
+    rate, km, dt = 0.05, 5.0, 1.0
+    low = saturable_uptake(1e-6, rate, km, dt)
+    assert low == pytest.approx(1e-6 * (1.0 - math.exp(-rate * dt)), rel=1e-5)
+    high = saturable_uptake(1e6, rate, km, dt)
+    assert high == pytest.approx(rate * km * dt, rel=1e-4)  # Vmax dt
+    for c in (0.0, 0.3, 5.0, 50.0):
+        assert 0.0 <= saturable_uptake(c, rate, km, dt) <= c
+    assert saturable_uptake(2.0, 0.0, km, dt) == 0.0
+
+
+def test_emax_fraction_is_half_at_the_ec50():
+    assert emax_fraction(0.0, 0.6) == 0.0
+    assert emax_fraction(0.6, 0.6) == pytest.approx(0.5)
+    assert emax_fraction(1e9, 0.6) == pytest.approx(1.0)
+
+
+def _vesicle_model(seed: int, days: tuple[float, ...] = (0.0, 2.0)) -> WoundModel:
+    """A small treated ulcer whose vesicles can go nowhere but the depot, the field and the keratinocytes' cargo:
+    no field decay, no macrophage or fibroblast uptake, no cargo decay, no keratinocyte leaving the pool."""
+    params = with_overrides(ModelParams(), {"numerics.dx_um": 200.0, "macrophage.ev_uptake_per_h": 0.0,
+                                            "fibroblast.ev_uptake_per_h": 0.0, "keratinocyte.ev_uptake_per_h": 0.5,
+                                            "keratinocyte.ev_uptake_km": 0.5})
+    treatment = Treatment(product="extracellular_vesicles", dose_ug_per_site=50.0, sites=6, distance_mm=-1.0,
+                          schedule_days=list(days))
+    model = WoundModel(params, Patient(area_cm2=1.0), treatment, seed=seed)
+    model._field_args.decay_per_h[L.EV] = 0.0
+    model.kp[L.K_CARGO_LOSS] = 0.0
+    model.kp[L.K_DIFF] = 0.0
+    return model
+
+
+def _vesicle_total(model: WoundModel) -> tuple[float, float]:
+    """(total amount in depot + field + cargo, cargo alone), u·voxel."""
+    k = model.populations["keratinocyte"]
+    ev = model.depot_products.index("extracellular_vesicles")
+    depot = model.depot_per_site[ev] * model.tissue.footprint.sum()
+    cargo = float(k.state[: k.n].sum())
+    return depot + float(model.fields.c[L.EV].sum()) + cargo, cargo
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_what_cohorts_take_up_the_field_loses_and_division_shares_it(seed):
+    model = _vesicle_model(seed)
+    per_session = model.treatment.sites * model.treatment.dose_ug_per_site * model.units_per_ug_voxel
+    births = []
+    while model.day < 4.0:
+        n_before = model.populations["keratinocyte"].n
+        model.advance()
+        births.append(model.populations["keratinocyte"].n - n_before)
+        total, cargo = _vesicle_total(model)
+        injected = per_session * (1 + (model.day > 2.0))
+        assert total == pytest.approx(injected, rel=1e-12, abs=0.0)
+    assert cargo > 0.01 * per_session  # the cohorts did take up a share
+    assert sum(births) > 0  # and divided (a daughter that copied its mother's cargo would break the balance)
+
+
+def test_a_daughter_gets_half_of_the_cargo():
+    model = _vesicle_model(3, days=(0.0,))
+    k = model.populations["keratinocyte"]
+    while model.day < 2.0:
+        model.advance()
+    before = dict(zip(k.uid[: k.n].tolist(), k.state[: k.n].tolist()))
+    model._field_args.c[L.EV] = 0.0  # no more uptake: cargo changes only by division
+    model.depot_per_site[:] = 0.0
+    for _ in range(24):
+        model.step()
+    after = dict(zip(k.uid[: k.n].tolist(), k.state[: k.n].tolist()))
+    born = [u for u in after if u not in before]
+    assert born, "no division in a day"
+    kept = [u for u in before if u in after]
+    assert sum(after.values()) == pytest.approx(sum(before[u] for u in kept), rel=1e-12)
+    halved = [u for u in kept if after[u] < before[u]]
+    for u in halved:
+        assert math.log2(before[u] / after[u]) == pytest.approx(round(math.log2(before[u] / after[u])), abs=1e-9)
+
+
+def test_bolus_radius_follows_volume_and_dermis_thickness():
+    assert bolus_radius_mm(0.1, 2.0) == pytest.approx(math.sqrt(100.0 / (2.0 * math.pi)))
+    assert bolus_radius_mm(0.4, 2.0) == pytest.approx(2.0 * bolus_radius_mm(0.1, 2.0))
+    small = WoundModel(None, Patient(area_cm2=1.0), Treatment(sites=1, volume_ml_per_site=0.05), seed=1)
+    large = WoundModel(None, Patient(area_cm2=1.0), Treatment(sites=1, volume_ml_per_site=0.3), seed=1)
+    assert (large.tissue.footprint > 0).sum() > 4 * (small.tissue.footprint > 0).sum()
+
+
+@pytest.mark.parametrize("volume", [0.0, -0.1, 6.0, float("nan")])
+def test_a_bad_injected_volume_is_refused_in_one_line(volume):
+    with pytest.raises(InputError, match="treatment.volume_ml_per_site") as err:
+        Treatment(volume_ml_per_site=volume)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("name, new", [("derivative.bolus_radius_mm", "treatment.volume_ml_per_site"),
+                                       ("tissue.k_ev", "fibroblast.ev_ec50"),
+                                       ("keratinocyte.cargo_uptake_per_day", "ev_uptake_km")])
+def test_a_gone_parameter_names_its_replacement(name, new):
+    with pytest.raises(InputError, match=new):
+        with_overrides(ModelParams(), {name: 4.0})
+    params = ModelParams()
+    node, leaf = name.split(".")
+    setattr(getattr(params, node), leaf, 4.0)  # as a YAML file or a Hydra override sets it
+    with pytest.raises(InputError, match=new) as err:
+        validate(params)
+    assert "\n" not in str(err.value)
+
+
+def test_intralesional_injection_reaches_the_bed_that_perilesional_does_not():
+    def bed_vesicles(distance_mm: float) -> float:
+        params = with_overrides(ModelParams(), {"numerics.dx_um": 200.0})
+        treatment = Treatment(product="extracellular_vesicles", dose_ug_per_site=10.0, distance_mm=distance_mm,
+                              schedule_days=[0.0])
+        model = WoundModel(params, Patient(area_cm2=3.0, aspect=1.0, irregularity=0.0), treatment, seed=1)
+        while model.day < 2.0:
+            model.advance()
+        inner = distance_transform_edt(model.tissue.wound) * params.numerics.dx_um > 2000.0  # > 2 mm into the bed
+        return float(model.fields.c[L.EV][inner].mean())
+
+    assert bed_vesicles(-2.0) > 3.0 * bed_vesicles(2.0)
+
+
+def test_the_edge_speed_cap_is_a_multiple_of_the_base_speed():
+    params = with_overrides(ModelParams(), {"keratinocyte.speed_um_day": 50.0,
+                                            "keratinocyte.max_edge_speed_um_day": 300.0})
+    assert keratinocyte_vector(params, 0.0)[L.K_SPEED_CAP] == pytest.approx(6.0)
+    assert np.isinf(keratinocyte_vector(with_overrides(params, {"keratinocyte.speed_um_day": 0.0}), 0.0)[L.K_SPEED_CAP])
+
+
+# ---- behaviour over seeds (slow): closure falls with dose until the plateau ---------------------------------
+SEEDS = (101, 202, 303, 404, 505, 606, 707, 808)  # common random numbers: every dose runs the same seeds
+ALPHA = 0.005  # one-sided level of each paired t-test (n - 1 df)
+HORIZON_WEEKS = 16.0  # every arm
+BASE = Patient(area_cm2=1.0, texas_grade=2, duration_weeks=15.0, hba1c_pct=8.0)
+
+
+def _closure_days(dose_ug: float) -> np.ndarray:
+    """First-closure day per seed of the mixture intralesional weekly x4 at `dose_ug` per site per session (0:
+    placebo); an ulcer still open counts as not closed, at the end of its run (the same horizon in every arm)."""
+    from woundsim.simulate import simulate
+
+    params = with_overrides(ModelParams(), {"numerics.dx_um": 200.0, "numerics.horizon_weeks": HORIZON_WEEKS})
+    treatment = Treatment(product="mixture" if dose_ug > 0 else "placebo", dose_ug_per_site=dose_ug,
+                          distance_mm=-2.0)
+    out = []
+    for seed in SEEDS:
+        s = simulate(params, BASE, treatment, seed=seed).summary
+        out.append(s["first_closure_day"] if s["first_closure_day"] == s["first_closure_day"] else s["simulated_days"])
+    return np.array(out)
+
+
+def _assert_later(slow: np.ndarray, fast: np.ndarray, what: str) -> None:
+    """`slow` closes later than `fast` by a paired one-sided t-test, and `fast` closes within the horizon in at
+    least half of the seeds (so the test fails when nothing heals)."""
+    from scipy import stats
+
+    end = (HORIZON_WEEKS + 2.0) * 7.0
+    assert np.count_nonzero(fast < end - 1e-9) >= len(fast) / 2, f"{what}: the faster arm rarely closed: {fast}"
+    p = stats.ttest_rel(slow, fast, alternative="greater").pvalue
+    assert p < ALPHA, f"{what}: {slow} vs {fast}: one-sided p {p:.3g}"
+
+
+@pytest.mark.slow
+def test_mean_closure_time_falls_with_dose_until_the_plateau():
+    placebo, low, mid = _closure_days(0.0), _closure_days(10.0), _closure_days(100.0)
+    _assert_later(placebo, low, "placebo vs 10 µg")
+    _assert_later(low, mid, "10 vs 100 µg")
