@@ -37,11 +37,14 @@ from woundsim.parallel import ParallelConfig
 from woundsim.params import validate
 from woundsim.store import ResultStore
 from woundsim.sweep import CohortScenario, gather, point_summary, run_cohort_scenario
-from woundsim.sweep_figures import plot_closure_heatmaps
+from woundsim.sweep_figures import plot_closure_heatmaps, plot_dose_response
+from woundsim.treatment import Treatment
 from woundsim.tables import read_parquet
 
 FIGURE = Path("figures") / "closure_heatmaps.png"
-STUDY_OUTPUTS = ("study.parquet", "points.csv", FIGURE)  # what a gather writes into a study folder
+DOSE_FIGURE = Path("figures") / "dose_response.png"
+STUDY_OUTPUTS = ("study.parquet", "points.csv", FIGURE, DOSE_FIGURE)  # what a gather writes into a study folder
+TOTAL_DOSE = "total_dose_ug_per_site"  # the column of a dose-response study's total dose per site (µg)
 JOB_FINISHED = "cohort.parquet"  # written last by a sweep point's job, into its job folder
 HELP = AppHelp("cohort studies: each point of a multirun (-m) simulates a cohort of patients into the study's "
                "resumable store; when the multirun ends the store is gathered into study.parquet, points.csv and "
@@ -64,6 +67,9 @@ class StudyConf:
     store_dir: str | None = None  # default: <hydra.sweep.dir>/store (multirun) or <output dir>/store
     heatmap_rows: list[str] | None = None  # sweep axes along the figure's rows (default: first half)
     heatmap_cols: list[str] | None = None  # sweep axes along its columns (default: the rest)
+    total_dose_ug_per_site: float | None = None  # µg per site over the whole schedule, split equally between its
+    #                                              sessions (0: placebo); None: treatment.dose_ug_per_site per session
+    figure: str = "heatmaps"  # heatmaps | dose_response (woundsim.sweep_figures)
 
 
 @dataclass
@@ -127,13 +133,33 @@ def point_scenario(cfg: DictConfig, *, overrides: list[str] = ()) -> tuple[Cohor
     require(label is None or label in schedules,
             f"study.schedule = {label!r} is not one of study.schedules ({', '.join(schedules) or 'none defined'})")
     require(cfg.get("cohort") is not None, "cohort is not set; choose one, e.g. cohort=seed_trial")
+    require(cfg.study.figure in ("heatmaps", "dose_response"),
+            f"study.figure = {cfg.study.figure!r} is not one of heatmaps, dose_response")
     params, _, treatment, run = to_objects(cfg)
     validate(params)
+    labels = _model_labels(overrides)
+    if cfg.study.total_dose_ug_per_site is not None:
+        treatment = with_total_dose(treatment, float(cfg.study.total_dose_ug_per_site))
+        labels[TOTAL_DOSE] = float(cfg.study.total_dose_ug_per_site)
     require(int(run.replicates) == 1, f"run.replicates = {run.replicates}: a cohort study's replicates are its "
                                       "patients; raise study.n_patients instead")
     scenario = CohortScenario(spec=cohort_from(cfg.cohort), n=int(cfg.study.n_patients), treatment=treatment,
-                              params=params, seed=int(run.seed), schedule=label, labels=_model_labels(overrides))
+                              params=params, seed=int(run.seed), schedule=label, labels=labels)
     return scenario, parallel_from(cfg.get("parallel"), default=ParallelConfig(progress=False))
+
+
+def with_total_dose(treatment: Treatment, total_ug: float) -> Treatment:
+    """The regimen giving `total_ug` per site over its sessions, in equal parts (0: placebo at the same sites,
+    volume and days), so that schedules compare at equal total dose.
+
+    Raises:
+        InputError: a negative total, or a regimen without sessions.
+    """
+    require(total_ug >= 0.0, f"study.total_dose_ug_per_site = {total_ug:g} must be >= 0 (0: placebo)")
+    require(treatment.injects, "study.total_dose_ug_per_site needs a treatment with injection sessions")
+    if total_ug == 0.0:
+        return Treatment(**{**treatment.to_dict(), "product": "placebo", "dose_ug_per_site": 0.0})
+    return Treatment(**{**treatment.to_dict(), "dose_ug_per_site": total_ug / len(treatment.schedule_days)})
 
 
 def _model_labels(overrides: list[str]) -> dict[str, Any]:
@@ -172,13 +198,13 @@ class GatherStudy(Callback):
         store = Path(config.study.store_dir) if config.study.store_dir else sweep_dir / "store"
         rows, cols = config.study.heatmap_rows, config.study.heatmap_cols
         status = gather_or_clear(store, sweep_dir, rows=list(rows) if rows else None,
-                                 cols=list(cols) if cols else None)
+                                 cols=list(cols) if cols else None, figure=config.study.figure)
         if status:
             fail_after_run(status)
 
 
 def gather_or_clear(source: Path, out_dir: Path, *, rows: list[str] | None = None, cols: list[str] | None = None,
-                    partial: bool = False) -> int:
+                    partial: bool = False, figure: str | None = None) -> int:
     """`gather_and_plot` after counting the multirun's jobs; on failure remove the previous study outputs.
 
     Returns:
@@ -188,7 +214,7 @@ def gather_or_clear(source: Path, out_dir: Path, *, rows: list[str] | None = Non
     try:
         if not partial:
             check_jobs_finished(out_dir, JOB_FINISHED)
-        gather_and_plot(source, out_dir, rows=rows, cols=cols)
+        gather_and_plot(source, out_dir, rows=rows, cols=cols, figure=figure)
         return 0
     except InputError as exc:
         status, message = 2, str(exc)
@@ -219,12 +245,17 @@ def check_jobs_finished(sweep_dir: Path, finished: str) -> None:
 
 
 def gather_and_plot(source: Path, out_dir: Path, *, rows: list[str] | None = None,
-                    cols: list[str] | None = None) -> tuple[Path, Path]:
-    """Gather a study into `<out_dir>/study.parquet` and draw its heatmaps from that file alone."""
+                    cols: list[str] | None = None, figure: str | None = None) -> tuple[Path, Path]:
+    """Gather a study into `<out_dir>/study.parquet` and draw its figure from that file alone: "heatmaps", or
+    "dose_response" (lines over the total dose per site); None: the dose-response lines when the table has a
+    total dose per site, else the heatmaps."""
     table_path = out_dir / "study.parquet"
     gather(source, table_path)
     table = read_parquet(table_path)
-    figure = plot_closure_heatmaps(table, out_dir / FIGURE, rows=rows, cols=cols)
+    if figure == "dose_response" or (figure is None and TOTAL_DOSE in table.columns):
+        figure = plot_dose_response(table, out_dir / DOSE_FIGURE, dose=TOTAL_DOSE)
+    else:
+        figure = plot_closure_heatmaps(table, out_dir / FIGURE, rows=rows, cols=cols)
     summary = point_summary(table)
     summary.to_csv(out_dir / "points.csv", index=False)
     print(summary.to_string(index=False))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.ndimage import distance_transform_edt
 
@@ -186,3 +187,58 @@ def test_mean_closure_time_falls_with_dose_until_the_plateau():
     placebo, low, mid = _closure_days(0.0), _closure_days(10.0), _closure_days(100.0)
     _assert_later(placebo, low, "placebo vs 10 µg")
     _assert_later(low, mid, "10 vs 100 µg")
+
+
+# ---- the dose-response study and the ED50 check (tooling) ---------------------------------------------------
+def test_equal_total_dose_is_split_between_the_sessions_and_zero_is_placebo():
+    from experiments.sweep import with_total_dose
+
+    weekly = Treatment(product="mixture", dose_ug_per_site=1.0, schedule_days=[0.0, 7.0, 14.0, 21.0])
+    assert with_total_dose(weekly, 100.0).dose_ug_per_site == pytest.approx(25.0)
+    single = Treatment(product="mixture", dose_ug_per_site=1.0, schedule_days=[0.0])
+    assert with_total_dose(single, 100.0).dose_ug_per_site == pytest.approx(100.0)
+    placebo = with_total_dose(weekly, 0.0)
+    assert placebo.product == "placebo" and placebo.schedule_days == weekly.schedule_days
+    with pytest.raises(InputError, match="total_dose_ug_per_site"):
+        with_total_dose(weekly, -1.0)
+
+
+def test_the_dose_response_study_config_composes_its_points():
+    from hydra import compose, initialize_config_dir
+
+    from experiments.sweep import point_scenario, register_schema
+    from woundsim.config import CONF_DIR, register_configs
+
+    register_schema()
+    try:
+        overrides = ["+experiment=dose_response", "study.total_dose_ug_per_site=40", "study.schedule=weekly_x4",
+                     "treatment.distance_mm=-2"]
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose("config", overrides=overrides, return_hydra_config=True)
+            scenario, _ = point_scenario(compose("config", overrides=overrides))
+    finally:
+        register_configs()
+    assert set(cfg.hydra.sweeper.params) == {"study.total_dose_ug_per_site", "study.schedule", "treatment.distance_mm"}
+    assert scenario.treatment.dose_ug_per_site == pytest.approx(10.0) and scenario.treatment.distance_mm == -2.0
+    assert scenario.columns()["total_dose_ug_per_site"] == 40.0
+
+
+def test_the_dose_response_figure_draws_from_a_study_table(tmp_path):
+    from woundsim.sweep_figures import plot_dose_response
+
+    rows = [{"cohort": "c", "schedule": schedule, "distance_mm": distance, "total_dose_ug_per_site": dose,
+             "dx_um": 200.0, "horizon_weeks": 12.0, "patient": i, "time_to_closure_days": day,
+             "closed_by_week12": day == day and day <= 84}
+            for schedule in ("weekly_x4", "single") for distance in (2.0, -2.0) for dose in (0.0, 10.0, 100.0)
+            for i, day in enumerate((90.0 - dose / 2, math.nan))]
+    path = plot_dose_response(pd.DataFrame(rows), tmp_path / "dose.png")
+    assert path.stat().st_size > 10_000
+
+
+def test_half_maximal_dose_interpolates_on_log_dose():
+    from woundsim.dose_response import half_maximal_dose
+
+    doses = np.array([1.0, 10.0, 100.0, 1000.0])
+    assert half_maximal_dose(doses, np.array([0.0, 0.25, 0.75, 1.0])) == pytest.approx(math.sqrt(10.0 * 100.0))
+    assert half_maximal_dose(doses, np.array([0.6, 0.8, 0.9, 1.0])) == 1.0
+    assert math.isnan(half_maximal_dose(doses, np.zeros(4)))

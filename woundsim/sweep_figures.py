@@ -52,6 +52,13 @@ def plot_closure_heatmaps(table: pd.DataFrame, path: Path, *, rows: list[str] | 
     n = int(summary["n"].min())
     fig.suptitle(f"cohort {table['cohort'].iloc[0]}: {n} patients per cell, {table['dx_um'].iloc[0]:g} µm grid, "
                  f"{table['horizon_weeks'].iloc[0]:g}-week horizon (NR: fewer than half closed)", fontsize=10)
+    return _save(fig, path)
+
+
+def _save(fig, path: Path) -> Path:
+    """Write a figure to `path` (its folder made if needed) and close it."""
+    import matplotlib.pyplot as plt
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -107,3 +114,56 @@ def _heatmap(fig, ax, grid: pd.DataFrame, title: str, cmap: str, limits: tuple[f
     ax.set_ylabel(grid.index.name, fontsize=9)
     ax.set_title(title, fontsize=10)
     fig.colorbar(image, ax=ax, shrink=0.8)
+
+
+ROUTES = {True: "intralesional (into the bed)", False: "perilesional (around the edge)"}  # distance_mm < 0, >= 0
+
+
+def plot_dose_response(table: pd.DataFrame, path: Path, *, dose: str = "total_dose_ug_per_site") -> Path:
+    """Dose-response of a gathered study (conf/experiment/dose_response.yaml): the mean day of closure and the share
+    closed by week 12 against the total dose per site (log axis), one line per schedule and route; placebo (dose 0)
+    is drawn at its own tick on the left. Read from the gathered table alone.
+
+    Args:
+        table: gathered study table with a `dose` column (µg per site over the whole course; 0 = placebo), and the
+            scenario columns `schedule` and `distance_mm`.
+        path: PNG file to write.
+        dose: the column of the total dose per site.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    require(dose in table.columns, f"the study table has no column {dose!r}: run conf/experiment/dose_response.yaml")
+    horizon = weeks_to_days(float(table["horizon_weeks"].iloc[0]))
+    # restricted mean: a closure after the horizon's day, or none, counts as that day
+    frame = table.assign(_day=table["time_to_closure_days"].astype(float).fillna(horizon).clip(upper=horizon),
+                         _closed=table["closed_by_week12"].eq(True).astype(float),
+                         _route=table["distance_mm"].lt(0).map(ROUTES))
+    doses = np.sort(frame.loc[frame[dose] > 0, dose].unique())
+    require(doses.size > 0, "the dose-response study has no dose above placebo")
+    placebo_x = doses[0] / 4.0  # placebo's own tick, a quarter of the lowest dose
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11.5, 4.6), constrained_layout=True)
+    for (schedule, route), group in frame.groupby(["schedule", "_route"], sort=True):
+        means = group.groupby(dose)[["_day", "_closed"]].mean()
+        x = np.where(means.index.to_numpy() > 0, means.index.to_numpy(), placebo_x)
+        label = f"{schedule}, {route}"
+        left.plot(x, means["_day"], marker="o", label=label)
+        right.plot(x, 100.0 * means["_closed"], marker="o", label=label)
+    n = int(frame.groupby(["schedule", "_route", dose]).size().min())
+    for ax, title in ((left, f"mean day of closure (closed later or not at all: counted as day {horizon:g})"),
+                      (right, "closed by week 12 (%)")):
+        ax.set_xscale("log")
+        ax.set_xticks([placebo_x, *doses], ["placebo", *(f"{d:g}" for d in doses)], fontsize=8)
+        ax.minorticks_off()
+        ax.set_xlabel("total dose per injection site over the course (µg; weekly x4 gives a quarter each week)",
+                      fontsize=8)
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+    left.set_ylim(0.0, horizon * 1.05)
+    right.set_ylim(-3.0, 103.0)
+    right.legend(fontsize=8, loc="upper left")
+    fig.suptitle(f"Dose-response, cohort {table['cohort'].iloc[0]}: {n} patient(s) per point (the same patients at "
+                 f"every point), {table['dx_um'].iloc[0]:g} µm grid; closure confirmed 2 weeks later", fontsize=10)
+    return _save(fig, path)
