@@ -32,11 +32,11 @@ def params(horizon_weeks: float = HORIZON_WEEKS) -> ModelParams:
     return with_overrides(ModelParams(), {"numerics.dx_um": 200.0, "numerics.horizon_weeks": horizon_weeks})
 
 
-def closure_days(patient: Patient, treatment: Treatment) -> np.ndarray:
+def closure_days(patient: Patient, treatment: Treatment, overrides: dict | None = None) -> np.ndarray:
     """First-closure day per seed; an ulcer still open counts as not closed, at the end of its run."""
     out = []
     for seed in SEEDS:
-        s = simulate(params(), patient, treatment, seed=seed).summary
+        s = simulate(with_overrides(params(), overrides or {}), patient, treatment, seed=seed).summary
         out.append(s["first_closure_day"] if s["first_closure_day"] == s["first_closure_day"] else s["simulated_days"])
     return np.array(out)
 
@@ -68,6 +68,15 @@ def treated_base() -> np.ndarray:
 def test_treated_ulcer_closes_sooner_than_under_standard_care(treated_base):
     soc = closure_days(BASE, standard_care())
     assert_slower(soc, treated_base)
+
+
+def test_without_contraction_closure_is_later():
+    """Issue 17 item 9: wound contraction (docs/contraction.md) shortens closure; standard care, where the bed stays
+    open longest and contraction has the most time to act. Equal horizons; the runs share their seeds, and draw the
+    same numbers until the first contraction (its rounding offsets come from a stream of their own)."""
+    with_contraction = closure_days(BASE, standard_care())
+    without = closure_days(BASE, standard_care(), {"contraction.rate_per_day": 0.0})
+    assert_slower(without, with_contraction)
 
 
 @pytest.mark.parametrize("change", [

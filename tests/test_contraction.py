@@ -276,3 +276,33 @@ def test_bad_input_is_refused_in_one_line(kw, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")) as e:
         contract_wound(args.pop("area_fraction"), t["wound"], t["epithelium"], **args)
     assert "\n" not in str(e.value)
+
+
+def test_the_model_moves_every_tissue_layer():
+    from woundsim import tissue
+    from woundsim.model import WoundModel
+    from woundsim.params import ModelParams, with_overrides
+
+    model = WoundModel(with_overrides(ModelParams(), {"numerics.dx_um": 200.0}), seed=1)
+    fractions, amounts = model.contraction_layers()
+    moved = set(fractions) | set(amounts) | {"epithelium"}
+    assert set(tissue._LAYERS) | {"deficit_mm", "footprint"} <= moved, "a TissueState layer the contraction leaves behind"
+
+
+def test_a_day_of_contraction_in_the_model_shrinks_the_open_area_and_keeps_the_tissue_consistent():
+    from woundsim.model import WoundModel
+    from woundsim.params import ModelParams, with_overrides
+    from woundsim.patient import Patient
+
+    p = with_overrides(ModelParams(), {"numerics.dx_um": 200.0, "contraction.rate_per_day": 20.0})
+    model = WoundModel(p, Patient(area_cm2=1.0, plantar=False), seed=1)
+    fib = model.populations["fibroblast"]
+    fib.state[: fib.n] = 1.0  # wholly myofibroblast cohorts
+    debris0, open0 = model.debris.sum(), model.n_open
+    model._contract()
+    assert 0 < model.contracted_voxels == open0 - model.n_open
+    assert model.debris.sum() == pytest.approx(debris0, rel=1e-12)
+    t = model.tissue
+    assert np.array_equal(t.wound_idx, np.flatnonzero(t.wound)) and t.n_wound == t.wound.sum() < t.initial_n_wound
+    assert t.wound[fib.y[: fib.n], fib.x[: fib.n]].all()  # fibroblasts stand on the wound only
+    assert model.myofibroblast_activity > 0

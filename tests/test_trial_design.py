@@ -200,7 +200,10 @@ TINY_STUDY = ["design.arm_sizes=[4,8]", "design.n_trials=40", "design.primary_da
               "runin.days=7", "pool.candidates=10", "pool.draw_candidates=6", "draws.n=2",
               "analysis.n_trials_draw=20", "analysis.check_trials=100", "parallel=serial", "parallel.progress=false",
               "cohort.area_median_cm2=0.6", "cohort.area_gsd=1.2", "cohort.area_min_cm2=0.5",
-              "cohort.area_max_cm2=0.8"]
+              "cohort.area_max_cm2=0.8",
+              # the installed calibration predates model version 2 (contraction) and is stale until recalibrated;
+              # the study's mechanics do not depend on it fitting
+              "accept_calibration=true"]
 
 
 def composed(overrides: list[str]) -> dict:
@@ -254,7 +257,7 @@ def test_app_reports_bad_input_in_one_line(tmp_path, capsys):
     from experiments.trial import main
 
     with pytest.raises(SystemExit) as exit_:  # in-process
-        main(["runin.days=-3", f"hydra.run.dir={tmp_path}"])
+        main(["runin.days=-3", f"hydra.run.dir={tmp_path}", "accept_calibration=true"])  # the calibration is stale
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and "woundsim: error: runin.days" in err and "Traceback" not in err
 
@@ -265,5 +268,4 @@ def test_pool_cache_key_covers_every_simulation_source_including_all_kernels():
     modules = set(code_modules())
     package = Path(pools_module.__file__).resolve().parents[1]
     kernels = {f"woundsim.kernels.{p.stem}" for p in (package / "kernels").glob("*.py") if p.stem != "__init__"}
-    kernels -= {"woundsim.kernels.contraction"}  # not run by simulate() yet: NOT_YET_RUN_BY_SIMULATE, test_codekey.py
     assert kernels <= modules and {"woundsim.model", "woundsim.simulate", "woundsim.cohort"} <= modules

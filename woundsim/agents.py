@@ -76,7 +76,7 @@ AGENT_TYPES: dict[str, type[SuperAgent]] = {c.kind: c for c in (Macrophage, Fibr
 
 class CellPopulation:
     """Struct of arrays for one cell kind's super-agents: y, x (voxel), uid and one continuous state per agent
-    (`state`: polarisation phi of macrophages, EV cargo of keratinocytes, unused for fibroblasts).
+    (`state`: polarisation phi of macrophages, myofibroblast fraction of fibroblasts, EV cargo of keratinocytes).
 
     Live agents occupy slots [0, n); their uids are increasing, since births append and `compact`
     keeps the order, so a uid's slot is found by binary search.

@@ -32,8 +32,8 @@ from woundsim.kernels.contraction import (RadialMap, edge_distance, mask_centroi
                                           remap_amounts, remap_cohorts, remap_fractions, remap_mask)
 
 # How the state slot of two cohorts of a kind combines when they merge: "mean" for a level (macrophage
-# polarisation phi is the fraction of M2-like cells; fibroblasts do not use the slot), "sum" for an amount
-# (keratinocyte EV cargo: mass balance, issue 17 item 6).
+# polarisation phi is the fraction of M2-like cells, the fibroblast state the myofibroblast fraction), "sum"
+# for an amount (keratinocyte EV cargo: mass balance, issue 17 item 6).
 MERGE_RULES: dict[str, str] = {"macrophage": "mean", "fibroblast": "mean", "keratinocyte": "sum"}
 EXTENT_MARGIN_VOXELS = 0.75  # beyond an open voxel's centre, still in the contracting core (half-diagonal 0.71)
 PERIMETER_VOXELS_PER_BIN = 3.0  # angular resolution of the open area's outline (voxels of its perimeter per bin)
@@ -202,3 +202,30 @@ def _check_layer(name: str, layer, shape: tuple[int, int], ndim: int, dtype=np.f
         got = f"{layer.dtype} {layer.shape}" if isinstance(layer, np.ndarray) else type(layer).__name__
         raise InputError(f"contraction: {name} must be a writeable C-contiguous {np.dtype(dtype)} array of "
                          f"shape {'(k, ' if ndim == 3 else '('}{shape[0]}, {shape[1]}); got {got}")
+
+
+def myofibroblast_activity(fibroblasts: CohortArrays, open_mask: np.ndarray) -> float:
+    """m: the myofibroblast fractions of the fibroblast cohorts standing on open wound voxels, summed, per open
+    voxel (in [0, 1]: 1 when every open voxel holds a cohort that is wholly myofibroblast; 0 when nothing is open)."""
+    n_open = int(np.count_nonzero(open_mask))
+    if n_open == 0:
+        return 0.0
+    n = fibroblasts.n
+    on_open = open_mask[fibroblasts.y[:n], fibroblasts.x[:n]]
+    return float(fibroblasts.state[:n][on_open].sum()) / n_open
+
+
+def daily_area_fraction(rate_per_day: float, activity: float, outline_area: float, floor_area: float,
+                        days: float = 1.0) -> float:
+    """The fraction of the open area that `days` of contraction remove.
+
+    Contraction pulls the wound's outline W (its area at entry less what contraction has removed since) towards
+    the floor A_inf, dW/dt = -k_c m (W - A_inf) (McGrath & Simon 1983), and the open area within it shrinks by
+    the same fraction: over `days` with m held, (1 - exp(-k_c m days)) (W - A_inf) / W; 0 at or below the floor.
+    Where nothing but contraction closes the wound the open area is W and this is dA/dt = -k_c m (A - A_inf)
+    exactly; where new epithelium covers part of W as well, what is left to contract is set by how far the
+    skin has already been pulled (W), not by the epithelium. Areas in any one unit (voxels).
+    """
+    if outline_area <= 0.0 or outline_area <= floor_area:
+        return 0.0
+    return -math.expm1(-rate_per_day * activity * days) * (outline_area - floor_area) / outline_area

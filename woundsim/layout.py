@@ -36,7 +36,8 @@ MACROPHAGE, FIBROBLAST, KERATINOCYTE = range(3)
 
 # ---- the fibroblast vector `fp` -----------------------------------------------------------------------
 (F_MOVE, F_CHEMO, F_DIVIDE, F_DEATH, F_LEAVE, F_COLLAGEN, F_BASAL, F_S_TGFB, F_S_KGF, F_EV_GAIN,
- F_GLYC, F_EV_UPTAKE, F_DEPOSIT_OWN, F_DEPOSIT_NEIGHBOUR, F_EV_EC50, F_LEN) = range(16)
+ F_GLYC, F_EV_UPTAKE, F_DEPOSIT_OWN, F_DEPOSIT_NEIGHBOUR, F_EV_EC50, F_MYO_ON, F_MYO_OFF, F_MYO_COVERED_OFF,
+ F_LEN) = range(19)
 
 # ---- the keratinocyte vector `kp` ---------------------------------------------------------------------
 (K_ADVANCE, K_DIVIDE, K_EGF_GAIN, K_EV_GAIN, K_GLYC, K_COVER, K_DIFF, K_S_VEGF, K_EV_UPTAKE, K_EV_KM,

@@ -15,6 +15,7 @@ import numpy as np
 from mesa.discrete_space import OrthogonalVonNeumannGrid
 
 from woundsim.agents import CellPopulation
+from woundsim.contraction import contract_wound, daily_area_fraction, myofibroblast_activity
 from woundsim.errors import InputError
 from woundsim import layout as L
 from woundsim.fields import FactorFields
@@ -107,6 +108,7 @@ class WoundModel(mesa.Model):
         self._build_fields()
         self._build_populations()
         self._build_injections()
+        self._build_contraction()
         self._refresh_vectors()
         self.first_closure_h = math.nan
         self.closure_quality = math.nan
@@ -184,6 +186,17 @@ class WoundModel(mesa.Model):
         self.release_frac = -np.expm1(-self.release_per_h * self.dt)  # per agent step
         self.release_rate = np.zeros(len(L.FIELD_NAMES))  # u/h per unit footprint weight, this step
         self.release_to, self.release_share = route.release_to, route.release_share  # target field, share x potency
+
+    def _build_contraction(self) -> None:
+        c = self.params.contraction
+        # k_c of this patient: plantar skin, tethered to the plantar fascia, contracts less
+        self.contraction_per_day = c.rate_per_day * ((1.0 - c.plantar_tethering) if self.patient.plantar else 1.0)
+        self._contraction_floor = c.floor_fraction * self.tissue.initial_n_wound  # A_inf, voxels
+        # the remap's rounding offsets come from a stream of their own (spawned: the model's stream is not
+        # advanced), so a run without contraction draws exactly what it drew before contraction existed
+        self._contraction_rng = self.rng.spawn(1)[0]
+        self.myofibroblast_activity = 0.0  # m at the last day's end
+        self.contracted_voxels = 0  # open voxels removed by contraction so far (docs/contraction.md)
 
     def _refresh_vectors(self) -> None:
         p, s = self.params, self.impairment
@@ -328,6 +341,9 @@ class WoundModel(mesa.Model):
 
     def _observe(self) -> None:
         self.hours += self.dt
+        day_end = round(self.hours / self.dt) % self._steps_per_day == 0
+        if day_end:
+            self._contract()
         n_open = self.n_open  # counted by the tissue step; diffusion leaves the epithelium alone
         if n_open == 0 and math.isnan(self.first_closure_h):
             self.first_closure_h = self.hours
@@ -337,13 +353,42 @@ class WoundModel(mesa.Model):
             self.first_closure_h = math.nan  # re-opened before confirmation
         if self._sync_every > 0 and round(self.hours / self.dt) % self._sync_every == 0:
             self.sync_agents()
-        if round(self.hours / self.dt) % self._steps_per_day == 0:
+        if day_end:
             self._observe_day()
         confirmed = not math.isnan(self.first_closure_h) and self.hours >= self.first_closure_h + self._confirm_h
         if self.hours >= self.horizon_h - 1e-9 or (confirmed and self.params.numerics.stop_at_confirmed_closure):
             self.running = False
             if self._sync_every > 0:
                 self.sync_agents()
+
+    def _contract(self) -> None:
+        """The day's wound contraction (docs/contraction.md): m, the myofibroblast activity over the open wound,
+        sets the fraction of the open area that a day of dA/dt = -k_c m (A - A_inf) removes; `contract_wound`
+        remaps the tissue, fields, depots and cohorts by it, then the model re-derives what depends on the geometry."""
+        t = self.tissue
+        open_mask = t.wound & (t.epithelium < 1.0)
+        self.myofibroblast_activity = m = myofibroblast_activity(self.populations["fibroblast"], open_mask)
+        days = self._steps_per_day * self.dt / HOURS_PER_DAY
+        outline = float(self.tissue.initial_n_wound - self.contracted_voxels)
+        f = daily_area_fraction(self.contraction_per_day, m, outline, self._contraction_floor, days)
+        if f <= 0.0 or self.n_open == 0:
+            return
+        fractions, amounts = self.contraction_layers()
+        done = contract_wound(f, t.wound, t.epithelium, fractions=fractions, amounts=amounts,
+                              cohorts=self.populations, occupancy=self.occupancy,
+                              offset=tuple(self._contraction_rng.random(2)), reach=self.params.contraction.reach_radii)
+        self.contracted_voxels += done.open_before - done.open_after
+        self.tissue_changed()
+
+    def contraction_layers(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """What the day's contraction moves besides the wound mask and the epithelium: the fraction layers (each
+        voxel takes the weighted mean of what it receives) and the amounts (totals kept). Every layer of
+        `TissueState` must be in one of them (tests/test_contraction.py checks it)."""
+        t = self.tissue
+        fractions = {"granulation": t.granulation, "perfusion": t.perfusion, "perfusion_max": t.perfusion_max,
+                     "maturity": t.maturity, "deficit_mm": t.deficit_mm}
+        amounts = {"debris": t.debris, "fields": self.fields.c, "footprint": t.footprint}
+        return fractions, amounts
 
     def _observe_day(self) -> None:
         self.fields.check()

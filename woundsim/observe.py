@@ -35,6 +35,8 @@ def daily_record(model) -> dict:
         "perfusion_mean": float(model.perfusion[wound].mean()),
         "debris_total": float(model.debris[wound].sum()),
         "depot_total": float(model.depot_per_site.sum() * model.footprint.sum()),
+        "myofibroblast_activity": model.myofibroblast_activity,
+        "contracted_area_cm2": voxels_to_area_cm2(model.contracted_voxels, dx),
     }
     for name in model.fields.names:
         rec[f"{name}_wound_mean"] = float(model.fields.field(name)[wound].mean())

@@ -154,6 +154,22 @@ class TissueParams:
 
 
 @dataclass
+class ContractionParams:
+    """Wound contraction by myofibroblasts (DESIGN.md 4.1; docs/contraction.md): the fibroblast cohorts'
+    myofibroblast state and the daily contraction of the open area, dA/dt = -k_c m (A - A_inf)."""
+
+    myofibroblast_on_per_day: float = 1.0  # 1/day, fibroblast -> myofibroblast at saturating tgfb in fully granulated open bed (prior: TGF-beta1 induces alpha-SMA within days, Desmouliere 1993; alpha-SMA cells fill granulation tissue by day 6-15, Darby 1990)
+    myofibroblast_off_per_day: float = 0.05  # 1/day, reversion in open bed (assumed: the phenotype is kept while the matrix is under tension, Hinz 2007)
+    myofibroblast_covered_off_per_day: float = 0.5  # 1/day, extra loss once the epithelium above is closed: apoptosis of granulation cells as the wound matures (Desmouliere 1995: within days of closure; rate assumed)
+    impairment_slowing: float = 0.3  # -, fractional loss of myofibroblast entry at impairment strength 1 (HbA1c), on top of diabetes' lower TGF-beta (assumed: diabetes reduces contraction in animal wounds, CON01 note)
+    impairment_slowing_max: float = 0.9  # -, cap of that loss at any glucose (model choice)
+    rate_per_day: float = 0.5  # 1/day, k_c: contraction rate when every open voxel holds a wholly myofibroblast cohort (m = 1); set by hand so that k_c m at the model's m (peaks of 0.13-0.28 at the prior centres, 0.05-0.08 with the version-1 calibration) lies in or below the observed rates of animal wounds, 0.02-0.15/day (McGrath & Simon 1983; CON02 shaping); 0 switches contraction off
+    floor_fraction: float = 0.5  # -, A_inf over the ulcer's area at entry: the outline contraction cannot pull in further (assumed: foot skin has little laxity; a non-zero asymptote, McGrath & Simon 1983, CON02)
+    plantar_tethering: float = 0.5  # -, fractional loss of k_c in plantar skin, tethered to the plantar fascia (assumed; diagnosis B2: plantar skin contracts less)
+    reach_radii: float = 1.0  # wound radii of periwound skin over which the remap's displacement decays to 0 (model choice; docs/contraction.md)
+
+
+@dataclass
 class ImpairmentParams:
     """Diabetic impairment (HbA1c) and chronicity (ulcer duration)."""
 
@@ -276,6 +292,7 @@ class ModelParams:
     keratinocyte: KeratinocyteParams = field(default_factory=KeratinocyteParams)
     tissue: TissueParams = field(default_factory=TissueParams)
     impairment: ImpairmentParams = field(default_factory=ImpairmentParams)
+    contraction: ContractionParams = field(default_factory=ContractionParams)
     standard_care: StandardCareParams = field(default_factory=StandardCareParams)
     foot: FootParams = field(default_factory=FootParams)
     derivative: DerivativeParams = field(default_factory=DerivativeParams)
@@ -404,6 +421,8 @@ def validate(params: ModelParams) -> None:
     require_range("model.numerics.margin_mm", num.margin_mm, 5.0, 50.0, unit="mm")
     require_range("model.numerics.dt_agent_h", num.dt_agent_h, 0.0, HOURS_PER_DAY, low_open=True, unit="h")
     require_range("model.numerics.dt_field_h", num.dt_field_h, 0.0, num.dt_agent_h, low_open=True, unit="h")
+    require_range("model.contraction.reach_radii", params.contraction.reach_radii, 0.0, float("inf"), low_open=True,
+                  high_open=True, unit="wound radii")
     if num.mesa_sync_hours != 0:
         require_range("model.numerics.mesa_sync_hours", num.mesa_sync_hours, num.dt_agent_h, HOURS_PER_WEEK, unit="h (or 0)")
     for name in ("macrophage.phi_initial", "keratinocyte.cover_granulation", "keratinocyte.initial_edge_fraction",
@@ -413,7 +432,9 @@ def validate(params: ModelParams) -> None:
                  "tissue.debris_blocks_epithelium", "standard_care.debridement_efficiency",
                  "standard_care.senescence_reset", "impairment.tgfb_loss", "impairment.senescence_max",
                  "tissue.perfusion_wound_fraction", "tissue.perfusion_ischaemic", "tissue.perfusion_intact",
-                 "foot.offloading_relief", "foot.breakdown_granulation_share"):
+                 "foot.offloading_relief", "foot.breakdown_granulation_share",
+                 "contraction.impairment_slowing", "contraction.impairment_slowing_max", "contraction.floor_fraction",
+                 "contraction.plantar_tethering"):
         node: Any = params
         for part in name.split("."):
             node = getattr(node, part)

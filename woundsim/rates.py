@@ -83,6 +83,10 @@ def fibroblast_vector(p: ModelParams, impairment: float) -> np.ndarray:
     v[L.F_DEPOSIT_OWN] = f.deposit_own_share
     v[L.F_DEPOSIT_NEIGHBOUR] = (1.0 - f.deposit_own_share) / 4.0  # the rest, shared by the four neighbours
     v[L.F_EV_EC50] = f.ev_ec50
+    c = p.contraction  # the myofibroblast state (docs/contraction.md); diabetes slows its entry
+    v[L.F_MYO_ON] = per_h(c.myofibroblast_on_per_day) * (1.0 - min(c.impairment_slowing * impairment,
+                                                                   c.impairment_slowing_max))
+    v[L.F_MYO_OFF], v[L.F_MYO_COVERED_OFF] = per_h(c.myofibroblast_off_per_day), per_h(c.myofibroblast_covered_off_per_day)
     return v
 
 

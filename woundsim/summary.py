@@ -10,9 +10,9 @@ import pandas as pd
 
 from woundsim.endpoints import PAR_DAY, PRIMARY_DAY, SECONDARY_DAY, closed_by, closure_confirmed, par_at
 from woundsim.endpoints import recurrence_hazard, recurrence_risk
-from woundsim.units import hours_to_days, weeks_to_days
+from woundsim.units import hours_to_days, voxels_to_area_cm2, weeks_to_days
 
-__all__ = ["closure_quality", "summarise", "summary_line", "recurrence_hazard", "PRIMARY_DAY", "SECONDARY_DAY", "PAR_DAY"]
+__all__ = ["closure_quality", "contraction_share", "summarise", "summary_line", "recurrence_hazard", "PRIMARY_DAY", "SECONDARY_DAY", "PAR_DAY"]
 
 
 def closure_quality(model) -> float:
@@ -48,6 +48,7 @@ def summarise(model, timeseries: pd.DataFrame, *, stopped_early: bool = False) -
         risk12 = recurrence_risk(h, 12.0)
         risk_fu = recurrence_risk(h, p.recurrence.followup_months)
     m1 = timeseries["m1_fraction"].to_numpy(dtype=float)
+    contracted = voxels_to_area_cm2(model.contracted_voxels, p.numerics.dx_um)
     return {
         "initial_area_cm2": area0,
         "first_closure_day": first if not math.isnan(first) else math.nan,
@@ -57,12 +58,21 @@ def summarise(model, timeseries: pd.DataFrame, *, stopped_early: bool = False) -
         "closed_by_week20": closed_by(SECONDARY_DAY, first, confirmed, followed_to),
         "par_week4": par4,
         "peak_m1_fraction": float(np.nanmax(m1)) if np.isfinite(m1).any() else math.nan,
+        "contracted_area_cm2": contracted,
+        "contraction_share": contraction_share(contracted, area0) if confirmed else math.nan,
         "closure_quality": model.closure_quality if confirmed else math.nan,
         "recurrence_risk_12m": risk12,
         "recurrence_risk_followup": risk_fu,
         "horizon_days": horizon_day,
         "simulated_days": end_day,
     }
+
+
+def contraction_share(contracted_area_cm2: float, initial_area_cm2: float) -> float:
+    """The share of a closure due to contraction: the open area that the daily contractions removed over the
+    run, over the open area at entry (docs/contraction.md); the rest closed by new tissue (granulation covered
+    by epithelium). NaN for an ulcer with no area."""
+    return contracted_area_cm2 / initial_area_cm2 if initial_area_cm2 > 0.0 else math.nan
 
 
 def summary_line(summary: dict) -> str:

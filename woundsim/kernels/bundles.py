@@ -25,7 +25,7 @@ class PopulationArrays(NamedTuple):
     y: np.ndarray  # int64 (capacity,): row of each cohort's voxel; -1 marks one removed this step
     x: np.ndarray  # int64 (capacity,): column
     uid: np.ndarray  # int64 (capacity,): agent uid, increasing with the slot
-    state: np.ndarray  # float64 (capacity,): macrophage polarisation phi, keratinocyte vesicle cargo (u; fibroblasts: unused)
+    state: np.ndarray  # float64 (capacity,): macrophage polarisation phi, fibroblast myofibroblast fraction, keratinocyte vesicle cargo (u)
     occupancy: np.ndarray  # int64 (ny, nx): super-agents of this kind per voxel (at most one)
 
 

@@ -19,13 +19,14 @@ import numpy as np
 from numba import njit
 
 from woundsim.layout import (EGF, EV, F_BASAL, F_CHEMO, F_COLLAGEN, F_DEATH, F_DEPOSIT_NEIGHBOUR, F_DEPOSIT_OWN,
-                             F_DIVIDE, F_EV_EC50, F_EV_GAIN, F_EV_UPTAKE, F_GLYC, F_LEAVE, F_MOVE, F_S_KGF, F_S_TGFB,
-                             IL10, K_ADVANCE, K_CARGO_EC50, K_CARGO_LOSS, K_COVER, K_DIFF, K_DIVIDE, K_EGF_GAIN,
-                             K_EV_GAIN, K_EV_KM, K_EV_UPTAKE, K_GLYC, K_S_VEGF, K_SPEED_CAP, M_BASAL, M_CHEMO, M_CLEAR,
-                             M_DEATH, M_EFF_GAIN, M_EV_EC50, M_EV_GAIN, M_EV_UPTAKE, M_GLYC_SLOW, M_M1, M_M2, M_MOVE,
-                             M_PDGF_M1_SHARE, M_PDGF_RISE, M_S_IL10, M_S_PDGF, M_S_TGFB, M_S_TNF, M_S_VEGF, PDGF,
-                             T_DEBRIS_BLOCK, T_K_DEBRIS, T_K_EGF, T_K_IL10, T_K_PDGF, T_K_TGFB, T_K_TNF, T_SENESCENCE,
-                             T_TGFB_MULT, T_TNF_INH, T_TNF_MULT, TGFB, TNF, VEGF)
+                             F_DIVIDE, F_EV_EC50, F_EV_GAIN, F_EV_UPTAKE, F_GLYC, F_LEAVE, F_MOVE, F_MYO_COVERED_OFF,
+                             F_MYO_OFF, F_MYO_ON, F_S_KGF, F_S_TGFB, IL10, K_ADVANCE, K_CARGO_EC50, K_CARGO_LOSS,
+                             K_COVER, K_DIFF, K_DIVIDE, K_EGF_GAIN, K_EV_GAIN, K_EV_KM, K_EV_UPTAKE, K_GLYC,
+                             K_SPEED_CAP, K_S_VEGF, M_BASAL, M_CHEMO, M_CLEAR, M_DEATH, M_EFF_GAIN, M_EV_EC50,
+                             M_EV_GAIN, M_EV_UPTAKE, M_GLYC_SLOW, M_M1, M_M2, M_MOVE, M_PDGF_M1_SHARE, M_PDGF_RISE,
+                             M_S_IL10, M_S_PDGF, M_S_TGFB, M_S_TNF, M_S_VEGF, PDGF, TGFB, TNF, T_DEBRIS_BLOCK,
+                             T_K_DEBRIS, T_K_EGF, T_K_IL10, T_K_PDGF, T_K_TGFB, T_K_TNF, T_SENESCENCE, T_TGFB_MULT,
+                             T_TNF_INH, T_TNF_MULT, VEGF)
 from woundsim.rules import emax_fraction, hill, inhibition, rate_to_prob, relax, saturable_uptake
 
 DY = np.array([-1, 1, 0, 0], dtype=np.int64)
@@ -137,32 +138,42 @@ def fibroblast_step(n, cohorts, next_uid, u1, u2, fields, tissue, vectors, dt):
     Args as `macrophage_step`; `next_uid` (int64 (1,)) numbers the daughters, appended after slot n (up to
     the arrays' capacity).
     """
-    y, x, uid, occ = cohorts.y, cohorts.x, cohorts.uid, cohorts.occupancy
+    y, x, uid, myo, occ = cohorts.y, cohorts.x, cohorts.uid, cohorts.state, cohorts.occupancy
     cap = y.size
     c, source, uptake_ev = fields.c, fields.source, fields.uptake[fields.uptake_slot[EV]]
     gran, deficit, epi, wound = tissue.granulation, tissue.deficit_mm, tissue.epithelium, tissue.wound
     tp, fp = vectors.tissue, vectors.fibroblast
-    return _fibroblast_loop(n, cap, y, x, uid, next_uid, u1, u2, c, source, uptake_ev, gran, deficit, epi, wound, occ,
-                            tp, fp, dt)
+    return _fibroblast_loop(n, cap, y, x, uid, myo, next_uid, u1, u2, c, source, uptake_ev, gran, deficit, epi, wound,
+                            occ, tp, fp, dt)
 
 
 @njit(cache=True, error_model="numpy")
-def _fibroblast_loop(n, cap, y, x, uid, next_uid, u1, u2, c, source, uptake_ev, gran, deficit, epi, wound, occ,
+def _fibroblast_loop(n, cap, y, x, uid, myo, next_uid, u1, u2, c, source, uptake_ev, gran, deficit, epi, wound, occ,
                      tp, fp, dt):
     """`fibroblast_step`'s loop, on the arrays it reads. A loop of its own because the same loop written
     against the bundles' members compiles to code about 20% slower (measured with per-kernel timers in
-    `hourly_rules`, 2026-12-06): the other kernels showed no such difference."""
+    `hourly_rules`, 2026-12-06): the other kernels showed no such difference.
+
+    `myo` (the fibroblast state slot) is each cohort's myofibroblast fraction in [0, 1]: it rises under TGF-beta
+    in granulated open bed (entry rate x hill(tgfb) x granulation x (1 - senescence), diabetes' loss in the
+    F_MYO_ON slot), reverts slowly, and is lost faster once the epithelium above is closed (docs/contraction.md).
+    Daughters take their mother's fraction."""
     ny, nx = occ.shape
     p_move = rate_to_prob(fp[F_MOVE], dt)
     p_die_stay = rate_to_prob(fp[F_DEATH], dt)  # death only, or death or leaving once its work is done
     p_die_done = rate_to_prob(fp[F_DEATH] + fp[F_LEAVE], dt)
     growth_factor = (1.0 - fp[F_GLYC]) * (1.0 - tp[T_SENESCENCE])
+    myo_on = fp[F_MYO_ON] * (1.0 - tp[T_SENESCENCE])
     n_now = n
     for i in range(n):
         yi, xi = y[i], x[i]
         tnf_inh = inhibition(c[TNF, yi, xi], tp[T_K_TNF], tp[T_TNF_INH])
         tgfb = hill(c[TGFB, yi, xi], tp[T_K_TGFB])
         ev = emax_fraction(c[EV, yi, xi], fp[F_EV_EC50])  # Emax curve in the local vesicle concentration
+        if wound[yi, xi] and epi[yi, xi] < 1.0:  # open bed: entry under TGF-beta, as far as the bed is granulated
+            myo[i] = relax(myo[i], myo_on * tgfb * gran[yi, xi], fp[F_MYO_OFF], dt)
+        else:  # covered (or off the wound): the bed matures and myofibroblasts go
+            myo[i] = relax(myo[i], 0.0, fp[F_MYO_OFF] + fp[F_MYO_COVERED_OFF], dt)
         if wound[yi, xi] and gran[yi, xi] < 1.0:
             fill_mm = fp[F_COLLAGEN] * dt * (fp[F_BASAL] + (1.0 - fp[F_BASAL]) * min(1.0, tgfb + fp[F_EV_GAIN] * ev))
             fill_mm *= tnf_inh * growth_factor
@@ -184,7 +195,7 @@ def _fibroblast_loop(n, cap, y, x, uid, next_uid, u1, u2, c, source, uptake_ev, 
             d = int(u2[i] * 4.0) % 4
             yy, xx = yi + DY[d], xi + DX[d]
             if 0 <= yy < ny and 0 <= xx < nx and occ[yy, xx] == 0 and wound[yy, xx] and n_now < cap:
-                y[n_now], x[n_now], uid[n_now] = yy, xx, next_uid[0]
+                y[n_now], x[n_now], uid[n_now], myo[n_now] = yy, xx, next_uid[0], myo[i]
                 next_uid[0] += 1
                 occ[yy, xx] += 1
                 n_now += 1
