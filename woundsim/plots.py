@@ -28,10 +28,15 @@ def plot_run(folder: Path) -> list[Path]:
 
 
 def closure_curve(run: dict, path: Path) -> Path:
-    """Open area and percent area reduction against time, with closure and injection days."""
+    """Open area and percent area reduction against time, with closure and injection days, and the area that
+    contraction closed (with its share of the closure, docs/contraction.md)."""
     ts, s, meta = run["timeseries"], run["summary"], run["run"]
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(ts["day"], ts["open_area_cm2"], color="tab:red", lw=2, label="open area")
+    if "contracted_area_cm2" in ts:  # runs stored before contraction (version 2) lack it
+        ax.plot(ts["day"], ts["contracted_area_cm2"], color="tab:purple", lw=1.5,
+                label=f"closed by contraction (cumulative){_share_label(s)}")
+        ax.legend(loc="center right", fontsize=8)
     ax.set_xlabel("day since entry")
     ax.set_ylabel("open ulcer area (cm²)")
     ax.set_ylim(0, max(ts["open_area_cm2"].max() * 1.1, 1e-3))
@@ -53,6 +58,11 @@ def closure_curve(run: dict, path: Path) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def _share_label(summary: dict) -> str:
+    share = summary.get("contraction_share")
+    return f": {100 * share:.0f}% of the closure" if share is not None and share == share else ""
 
 
 def cell_dynamics(run: dict, path: Path) -> Path:
