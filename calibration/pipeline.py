@@ -10,6 +10,7 @@ Output folder (outputs/calibration/<name>/ by default):
     generations.csv             ABC-SMC: threshold, acceptance, ESS and wall time per generation
     waves/                      history matching: each wave's design, evaluations and per-patient tables
     waves.csv, emulators.csv    history matching: per wave design size and non-implausible share; LOO diagnostics
+    projected_wall_time.csv     history matching: the waves' simulation hours against workers
     posterior.parquet           the posterior's draws, weights, natural and ABC-space values
     predictive_draws.parquet    statistics simulated over posterior draws
     predictive_table.csv        each target against its simulated distribution
@@ -117,12 +118,14 @@ def finish(setup: CalibrationSetup, fit: BackendFit, out_dir: Path,
            "n_trial": setup.trial.n_patients, "n_soc": setup.soc.n_patients, "draws": draws_n}
     corr = correlations(posterior, setup.parameters)
     report = write_calibration_report(out_dir, run, fit.report_progress, ident, corr, ppc,
-                                      diagnostics=fit.tables.get("emulators.csv"))
+                                      diagnostics=fit.tables.get("emulators.csv"),
+                                      wall_time=fit.tables.get("projected_wall_time.csv"))
     progress(f"report: {report}")
     return report
 
 
-FINISH_OUTPUTS = ("report.md", "generations.csv", "waves.csv", "emulators.csv", "posterior.parquet",
+FINISH_OUTPUTS = ("report.md", "generations.csv", "waves.csv", "emulators.csv", "projected_wall_time.csv",
+                  "posterior.parquet",
                   "predictive_draws.parquet", "predictive_table.csv", "identifiability.csv",
                   "figures")  # what finish() writes
 

@@ -80,12 +80,13 @@ def misfits(ppc: pd.DataFrame) -> list[str]:
 
 
 def write_calibration_report(out_dir: Path, run: dict, generations: pd.DataFrame, ident: pd.DataFrame,
-                             corr: pd.DataFrame, ppc: pd.DataFrame, diagnostics: pd.DataFrame | None = None) -> Path:
+                             corr: pd.DataFrame, ppc: pd.DataFrame, diagnostics: pd.DataFrame | None = None,
+                             wall_time: pd.DataFrame | None = None) -> Path:
     """Write report.md: run facts, generations (ABC-SMC) or waves and emulator diagnostics (history matching),
     posterior predictive table, identifiability."""
     lines = [f"# Calibration `{run['name']}`", "", *_method_lines(run),
              f"- resolution {run['grid']}; trial arm {run['n_trial']} patients, standard care {run['n_soc']} patients",
-             "", *_progress_lines(run, generations, diagnostics),
+             "", *_progress_lines(run, generations, diagnostics, wall_time),
              "## Posterior predictive check", "",
              f"{run['draws']} posterior draws, each simulated with fresh patients and seeds.", "",
              markdown_table(ppc.drop(columns=["source"])), ""]
@@ -119,7 +120,8 @@ def _method_lines(run: dict) -> list[str]:
             f"({run['proposed']} proposed){'' if run['ess_reached'] else ' (BELOW the configured minimum)'}"]
 
 
-def _progress_lines(run: dict, progress: pd.DataFrame, diagnostics: pd.DataFrame | None) -> list[str]:
+def _progress_lines(run: dict, progress: pd.DataFrame, diagnostics: pd.DataFrame | None,
+                    wall_time: pd.DataFrame | None) -> list[str]:
     if run.get("method", "abc_smc") == "abc_smc":
         return ["## Generations", "", markdown_table(progress), ""]
     lines = ["## Waves", "", markdown_table(progress), ""]
@@ -127,6 +129,11 @@ def _progress_lines(run: dict, progress: pd.DataFrame, diagnostics: pd.DataFrame
         lines += ["## Emulator diagnostics", "",
                   "Standardised leave-one-out errors: an emulator passes with >= 95% within +-3 and their SD "
                   "within 0.7-1.4.", "", markdown_table(diagnostics), ""]
+    if wall_time is not None:
+        lines += ["## Projected wall time", "",
+                  "The waves' simulations against workers (Dask: `calibration.sampler.kind=dask`), from the measured "
+                  "CPU seconds per evaluation: rounds of one evaluation per worker, emulator fits and scheduling "
+                  "left out.", "", markdown_table(wall_time), ""]
     return lines
 
 

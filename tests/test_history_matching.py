@@ -172,6 +172,15 @@ def test_posterior_has_the_installed_format_and_its_ess(standin_waves, tmp_path)
     assert list(particles.columns) == [p.target for p in STANDIN_PRIORS] and weights.sum() == pytest.approx(1.0)
 
 
+def test_projected_wall_time_runs_each_wave_in_rounds_of_workers():
+    from calibration.history_matching.waves import projected_wall_time
+
+    waves = pd.DataFrame({"wave": [0, 1], "evaluations": [60, 30], "cpu_s_per_evaluation": [36.0, 72.0]})
+    table = projected_wall_time(waves, workers=(1, 32)).set_index("workers")
+    assert table.loc[1, "total_h"] == pytest.approx((60 * 36 + 30 * 72) / 3600)  # 1.2 h
+    assert table.loc[32, "wave0_h"] == pytest.approx(2 * 36 / 3600) and table.loc[32, "wave1_h"] == pytest.approx(0.02)
+
+
 def test_kish_ess_and_the_point_nearest_the_predictive_medians():
     assert kish_ess(np.ones(10)) == pytest.approx(10.0) and kish_ess(np.array([1.0, 0.0, 0.0])) == 1.0
     draws = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0, 10.0], "b": [5.0, 4.0, 3.0, 2.0, 1.0]}, index=list("vwxyz"))
@@ -234,7 +243,9 @@ def test_tiny_history_matching_calibration_runs_end_to_end_and_refits_from_its_t
     assert any(line.startswith("wave 1:") for line in lines) and any("Kish ESS" in line for line in lines)
     waves = pd.read_csv(out / "waves.csv")
     assert list(waves["design_size"]) == [6, 6] and len(pd.read_csv(out / "waves" / "wave1_evaluations.csv")) == 6
-    assert {"## Waves", "## Emulator diagnostics", "## Identifiability"} <= set(report.read_text().splitlines())
+    assert {"## Waves", "## Emulator diagnostics", "## Projected wall time",
+            "## Identifiability"} <= set(report.read_text().splitlines())
+    assert (waves["cpu_s_per_evaluation"] > 0).all()
     first = read_parquet(out / "posterior.parquet")
     lines.clear()
     resume_finish(out, progress=lines.append)  # from the stored evaluations: nothing simulated again

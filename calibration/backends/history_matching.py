@@ -24,7 +24,7 @@ from calibration.cohort_simulator import CohortSimulator
 from calibration.history_matching.evaluations import WaveStore
 from calibration.history_matching.implausibility import observations_from_config
 from calibration.history_matching.sampling import SamplingOptions, sample_posterior
-from calibration.history_matching.waves import HM_KEY, POSTERIOR, WaveOptions, run_waves
+from calibration.history_matching.waves import HM_KEY, POSTERIOR, WaveOptions, projected_wall_time, run_waves
 from calibration.setup import CalibrationSetup
 from woundsim.calibration_code import fitted_code
 from woundsim.errors import InputError, require
@@ -86,5 +86,6 @@ class HistoryMatchingBackend:
                       "observations": [dataclasses.asdict(o) for o in observations],
                       "created": dt.datetime.now().isoformat(timespec="seconds"), **fitted_code()}
         return BackendFit(table, result.table, "waves.csv", result.table, run, provenance,
-                          tables={"emulators.csv": result.diagnostics}, simulations=simulations,
+                          tables={"emulators.csv": result.diagnostics,
+                                  "projected_wall_time.csv": projected_wall_time(result.table)}, simulations=simulations,
                           steps=len(result.table))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,18 +66,22 @@ class EvaluationTask:
 
 @dataclass
 class Evaluation:
-    """One simulated design point: statistics, their bootstrap variances, the per-patient tables."""
+    """One simulated design point: statistics, their bootstrap variances, the per-patient tables, and the CPU
+    seconds its simulation took (the worker's process time, bootstrap excluded)."""
 
     point: int
     statistics: dict[str, float]
     variances: dict[str, float]
     patients: dict[str, pd.DataFrame]
+    cpu_seconds: float = math.nan
 
 
 def evaluate(task: EvaluationTask) -> Evaluation:
     """Simulate one design point and bootstrap its patients (see the module docstring)."""
     sim = task.simulator
+    started = time.process_time()
     arms = sim.patients(task.particle, task.seed)
+    cpu_seconds = time.process_time() - started
     stats = sim.statistics(arms)
     rng = keyed_rng(task.seed, 1)
     boots = []
@@ -88,7 +93,7 @@ def evaluate(task: EvaluationTask) -> Evaluation:
         values = np.array([b[name] for b in boots], dtype=float)
         values = values[np.isfinite(values)]
         variances[name] = float(np.var(values, ddof=1)) if len(values) >= 2 else math.nan
-    return Evaluation(task.point, stats, variances, arms)
+    return Evaluation(task.point, stats, variances, arms, cpu_seconds)
 
 
 class WaveStore:
@@ -125,7 +130,7 @@ class WaveStore:
             rows = table.assign(point=result.point, patient=np.arange(len(table))).to_dict("records")
             self._append_rows(self.path(wave, f"patients_{arm}"), rows)
         row = {"point": result.point, **result.statistics, **{f"var.{k}": v for k, v in result.variances.items()},
-               DONE: 1}
+               "cpu_seconds": result.cpu_seconds, DONE: 1}
         self._append_rows(self.path(wave, "evaluations"), [row])
 
     @staticmethod

@@ -13,6 +13,7 @@ numbers on one core or a cluster, and a resumed wave the same design.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ from woundsim.errors import InputError, require
 from woundsim.parallel import ParallelConfig, map_tasks
 from woundsim.seeds import keyed_rng
 
+SECONDS_PER_HOUR = 3600.0
 HM_KEY = 18  # spawn-key word of history matching's generators (issue 18)
 DESIGN, REGION, EMULATOR, POSTERIOR = range(4)  # purposes of keyed_rng(seed, HM_KEY, wave, purpose)
 
@@ -138,7 +140,9 @@ def run_waves(simulator: Simulator, observations: list[Observation], store: Wave
                                                     batch=options.batch, max_draws=options.max_draws, box=box)
         share = share_in_box
         passed = bool(wave.diagnostics["passed"].all())
-        rows.append({"wave": k, "design_size": len(design), "evaluations": len(store.evaluations(k)),
+        evaluations = store.evaluations(k)
+        rows.append({"wave": k, "design_size": len(design), "evaluations": len(evaluations),
+                     "cpu_s_per_evaluation": float(evaluations["cpu_seconds"].mean()),
                      "emulators_passed": passed, "nonimplausible_share": share, "region_draws": draws})
         progress(f"wave {k}: {len(design)} points simulated; emulators {'pass' if passed else 'FAIL'} leave-one-out; "
                  f"non-implausible share of the prior {share:.3g} ({len(region)} of {draws} draws kept)")
@@ -147,6 +151,21 @@ def run_waves(simulator: Simulator, observations: list[Observation], store: Wave
                              "the model's reach inside the priors, or an emulator is overconfident (see its diagnostics)")
     diagnostics = pd.concat([w.diagnostics for w in waves], ignore_index=True)
     return WavesResult(waves, region, pd.DataFrame(rows), diagnostics)
+
+
+def projected_wall_time(waves: pd.DataFrame, workers: tuple[int, ...] = (1, 2, 8, 32, 128)) -> pd.DataFrame:
+    """Projected wall time of the waves' simulations against the number of workers, one row per worker count.
+
+    Each wave's evaluations run in rounds of `workers` at once, each round taking the wave's mean CPU seconds
+    per evaluation (measured): hours = ceil(evaluations / workers) x mean seconds / 3600, per wave and in total.
+    It leaves out emulator fitting and region sampling (seconds to minutes on one core) and scheduling overhead.
+    """
+    rows = []
+    for n in workers:
+        hours = {f"wave{int(w.wave)}_h": math.ceil(w.evaluations / n) * w.cpu_s_per_evaluation / SECONDS_PER_HOUR
+                 for w in waves.itertuples()}
+        rows.append({"workers": n, **hours, "total_h": sum(hours.values())})
+    return pd.DataFrame(rows)
 
 
 def _design(k: int, region: np.ndarray, params, store: WaveStore, options: WaveOptions, seed: int) -> pd.DataFrame:
