@@ -18,8 +18,8 @@ from calibration.priors import FreeParameter, natural_values, parameters_from_co
 from woundsim.cohort import sample_patients
 from woundsim.config import CONF_DIR, cohort_from, named_option
 from woundsim.errors import require
-from woundsim.params import (ModelParams, policy_horizon_weeks, validate, validate_horizon_weeks, with_horizon,
-                             with_overrides)
+from woundsim.params import (RETIRED_PARAMETERS, ModelParams, policy_horizon_weeks, validate, validate_horizon_weeks,
+                             with_horizon, with_overrides)
 from woundsim.patient import CohortSpec, Patient
 from woundsim.posterior import posterior_metadata
 from woundsim.seeds import particle_seeds, task_seeds
@@ -84,8 +84,12 @@ class CalibrationSetup:
     options: dict[str, Any] = field(default_factory=dict)  # method; abc, sampler, distance, check, history_matching
 
     def arm_objects(self, natural: Mapping[str, float]) -> tuple[ModelParams, Treatment, ModelParams]:
-        """(trial params, trial treatment, standard-care params) at natural parameter values {target: value}."""
-        model = {k[len("model."):]: v for k, v in natural.items() if k.startswith("model.")}
+        """(trial params, trial treatment, standard-care params) at natural parameter values {target: value}.
+
+        Version 1's recurrence targets (`woundsim.params.RETIRED_PARAMETERS`, only in a version-1 posterior's
+        setup: `load_setup` refuses them) are not applied: their values still seed the particle's patients."""
+        model = {k[len("model."):]: v for k, v in natural.items()
+                 if k.startswith("model.") and k[len("model."):] not in RETIRED_PARAMETERS}
         treat = {k[len("treatment."):]: v for k, v in natural.items() if k.startswith("treatment.")}
         params = with_overrides(self.base, model)
         known = {f.name for f in dataclasses.fields(Treatment)}
@@ -134,7 +138,10 @@ def posterior_setup(path: str | Path | None = None) -> CalibrationSetup:
     """
     meta = posterior_metadata(path)
     config = meta.get("config") or named_option("calibration", str(meta.get("calibration", "")))
-    return load_setup(config)
+    setup = load_setup(config)
+    if meta.get("parameters"):  # the free parameters it was fitted on (a config read by name may have changed)
+        setup.parameters = [FreeParameter(**p) for p in meta["parameters"]]
+    return setup
 
 
 def load_setup(config: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> CalibrationSetup:
@@ -170,6 +177,9 @@ def load_setup(config: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> Calibrat
     require(setup.soc.treatment.product == "none", "calibration.soc.treatment must be standard_care")
     require(setup.soc.horizon_weeks >= 20, f"calibration.soc.horizon_weeks = {setup.soc.horizon_weeks} must be "
                                            ">= 20 (closure by week 20 is a target)")
+    retired = [p.key for p in setup.parameters if p.target.removeprefix("model.") in RETIRED_PARAMETERS]
+    require(not retired, f"calibration.parameters {retired} set version 1's recurrence (retired: "
+                         f"{', '.join(RETIRED_PARAMETERS)}); use model.recurrence.reference_risk_12m, same_site_share, ...")
     setup.arm_objects({p.target: p.interval(0.5)[0] for p in setup.parameters})  # names and ranges check
     return setup
 

@@ -86,9 +86,10 @@ def standin_arm(particle: Mapping[str, float], n: int, treated: bool, rng: np.ra
     days = np.where(healed, weeks * DAYS_PER_WEEK, np.nan)
     risk = lambda months: np.where(healed, 1.0 - np.exp(-hazard * months), np.nan)  # noqa: E731
     if treated:
-        return pd.DataFrame({"time_to_closure_days": days, "recurrence_risk_followup": risk(TRIAL_FOLLOWUP_MONTHS)})
+        return pd.DataFrame({"time_to_closure_days": days,
+                             "recurrence_same_site_followup": risk(TRIAL_FOLLOWUP_MONTHS)})
     return pd.DataFrame({"closed_by_week12": weeks <= 12.0, "closed_by_week20": healed, "time_to_closure_days": days,
-                         "recurrence_risk_12m": risk(SOC_FOLLOWUP_MONTHS)})
+                         "recurrence_any_site_12m": risk(SOC_FOLLOWUP_MONTHS)})
 
 
 def observed_study(truth: Mapping[str, float], n_trial: int, n_soc: int, seed: int,
@@ -105,8 +106,8 @@ def observed_study(truth: Mapping[str, float], n_trial: int, n_soc: int, seed: i
     trial, soc = standin_arm(truth, n_trial, True, rng), standin_arm(truth, n_soc, False, rng)
     stats = {**trial_statistics(trial, visit_interval_days), **soc_statistics(soc)}
     sizes = {name: n_trial if name.startswith("trial") else n_soc for name in stats}
-    for name, table, column in (("trial_recurrence_followup", trial, "recurrence_risk_followup"),
-                                ("soc_recurrence_12m", soc, "recurrence_risk_12m")):
+    for name, table, column in (("trial_recurrence_followup", trial, "recurrence_same_site_followup"),
+                                ("soc_recurrence_12m", soc, "recurrence_any_site_12m")):
         risk = table[column].to_numpy(dtype=float)
         risk = risk[np.isfinite(risk)]
         events = rng.random(len(risk)) < risk

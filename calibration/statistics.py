@@ -11,14 +11,16 @@ clinical figure was obtained:
   after the day the wound closes (`visit_interval_days`, weekly by default: 4.2 weeks = 42 patient-weeks
   over 10 patients is what weekly assessment gives; visits on days 7, 14, ..., as in the trial's
   observation model: `woundsim.endpoints.observed_closure_day`); 0 uses the simulated day itself.
-- `trial_recurrence_followup`: expected share of the healed trial patients who recur within the follow-up
-  (`recurrence.followup_months`, 24 by default, the trial's), i.e. the mean of `recurrence_risk_followup` over
-  healed patients. (It was named `trial_recurrence_24m`, though it reads whatever follow-up the parameters set.)
+- `trial_recurrence_followup`: expected share of the healed trial patients with a **same-site** recurrence
+  within the follow-up (`recurrence.followup_months`, 24 by default, the trial's; death competing), i.e. the
+  mean of `recurrence_same_site_followup` over healed patients: the seed trial's 0/10 is read as same-site
+  (SEED03; `woundsim.endpoints.recurrence_outcomes`). (It was named `trial_recurrence_24m`, though it reads
+  whatever follow-up the parameters set.)
 - `soc_closed_week12`, `soc_closed_week20`: share of the standard-care cohort with a confirmed closure
   first seen by day 84 / 140 (the `closed_by_week12/20` keys), the endpoint of the control arms pooled
   by Margolis et al. 1999.
-- `soc_recurrence_12m`: expected share of healed standard-care patients who recur within 12 months
-  (mean `recurrence_risk_12m` over healed patients).
+- `soc_recurrence_12m`: expected share of healed standard-care patients with an **any-site** recurrence
+  within 12 months, death competing (mean `recurrence_any_site_12m` over healed patients; REC01/REC04).
 
 Recurrence is summarised by the expected share (mean per-patient probability) rather than by drawing
 events: the expectation of the clinic's proportion given the simulated patients, without Bernoulli noise
@@ -33,7 +35,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from woundsim.endpoints import observed_closure_day
+from woundsim.endpoints import observed_closure_day, require_columns
 from woundsim.errors import InputError
 
 TRIAL_STATISTICS = ("trial_closed_fraction", "trial_mean_closure_days", "trial_recurrence_followup")
@@ -41,8 +43,8 @@ SOC_STATISTICS = ("soc_closed_week12", "soc_closed_week20", "soc_recurrence_12m"
 ALL_STATISTICS = TRIAL_STATISTICS + SOC_STATISTICS
 RENAMED = {"trial_recurrence_24m": "trial_recurrence_followup"}  # old statistic name -> new one
 
-_TRIAL_COLUMNS = ("time_to_closure_days", "recurrence_risk_followup")
-_SOC_COLUMNS = ("closed_by_week12", "closed_by_week20", "time_to_closure_days", "recurrence_risk_12m")
+_TRIAL_COLUMNS = ("time_to_closure_days", "recurrence_same_site_followup")
+_SOC_COLUMNS = ("closed_by_week12", "closed_by_week20", "time_to_closure_days", "recurrence_any_site_12m")
 
 
 def renamed_statistic(name: str, where: str) -> None:
@@ -62,7 +64,7 @@ def trial_statistics(table: pd.DataFrame, visit_interval_days: float = 7.0) -> d
 
     Args:
         table: per-patient summaries with `time_to_closure_days` (NaN if no confirmed closure) and
-            `recurrence_risk_followup`.
+            `recurrence_same_site_followup`.
         visit_interval_days: days between assessment visits (see `woundsim.endpoints.observed_closure_day`).
 
     Returns:
@@ -72,7 +74,7 @@ def trial_statistics(table: pd.DataFrame, visit_interval_days: float = 7.0) -> d
     _require_columns(table, _TRIAL_COLUMNS, "trial")
     closure = observed_closure_day(table["time_to_closure_days"].to_numpy(dtype=float), visit_interval_days)
     healed = np.isfinite(closure)
-    risk = table["recurrence_risk_followup"].to_numpy(dtype=float)[healed]
+    risk = table["recurrence_same_site_followup"].to_numpy(dtype=float)[healed]
     return {
         "trial_closed_fraction": float(healed.mean()),
         "trial_mean_closure_days": float(closure[healed].mean()) if healed.any() else math.nan,
@@ -85,7 +87,7 @@ def soc_statistics(table: pd.DataFrame) -> dict[str, float]:
 
     Args:
         table: per-patient summaries with `closed_by_week12`, `closed_by_week20` (bool; None when the
-            run was shorter than that week), `time_to_closure_days` and `recurrence_risk_12m`.
+            run was shorter than that week), `time_to_closure_days` and `recurrence_any_site_12m`.
 
     Returns:
         {"soc_closed_week12", "soc_closed_week20", "soc_recurrence_12m"} (fractions in [0, 1]);
@@ -97,7 +99,7 @@ def soc_statistics(table: pd.DataFrame) -> dict[str, float]:
             raise InputError(f"standard-care table: {column} is undefined for some patients; "
                              "simulate at least 20 weeks (horizon_weeks >= 20)")
     healed = np.isfinite(table["time_to_closure_days"].to_numpy(dtype=float))
-    risk = table["recurrence_risk_12m"].to_numpy(dtype=float)[healed]
+    risk = table["recurrence_any_site_12m"].to_numpy(dtype=float)[healed]
     return {
         "soc_closed_week12": float(table["closed_by_week12"].astype(bool).mean()),
         "soc_closed_week20": float(table["closed_by_week20"].astype(bool).mean()),
@@ -123,9 +125,6 @@ def soc_fraction_bounds(closed: np.ndarray, n_total: int) -> tuple[float, float]
 
 
 def _require_columns(table: pd.DataFrame, columns: tuple[str, ...], label: str) -> None:
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise InputError(f"{label} table lacks columns {missing}; expected the per-patient summary keys "
-                         "of docs/ARCHITECTURE.md")
+    require_columns(table, columns, f"{label} table (the per-patient summary keys of docs/ARCHITECTURE.md)")
     if len(table) == 0:
         raise InputError(f"{label} table has no patients; need at least 1")

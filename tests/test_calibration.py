@@ -40,14 +40,14 @@ NAN = math.nan
 
 def trial_table() -> pd.DataFrame:
     return pd.DataFrame({"time_to_closure_days": [10.0, 21.0, NAN, 30.5],
-                         "recurrence_risk_followup": [0.1, 0.2, NAN, 0.3]})
+                         "recurrence_same_site_followup": [0.1, 0.2, NAN, 0.3]})
 
 
 def soc_table() -> pd.DataFrame:
     return pd.DataFrame({"closed_by_week12": [True, False, False, False],
                          "closed_by_week20": [True, True, False, False],
                          "time_to_closure_days": [50.0, 120.0, NAN, NAN],
-                         "recurrence_risk_12m": [0.3, 0.5, NAN, NAN]})
+                         "recurrence_any_site_12m": [0.3, 0.5, NAN, NAN]})
 
 
 def test_trial_statistics_count_closures_and_average_visit_days_of_healed_patients():
@@ -64,7 +64,7 @@ def test_closure_on_a_visit_day_is_seen_that_day():
 
 
 def test_trial_statistics_without_healers_are_undefined():
-    table = pd.DataFrame({"time_to_closure_days": [NAN, NAN], "recurrence_risk_followup": [NAN, NAN]})
+    table = pd.DataFrame({"time_to_closure_days": [NAN, NAN], "recurrence_same_site_followup": [NAN, NAN]})
     stats = trial_statistics(table)
     assert stats["trial_closed_fraction"] == 0.0
     assert math.isnan(stats["trial_mean_closure_days"]) and math.isnan(stats["trial_recurrence_followup"])
@@ -389,6 +389,15 @@ def test_the_calibrations_arms_for_a_posterior_draw_are_one_call():
     assert CohortModel(setup)._tasks(pars) == (arms["trial"].tasks(), arms["soc"].tasks())
     row = load_particles().set_index("particle").loc[draw["particle"]]
     assert setup.arms(row)["trial"].seeds == arms["trial"].seeds
+
+
+def test_a_config_calibrating_version_1_recurrence_is_refused_in_one_line():
+    config = compose_config(["calibration=tiny"])
+    config["parameters"]["hazard"] = {"target": "model.recurrence.hazard_per_month", "prior": "lognormal",
+                                      "median": 0.03, "gsd": 2.0}
+    config["free"] = ["kc_speed", "hazard"]
+    with pytest.raises(InputError, match=r"\['hazard'\] set version 1's recurrence"):
+        load_setup(config)
 
 
 def test_the_old_name_of_the_trial_recurrence_statistic_is_refused_naming_the_new_one(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from woundsim import endpoints as E
 from woundsim.errors import InputError
 from woundsim.model import WoundModel
-from woundsim.params import ModelParams
+from woundsim.params import ModelParams, with_overrides
 
 NAN = math.nan
 
@@ -78,9 +78,10 @@ def test_the_calibration_and_the_trial_see_a_closure_at_the_same_visit():
     from woundsim.trial.endpoints import observe_arrays
 
     closure = np.array([0.0, 6.5, 7.0, 7.5])  # day 0 is the baseline visit: the first visit that can see it is day 7
-    table = pd.DataFrame({"time_to_closure_days": closure, "recurrence_risk_followup": 0.1})
+    table = pd.DataFrame({"time_to_closure_days": closure, "recurrence_same_site_followup": 0.1})
     assert trial_statistics(table, 7.0)["trial_mean_closure_days"] == pytest.approx((7.0 + 7.0 + 7.0 + 14.0) / 4)
-    pool = {"closure_day": closure, "par_week4": np.full(4, NAN), "risk_12m": np.full(4, 0.1),
+    pool = {"closure_day": closure, "par_week4": np.full(4, NAN), "same_site_month": np.full(4, math.inf),
+            "any_site_month": np.full(4, math.inf),
             "horizon_days": np.full(4, math.inf), "stratum": np.zeros(4, np.int64)}
     design = TrialDesign(dropout=Dropout(rate=0.0))
     obs = observe_arrays(pool, design, np.random.default_rng(0))
@@ -98,15 +99,13 @@ def test_confirmation_visit_and_last_visit():
     assert E.last_visit_by(97.9, 7.0) == 91.0 and E.last_visit_by(98.0 - 1e-12, 7.0) == 98.0
 
 
-# ---- recurrence -------------------------------------------------------------------------------------
-def test_recurrence_risk_is_one_constant_hazard():
-    params = ModelParams()
-    h = E.recurrence_hazard(params, quality=1.0, impairment=0.0)
-    assert h == pytest.approx(params.recurrence.hazard_per_month)
-    assert E.recurrence_hazard(params, 0.5, 0.5) > h
-    r12 = E.recurrence_risk(h, 12.0)
-    assert E.risk_over_months(r12, 24.0) == pytest.approx(E.recurrence_risk(h, 24.0))
-    assert E.risk_over_months(r12, 12.0) == pytest.approx(r12)
+# ---- recurrence (version 2: tests/test_recurrence_wiring.py) ----------------------------------------
+def test_version_1_recurrence_is_retired_in_one_line():
+    for name in ("recurrence_hazard", "recurrence_risk", "risk_over_months"):
+        with pytest.raises(ImportError, match="is now woundsim.endpoints.recurrence_outcomes"):
+            getattr(E, name)
+    with pytest.raises(InputError, match="hazard_per_month' was version 1's recurrence.*reference_risk_12m"):
+        with_overrides(ModelParams(), {"recurrence.hazard_per_month": 0.03})
 
 
 # ---- every study uses this definition ---------------------------------------------------------------
@@ -119,7 +118,7 @@ def test_the_summary_pools_trial_and_calibration_read_their_endpoints_here():
     from woundsim.trial import pools, scenarios
 
     assert summary.closed_by is E.closed_by and summary.par_at is E.par_at
-    assert summary.recurrence_hazard is E.recurrence_hazard and summary.PRIMARY_DAY is E.PRIMARY_DAY
+    assert summary.recurrence_outcomes is E.recurrence_outcomes and summary.PRIMARY_DAY is E.PRIMARY_DAY
     assert statistics.observed_closure_day is E.observed_closure_day
     assert trial_endpoints.observed_closure_day is E.observed_closure_day
     assert trial_endpoints.confirmation_visit is E.confirmation_visit and scenarios.closed_by_table is E.closed_by_table

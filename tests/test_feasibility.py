@@ -97,7 +97,7 @@ def test_standard_care_statistics_count_only_the_patients_the_run_in_enrolled():
     rows = pd.DataFrame({"eligible": [True, True, False, False],
                          "closed_by_week12": [True, False, None, None], "closed_by_week20": [True, False, None, None],
                          "time_to_closure_days": [30.0, math.nan, math.nan, math.nan],
-                         "recurrence_risk_12m": [0.4, 0.1, math.nan, math.nan]})
+                         "recurrence_any_site_12m": [0.4, 0.1, math.nan, math.nan]})
     assert arm_statistics("soc", rows, 7.0) == soc_statistics(rows.iloc[:2])
     assert arm_statistics("soc", rows, 7.0)["soc_closed_week12"] == 0.5
     assert all(math.isnan(v) for v in arm_statistics("soc", rows.iloc[2:], 7.0).values())

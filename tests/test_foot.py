@@ -11,17 +11,17 @@ from woundsim import layout as L
 from woundsim.foot import load_intensity, unoffloaded_load
 from woundsim.kernels.foot import break_down, load_front, off_open_voxels
 from woundsim.model import WoundModel
-from woundsim.params import FootParams, ModelParams, with_overrides
+from woundsim.params import FootParams, ModelParams, RecurrenceParams, with_overrides
 from woundsim.patient import Patient
 from woundsim.rates import tissue_vector
-from woundsim.recurrence import ClosureState, PostClosureParams, risk_score
+from woundsim.recurrence import ClosureState, reference_load, risk_score
 from woundsim.treatment import Treatment
 
 
 # ---- the load -----------------------------------------------------------------------------------
 def test_the_recurrence_model_reads_the_same_unoffloaded_load():
-    post = PostClosureParams()
-    assert post.reference_load == unoffloaded_load(1.0, post.reference_adherence, post.offloading_relief)
+    post = RecurrenceParams()
+    assert reference_load(post) == unoffloaded_load(1.0, post.reference_adherence, post.offloading_relief)
     # the load term of the recurrence score moves with log U, whatever else the patient has
     base = dict(plantar=np.array([True, True]), neuropathy=np.array([True, True]),
                 peripheral_artery_disease=np.array([False, False]), smoker=np.array([False, False]),

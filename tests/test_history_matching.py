@@ -151,7 +151,7 @@ def test_waves_store_every_evaluation_and_resume_without_resimulating(standin_wa
     assert list(first.table["design_size"]) == [24, 24] and (first.table["nonimplausible_share"] < 1).all()
     assert set(first.diagnostics["statistic"]) == {o.name for o in observations}
     patients = WaveStore(tmp_path).patients(0, "soc")  # the per-patient closure states, for post-closure fits
-    assert len(patients) == 24 * 30 and {"point", "patient", "recurrence_risk_12m"} <= set(patients.columns)
+    assert len(patients) == 24 * 30 and {"point", "patient", "recurrence_any_site_12m"} <= set(patients.columns)
     # a wave cut short: drop the last 10 evaluations of wave 1 and resume
     path = WaveStore(tmp_path).path(1, "evaluations")
     rows = path.read_text().splitlines()

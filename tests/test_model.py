@@ -105,12 +105,16 @@ def test_summary_keys_and_closure_bookkeeping(coarse_params, small_patient):
     r = simulate(coarse_params, small_patient, Treatment(), seed=4)
     s = r.summary
     for key in ("initial_area_cm2", "first_closure_day", "confirmed_closure_day", "time_to_closure_days",
-                "closed_by_week12", "closed_by_week20", "par_week4", "peak_m1_fraction", "recurrence_risk_12m",
-                "recurrence_risk_followup", "horizon_days"):
+                "closed_by_week12", "closed_by_week20", "par_week4", "peak_m1_fraction", "scar_maturity",
+                "recurrence_any_site_12m", "recurrence_any_site_followup", "recurrence_same_site_followup",
+                "death_followup", "recurrence_any_site_month", "recurrence_same_site_month", "horizon_days"):
         assert key in s
     if not math.isnan(s["first_closure_day"]):
         assert s["confirmed_closure_day"] == pytest.approx(s["first_closure_day"] + 14.0)
-        assert 0.0 < s["recurrence_risk_12m"] < s["recurrence_risk_followup"] < 1.0
+        assert 0.0 < s["scar_maturity"] <= 1.0
+        assert 0.0 < s["recurrence_same_site_followup"] < s["recurrence_any_site_followup"] < 1.0
+        assert s["recurrence_any_site_12m"] < s["recurrence_any_site_followup"]
+        assert s["recurrence_same_site_month"] in (math.inf, s["recurrence_any_site_month"])
     ts = r.timeseries
     assert (np.diff(ts["day"]) == 1.0).all()
     assert ts["par_pct"].between(0, 100).all()

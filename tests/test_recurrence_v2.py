@@ -11,12 +11,12 @@ import pytest
 import woundsim.recurrence as recurrence
 from woundsim.errors import InputError
 from woundsim.patient import CohortSpec, Patient
-from woundsim.recurrence import (ClosureState, PostClosureParams, cumulative_incidence, odds_ratio_to_hazard_ratio,
+from woundsim.recurrence import (ClosureState, RecurrenceParams, cumulative_incidence, odds_ratio_to_hazard_ratio,
                                  odds_ratio_to_risk_ratio, recurrence_hazard_per_month,
                                  recurrences_per_100_person_years, sample_first_events)
 from woundsim.seeds import cohort_rng, patient_risk_rng
 
-PARAMS = PostClosureParams()
+PARAMS = RecurrenceParams()
 
 
 def mixed_state(n: int = 3000, seed: int = 4, scar_maturity=None) -> ClosureState:
@@ -52,7 +52,7 @@ def test_hazard_falls_with_time_since_closure():
     flat = recurrence_hazard_per_month(mixed_state(200), [1, 30], dataclasses.replace(PARAMS, weibull_shape=1.0))
     assert np.allclose(flat[:, 0], flat[:, 1])
     with pytest.raises(InputError, match="weibull_shape"):
-        PostClosureParams(weibull_shape=1.2)
+        RecurrenceParams(weibull_shape=1.2)
 
 
 def test_better_offloading_adherence_lowers_recurrence():
@@ -124,8 +124,8 @@ def test_parameters_act_after_closure_only():
     imported = {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     # woundsim.foot: the one definition of the unoffloaded load, itself built on the parameters and the patient only
-    assert imported <= {"__future__", "dataclasses", "math", "numpy", "woundsim.errors", "woundsim.patient",
-                        "woundsim.foot"}
+    assert imported <= {"__future__", "dataclasses", "math", "numpy", "woundsim.errors", "woundsim.params",
+                        "woundsim.patient", "woundsim.foot"}
     foot = ast.parse(Path(recurrence.__file__).with_name("foot.py").read_text())
     assert {n.module for n in ast.walk(foot) if isinstance(n, ast.ImportFrom)} <= {"__future__", "woundsim.params",
                                                                                    "woundsim.patient"}

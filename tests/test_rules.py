@@ -56,6 +56,6 @@ def test_inhibition_bounds():
     assert rules.inhibition(1e9, 1.0, 0.7) == pytest.approx(0.3)
 
 
-def test_recurrence_probability():
-    assert rules.recurrence_probability(0.0, 12.0) == 0.0
-    assert rules.recurrence_probability(-math.log(0.6) / 12.0, 12.0) == pytest.approx(0.4)
+def test_version_1_recurrence_probability_is_retired():
+    with pytest.raises(ImportError, match="woundsim.endpoints.recurrence_outcomes"):
+        rules.recurrence_probability

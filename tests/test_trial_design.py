@@ -72,10 +72,10 @@ def test_rebase_summary_moves_day_zero_to_randomisation():
     area = np.maximum(0.0, 2.0 - 2.0 * days / 40.0)  # closes on day 40
     ts = pd.DataFrame({"day": days, "open_area_cm2": area})
     summary = {"first_closure_day": 40.0, "confirmed_closure_day": 54.0, "horizon_days": 56.0,
-               "simulated_days": 54.0, "closure_quality": 0.8}
+               "simulated_days": 54.0, "scar_maturity": 0.8}
     out = rebase_summary(summary, ts, 14.0)
     assert out["first_closure_day"] == 26.0 and out["confirmed_closure_day"] == 40.0
-    assert out["time_to_closure_days"] == 26.0 and out["closure_quality"] == 0.8
+    assert out["time_to_closure_days"] == 26.0 and out["scar_maturity"] == 0.8
     assert out["initial_area_cm2"] == pytest.approx(2.0 - 2.0 * 14 / 40)
     assert out["par_week4"] == 100.0 and out["horizon_days"] == 56.0  # closed before day 14 + 28
     assert out["closed_by_week12"] is True and out["closed_by_week20"] is True

@@ -156,7 +156,8 @@ def _pool(first, confirmed=None, **cols):
 
 def test_closure_is_seen_at_the_next_visit_and_confirmed_two_weeks_later():
     pool = _pool([10.0, 84.0, 84.5, 130.0, 50.0, np.nan], confirmed=[24, 98, 98.5, 144, np.nan, np.nan],
-                 par_week4=[100.0, 20, 30, 10, 50, -5], recurrence_risk_12m=[0.0, 1.0, 1.0, 1.0, np.nan, np.nan])
+                 par_week4=[100.0, 20, 30, 10, 50, -5], recurrence_same_site_month=[np.inf, 3.0, 11.9, 1.0, np.nan, np.nan],
+                 recurrence_any_site_month=[np.inf, 3.0, 11.9, 1.0, np.nan, np.nan])
     obs = observe_patients(pool, DESIGN, np.random.default_rng(0))
     assert obs["closure_time_days"].tolist() == [14.0, 84.0, 91.0, 140.0, 140.0, 140.0]
     assert obs["closure_event"].tolist() == [True, True, True, False, False, False]
@@ -186,12 +187,24 @@ def test_dropouts_are_censored_at_their_last_visit(timing):
     assert obs.loc[last < 28, "par_week4"].isna().all() and obs.loc[last >= 28, "par_week4"].notna().all()
 
 
-def test_recurrence_is_drawn_with_the_patient_risk_and_converted_to_the_followup():
+def test_recurrence_is_the_patient_drawn_first_recurrence_at_the_design_site_within_its_followup():
+    same, other = [np.inf, 5.0, 20.0, np.inf, np.inf], [np.inf, 5.0, 20.0, 2.0, 30.0]
+    pool = _pool(np.full(5, 20.0), recurrence_same_site_month=same, recurrence_any_site_month=other)
     rng = np.random.default_rng(2)
-    pool = _pool(np.full(20000, 20.0), recurrence_risk_12m=np.full(20000, 0.4))
-    assert abs(observe_patients(pool, DESIGN, rng)["recurred_12m"].mean() - 0.4) < mc_tol(0.4, 20000)
-    two_years = TrialDesign(recurrence_followup_months=24.0)
-    assert abs(observe_patients(pool, two_years, rng)["recurred_12m"].mean() - 0.64) < mc_tol(0.64, 20000)
+    assert observe_patients(pool, DESIGN, rng)["recurred_12m"].tolist() == [0.0, 1.0, 0.0, 0.0, 0.0]
+    two_years = TrialDesign(recurrence_followup_months=24.0, recurrence_site="any_site")
+    assert observe_patients(pool, two_years, rng)["recurred_12m"].tolist() == [0.0, 1.0, 1.0, 1.0, 0.0]
+    with pytest.raises(InputError, match="recurrence_site"):
+        TrialDesign(recurrence_site="index")
+    old = _pool([20.0], recurrence_risk_12m=[0.4])
+    with pytest.raises(InputError, match="'recurrence_risk_12m' is now 'recurrence_any_site_12m'"):
+        observe_patients(old, DESIGN, rng)
+
+
+def test_a_scenario_pool_recurs_at_its_12_month_risk():
+    pool = bernoulli_pool(0.9, 20000, np.random.default_rng(3), recurrence_risk_12m=0.4)
+    obs = observe_patients(pool, TrialDesign(dropout=Dropout(rate=0.0), followup_days=400.0), np.random.default_rng(4))
+    assert abs(obs["recurred_12m"].mean() - 0.4) < mc_tol(0.4, int(obs["healed"].sum()))
 
 
 # --- design validation ------------------------------------------------------------------------------------

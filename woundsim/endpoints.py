@@ -19,8 +19,10 @@ synthetic trial scenarios (`woundsim.trial.scenarios`) and the calibration stati
   reads it, a closure is observed at the first scheduled visit (weekly: days 7, 14, ...; day 0 is the
   baseline visit, where the ulcer is open) on or after the day it happens, confirmed at the first visit
   `confirm_days` later, and nothing is seen after the last visit the patient attends.
-- **Recurrence** (`recurrence_hazard`, `recurrence_risk`, `risk_over_months`): after a confirmed closure,
-  a constant monthly hazard that rises with poor tissue quality at closure and with impairment.
+- **Recurrence** (`recurrence_outcomes`, `recurred_within`): after a confirmed closure, same-site and
+  any-site recurrence with death competing, from the patient's risks and the scar maturity at confirmed
+  closure (`woundsim.recurrence`, `model.recurrence`; docs/recurrence.md): risks over 12 months and over
+  the follow-up, and first events drawn from a named seed stream for studies that count events.
 """
 
 from __future__ import annotations
@@ -28,15 +30,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
-from woundsim.errors import InputError
-from woundsim.rules import recurrence_probability
+from woundsim.errors import InputError, renamed
 
 PRIMARY_DAY = 84.0  # d; week 12, the primary time point of pivotal DFU trials
 SECONDARY_DAY = 140.0  # d; week 20 (Margolis et al. 1999)
 PAR_DAY = 28.0  # d; week 4
 VISIT_TOLERANCE = 1e-9  # visits: a day within this many visit intervals of a visit day is on it
 DAY_TOLERANCE = 1e-9  # d; a run that ended this close to the end of a confirmation window reached it
+
+__getattr__ = renamed(__name__, {name: "woundsim.endpoints.recurrence_outcomes (recurrence version 2)"
+                                 for name in ("recurrence_hazard", "recurrence_risk", "risk_over_months")})
 
 
 # ---- closure and confirmation -------------------------------------------------------------------
@@ -133,23 +138,78 @@ def last_visit_by(end_day, visit_interval_days: float):
 
 
 # ---- recurrence ------------------------------------------------------------------------------------
-def recurrence_hazard(params, quality: float, impairment: float) -> float:
-    """Monthly recurrence hazard after closure, rising with poor tissue quality and impairment.
+RECURRENCE_RISKS = ("recurrence_any_site_12m", "recurrence_any_site_followup", "recurrence_same_site_followup",
+                    "death_followup")  # cumulative incidences (fractions), death competing
+RECURRENCE_EVENTS = ("recurrence_any_site_month", "recurrence_same_site_month")  # drawn first events (months)
+RENAMED_COLUMNS = {  # version 1's summary columns -> version 2's
+    "recurrence_risk_12m": "recurrence_any_site_12m",
+    "recurrence_risk_followup": "recurrence_same_site_followup (or recurrence_any_site_followup)",
+    "closure_quality": "scar_maturity",
+}
+
+
+def require_columns(table, columns, what: str) -> None:
+    """Refuse, in one line, a per-patient table without `columns`, naming a version-1 column it has instead."""
+    missing = [c for c in columns if c not in table]
+    if not missing:
+        return
+    old = [f"{o!r} is now {n!r}" for o, n in RENAMED_COLUMNS.items() if o in table]
+    hint = ("; a table made before recurrence version 2: " + ", ".join(old) + " (re-run it)") if old else ""
+    raise InputError(f"{what} lacks columns {missing}{hint}")
+
+
+def recurrence_outcomes(table, params, *, seeds=None) -> pd.DataFrame:
+    """Recurrence after confirmed closure of each patient of a stored per-patient table, without re-simulating
+    healing: the one definition the run summary, the trial and the calibration use (woundsim.recurrence).
+
+    A patient whose closure was not confirmed (`confirmed_closure_day` NaN) gets NaN. Risks are cumulative
+    incidences with death competing: any-site within 12 months (REC01/REC04), any-site and same-site within
+    `params.followup_months` (same-site: SEED03, REC07), death first within it.
 
     Args:
-        params: model parameters (reads `params.recurrence`).
-        quality: tissue quality at closure, in [0, 1].
-        impairment: the patient's diabetic impairment strength, in [0, 1].
+        table: one row per patient (DataFrame or mapping of columns): `confirmed_closure_day`, `scar_maturity`
+            (Q at confirmed closure) and the `Patient` risk columns (`woundsim.recurrence.ClosureState.from_table`).
+        params: recurrence parameters (`woundsim.params.RecurrenceParams`, `model.recurrence`).
+        seeds: with each patient's run seed (one per row), also draw each healed patient's first event from
+            `woundsim.seeds.recurrence_rng(seed)`: `recurrence_any_site_month` (months from confirmed closure to
+            the first recurrence; inf if death comes first) and `recurrence_same_site_month` (that month when the
+            recurrence is at the healed site, else inf).
+
+    Returns:
+        DataFrame with the columns `RECURRENCE_RISKS` (and `RECURRENCE_EVENTS` with seeds), one row per patient.
     """
-    r = params.recurrence
-    return r.hazard_per_month * math.exp(r.quality_gain * (1.0 - quality) + r.impairment_gain * impairment)
+    from woundsim.recurrence import ClosureState, cumulative_incidence, sample_first_events
+    from woundsim.seeds import recurrence_rng
+
+    require_columns(table, ("confirmed_closure_day", "scar_maturity"), "recurrence after closure")
+    healed = np.isfinite(np.asarray(table["confirmed_closure_day"], dtype=float))
+    n = healed.size
+    out = {name: np.full(n, math.nan) for name in RECURRENCE_RISKS + (RECURRENCE_EVENTS if seeds is not None else ())}
+    rows = np.flatnonzero(healed)
+    if rows.size:
+        state = ClosureState.from_table({k: np.asarray(table[k])[rows] for k in _CLOSURE_COLUMNS})
+        ci = cumulative_incidence(state, [12.0, params.followup_months], params)
+        out["recurrence_any_site_12m"][rows] = ci.any_site[:, 0]
+        out["recurrence_any_site_followup"][rows] = ci.any_site[:, 1]
+        out["recurrence_same_site_followup"][rows] = ci.same_site[:, 1]
+        out["death_followup"][rows] = ci.death[:, 1]
+        for k, row in enumerate(rows) if seeds is not None else ():
+            one = ClosureState(**{f: getattr(state, f)[k:k + 1] for f in _STATE_FIELDS})
+            first = sample_first_events(one, params, recurrence_rng(int(np.asarray(seeds)[row])))
+            month = float(first.month[0]) if first.event[0] != 2 else math.inf
+            out["recurrence_any_site_month"][row] = month
+            out["recurrence_same_site_month"][row] = month if first.event[0] == 0 else math.inf
+    return pd.DataFrame(out, index=getattr(table, "index", None))
 
 
-def recurrence_risk(hazard_per_month: float, months: float) -> float:
-    """Probability of recurrence within `months` of closure under a constant monthly hazard."""
-    return recurrence_probability(hazard_per_month, months)
+_CLOSURE_COLUMNS = ("plantar", "plantar_load", "offloading_adherence", "neuropathy", "texas_stage", "smoker", "male",
+                    "age_years", "scar_maturity")
+_STATE_FIELDS = ("plantar", "plantar_load", "offloading_adherence", "neuropathy", "peripheral_artery_disease",
+                 "smoker", "male", "age_years", "scar_maturity")
 
 
-def risk_over_months(risk_12m, months: float):
-    """Recurrence risk over `months` from the 12-month risk, under a constant hazard."""
-    return 1.0 - (1.0 - risk_12m) ** (months / 12.0)
+def recurred_within(event_month, months: float):
+    """Per patient: a first recurrence drawn (`RECURRENCE_EVENTS`) within `months` of confirmed closure (1.0),
+    none (0.0; death first, or later), or NaN when the closure was not confirmed."""
+    month = np.asarray(event_month, dtype=float)
+    return np.where(np.isnan(month), math.nan, (month <= months).astype(float))

@@ -9,7 +9,7 @@ plantar_load is the site's peak plantar load relative to a typical neuropathic p
 adherence the share of steps taken in the prescribed offloading, relief the fraction of the load that the
 offloading removes when worn. Only the relief differs between the two uses: the healing phase's offloading
 devices (`FootParams.offloading_relief`) against the footwear worn after closure
-(`woundsim.recurrence.PostClosureParams.offloading_relief`).
+(`woundsim.params.RecurrenceParams.offloading_relief`, `model.recurrence`).
 """
 
 from __future__ import annotations

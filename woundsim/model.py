@@ -31,7 +31,6 @@ from woundsim.products import routing
 from woundsim.rates import fibroblast_vector, keratinocyte_vector, macrophage_vector, tissue_vector
 from woundsim.rules import impairment_strength, senescence
 from woundsim.seeds import check_seed
-from woundsim.summary import closure_quality
 from woundsim.tissue import TissueState
 from woundsim.treatment import Treatment, standard_care, validate_treatment
 from woundsim.units import DAYS_PER_WEEK, HOURS_PER_DAY, cm2_per_s_to_um2_per_h, half_life_to_rate
@@ -111,7 +110,7 @@ class WoundModel(mesa.Model):
         self._build_contraction()
         self._refresh_vectors()
         self.first_closure_h = math.nan
-        self.closure_quality = math.nan
+        self.scar_maturity = math.nan  # Q at confirmed closure (TissueState.scar_maturity), NaN until then
         self.records: list[dict] = []
         self.snapshots: dict[str, dict[str, np.ndarray]] = {}
         self.snapshot_days: tuple[float, ...] = ()
@@ -347,15 +346,18 @@ class WoundModel(mesa.Model):
         n_open = self.n_open  # counted by the tissue step; diffusion leaves the epithelium alone
         if n_open == 0 and math.isnan(self.first_closure_h):
             self.first_closure_h = self.hours
-            self.closure_quality = closure_quality(self)
             self._snapshot("closure")
         elif n_open > 0 and not math.isnan(self.first_closure_h):
             self.first_closure_h = math.nan  # re-opened before confirmation
+            self.scar_maturity = math.nan
         if self._sync_every > 0 and round(self.hours / self.dt) % self._sync_every == 0:
             self.sync_agents()
         if day_end:
             self._observe_day()
         confirmed = not math.isnan(self.first_closure_h) and self.hours >= self.first_closure_h + self._confirm_h
+        if confirmed and math.isnan(self.scar_maturity):
+            self.scar_maturity = self.tissue.scar_maturity(self.params.foot.maturation_days,
+                                                           self.params.tissue.scar_maturation_days)
         if self.hours >= self.horizon_h - 1e-9 or (confirmed and self.params.numerics.stop_at_confirmed_closure):
             self.running = False
             if self._sync_every > 0:
@@ -422,6 +424,11 @@ class WoundModel(mesa.Model):
     @property
     def cohorts(self):
         raise AttributeError("WoundModel.cohorts is now WoundModel.populations (woundsim.agents.CellPopulation)")
+
+    @property
+    def closure_quality(self):
+        raise AttributeError("WoundModel.closure_quality (relative perfusion at first closure, version 1's recurrence "
+                             "input) is now WoundModel.scar_maturity (at confirmed closure)")
 
     @property
     def open_area_cm2(self) -> float:

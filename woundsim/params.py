@@ -11,6 +11,7 @@ model only ever receives these plain dataclasses, never a DictConfig.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,6 +152,9 @@ class TissueParams:
     depth_grade3_mm: float = 7.5  # mm at grade III (model choice: 5-10 mm, to bone or joint)
     dermis_thickness_mm: float = 2.0  # mm, the skin layer an injected bolus spreads in (plantar skin about 2 mm: assumption, docs/dose_response.md)
     deficit_edge_fraction: float = 0.3  # -, deficit at the ulcer margin relative to its centre; it rises as sqrt(1 - r²) in between (model choice)
+    scar_maturation_days: float = 73.0  # d, time constant of a healed voxel's maturity 1 - exp(-days covered / this),
+    # read at confirmed closure (scar maturity Q, docs/recurrence.md). Levenson 1965 (rat skin): ~20% of intact
+    # strength at 3 weeks of a final ~80%, i.e. 25% of maturity at 21 d; exponential approach assumed. [30, 180]
 
 
 @dataclass
@@ -248,12 +252,69 @@ class DerivativeParams:
 
 @dataclass
 class RecurrenceParams:
-    """Post-closure recurrence: monthly hazard rising with poor tissue quality and patient risk."""
+    """Recurrence after confirmed closure, version 2 (`woundsim.recurrence`; docs/recurrence.md): same-site and
+    other-site recurrence from patient risk, with a hazard that falls with time since confirmed closure, and
+    death competing. Every value acts after confirmed closure only, on the stored closure state (the patient's
+    risks and the scar maturity Q), so they can be fitted without re-simulating healing.
 
-    hazard_per_month: float = 0.03  # 1/month at perfect tissue quality, no impairment (calibrated to ~40%/yr of SOC healers)
-    quality_gain: float = 2.0  # -, log-hazard per unit loss of tissue quality (prior)
-    impairment_gain: float = 0.5  # -, log-hazard per unit impairment strength (prior)
-    followup_months: float = 24.0  # months of follow-up for recurrence_risk_followup
+    Hand-set priors, not a calibration. The reference patient (linear predictor 0) has a plantar ulcer at
+    plantar load 1 with offloading adherence `reference_adherence`, neuropathy, no peripheral artery disease,
+    does not smoke, is male, `death_reference_age` years old, with a mature scar (Q = 1). Prior ranges are
+    in the comments: `[low, high]`.
+    """
+
+    weibull_shape: float = 0.6  # 1; k < 1: hazard falls with time since closure. [0.4, 1.0]; REC01's ~40% at 1 y
+    # beside ~60% at 3 y and ~65% at 5 y (Armstrong 2017, DESIGN.md 7) needs a falling population hazard
+    reference_risk_12m: float = 0.35  # fraction; the reference patient's any-site recurrence within 12 months,
+    # death aside. [0.25, 0.65]; set by hand so that standard-care healers reach REC01/REC04's ~40%
+    same_site_share: float = 0.15  # fraction of the reference patient's recurrences at the healed site (mature
+    # scar). [0.10, 0.45]; REC07: 8% same site of 42% any new ulcer (0.19); REC04: 17% of 42% (0.40). Set by
+    # hand so that standard-care healers' same-site risk at 24 months sits near REC07's 8%
+    scar_immaturity_log_hr: float = 0.4  # log hazard ratio of same-site recurrence, immature (Q = 0) vs mature
+    # (Q = 1) scar. [0, 1] (HR 1-2.7): small and uncertain, no randomised evidence that healing modality
+    # changes recurrence (REC11); bounded above by REC04's 17% same site
+    offloading_relief: float = 0.3  # fraction of the site's plantar load the prescribed offloading removes when
+    # worn. [0.1, 0.6]; assumed: Bus 2013's improved footwear relieved ~20% more than usual custom footwear
+    reference_adherence: float = 0.71  # share of steps; Waaijman 2013 mean (71 +- 25%)
+    load_exponent: float = math.log(math.log1p(-0.257) / math.log1p(-0.478)) / math.log(1.0 - 0.20 * 0.90)  # 1;
+    # hazard ~ (unoffloaded load)^exponent. REC09: HR ln(1 - 0.257)/ln(1 - 0.478) = 0.457 for a load ratio
+    # 1 - 0.2 x 0.9 = 0.82 gives 3.95 (woundsim.recurrence.REC09_LOAD_EXPONENT); [0, 8]: REC09's OR CI 0.15-0.99
+    # spans from no effect to twice this
+    plantar_odds_ratio: float = 5.31  # REC10 (Huang 2019), plantar vs other site; Lin 2025: 2.44
+    neuropathy_odds_ratio: float = 2.15  # REC10; Lin 2025: 1.78
+    pad_odds_ratio: float = 1.65  # REC10, peripheral artery disease (Texas stage C/D); Lin 2025: 3.10
+    smoker_odds_ratio: float = 1.66  # REC10
+    male_odds_ratio: float = 1.38  # REC10
+    rec10_reference_risk: float = 0.20  # fraction; recurrence of REC10's unexposed groups over its follow-up,
+    # not published in clinical_targets.csv: assumed. [0.10, 0.35]; sets the OR -> HR conversions
+    death_risk_24m: float = 0.14  # fraction; REC07 (Orneholm 2017): 14% of 617 healed patients died in 2 years
+    death_reference_age: float = 65.0  # years; REC07's cohort age, assumed (not in clinical_targets.csv)
+    death_log_hr_per_year: float = 0.07  # 1/year; all-cause mortality doubling every ~10 years of age (assumed)
+    followup_months: float = 24.0  # months after confirmed closure over which the summary reports same-site and
+    # any-site recurrence (`recurrence_*_followup`): the seed trial's 24 (SEED03)
+
+    def __post_init__(self) -> None:
+        check_recurrence(self)
+
+
+RETIRED_PARAMETERS = {  # version 1's recurrence (a constant hazard of tissue quality at first closure), retired
+    "recurrence.hazard_per_month": "recurrence.reference_risk_12m",
+    "recurrence.quality_gain": "recurrence.scar_immaturity_log_hr",
+    "recurrence.impairment_gain": "the patient's risks (woundsim.recurrence; no impairment term)",
+}
+
+
+def check_recurrence(r: RecurrenceParams, prefix: str = "model.recurrence") -> None:
+    """Refuse, in one line, recurrence parameters out of range (the ranges of docs/recurrence.md)."""
+    require_range(f"{prefix}.weibull_shape", r.weibull_shape, 0.0, 1.0, low_open=True)
+    for name in ("reference_risk_12m", "same_site_share", "rec10_reference_risk", "death_risk_24m"):
+        require_range(f"{prefix}.{name}", getattr(r, name), 0.0, 1.0, low_open=True, high_open=True)
+    require_range(f"{prefix}.offloading_relief", r.offloading_relief, 0.0, 1.0, high_open=True)
+    require_range(f"{prefix}.reference_adherence", r.reference_adherence, 0.0, 1.0)
+    require_range(f"{prefix}.load_exponent", r.load_exponent, 0.0, 20.0)
+    for name in ("plantar", "neuropathy", "pad", "smoker", "male"):
+        require_range(f"{prefix}.{name}_odds_ratio", getattr(r, f"{name}_odds_ratio"), 0.0, 100.0, low_open=True)
+    require_range(f"{prefix}.followup_months", r.followup_months, 0.0, 1200.0, low_open=True, unit="months")
 
 
 @dataclass
@@ -341,6 +402,9 @@ def parameter_value(params: ModelParams, name: str) -> Any:
 
 def _owner(params: ModelParams, name: str) -> tuple[Any, str]:
     """The dataclass that holds the dotted-name parameter `name`, and the parameter's own name in it."""
+    if name in RETIRED_PARAMETERS:
+        raise InputError(f"model parameter {name!r} was version 1's recurrence (retired: recurrence now follows "
+                         f"woundsim.recurrence, docs/recurrence.md); the nearest is {RETIRED_PARAMETERS[name]}")
     *path, leaf = name.split(".")
     node: Any = params
     for part in path:
@@ -444,6 +508,7 @@ def validate(params: ModelParams) -> None:
     for name in ("macrophage.ev_ec50", "fibroblast.ev_ec50", "keratinocyte.cargo_ec50", "keratinocyte.ev_uptake_km",
                  "keratinocyte.max_edge_speed_um_day", "tissue.dermis_thickness_mm"):
         require_range(f"model.{name}", parameter_value(params, name), 0.0, float("inf"), low_open=True, high_open=True)
+    check_recurrence(params.recurrence)
     for f in dataclasses.fields(params.fields):
         require_range(f"model.fields.{f.name}.half_life_h", getattr(params.fields, f.name).half_life_h,
                       0.0, float("inf"), low_open=True, high_open=True, unit="h")

@@ -26,7 +26,7 @@ import pandas as pd
 
 from woundsim.config import CONF_DIR
 from woundsim.errors import require, require_parquet_file
-from woundsim.params import ModelParams, with_overrides
+from woundsim.params import RETIRED_PARAMETERS, ModelParams, with_overrides
 from woundsim.tables import read_parquet
 from woundsim.treatment import Treatment
 
@@ -60,8 +60,14 @@ def load_particles(path: str | Path | None = None) -> pd.DataFrame:
 
 
 def value_columns(table: pd.DataFrame) -> list[str]:
-    """The natural-value columns of a posterior table or draw (`model.*`, `treatment.*`), in file order."""
-    return [c for c in table.columns if c.startswith(("model.", "treatment."))]
+    """The natural-value columns of a posterior table or draw (`model.*`, `treatment.*`), in file order, less
+    version 1's recurrence parameters (`woundsim.params.RETIRED_PARAMETERS`: retired by recurrence version 2, so
+    a version-1 posterior leaves the recurrence parameters at their defaults)."""
+    return [c for c in table.columns if c.startswith(("model.", "treatment.")) and not _retired(c)]
+
+
+def _retired(column: str) -> bool:
+    return column.removeprefix("model.") in RETIRED_PARAMETERS
 
 
 def load_posterior(path: str | Path | None = None) -> tuple[pd.DataFrame, np.ndarray]:
@@ -124,10 +130,10 @@ def apply_particle(row: pd.Series | dict, base: ModelParams | None = None,
 
     The `treatment.*` values (the seed trial's calibrated dose) go only to a treatment that gives a product:
     standard care and placebo inject none, so they come back unchanged. Other columns of a draw (`particle`,
-    `abc.*`) are ignored.
+    `abc.*`) are ignored, and so are version 1's recurrence parameters (see `value_columns`).
     """
     row = dict(row)
-    model = {k[len("model."):]: float(v) for k, v in row.items() if k.startswith("model.")}
+    model = {k[len("model."):]: float(v) for k, v in row.items() if k.startswith("model.") and not _retired(k)}
     params = with_overrides(base if base is not None else ModelParams(), model)
     if treatment is not None and treatment.gives_product:
         treat = {k[len("treatment."):]: v for k, v in row.items() if k.startswith("treatment.")}

@@ -14,8 +14,9 @@ disease, smoking, sex: zero for the reference patient); Q the scar maturity at c
 
 Every input is a per-patient array of the state at confirmed closure (`ClosureState`): nothing here runs
 or reads the healing model, so these parameters can be fitted on stored closure states without
-re-simulating healing. The version-1 recurrence risk (`woundsim.endpoints.recurrence_hazard`) is still what
-the run summary and the calibration use; this model is not wired into them yet.
+re-simulating healing. The parameters are `model.recurrence` (`woundsim.params.RecurrenceParams`); the run
+summary, the trial and the calibration read this model through `woundsim.endpoints.recurrence_outcomes`, with
+Q measured by the model at confirmed closure (`woundsim.tissue.TissueState.scar_maturity`).
 """
 
 from __future__ import annotations
@@ -26,14 +27,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from woundsim.errors import InputError, require, require_range
+from woundsim.errors import InputError, renamed, require, require_range
 from woundsim.foot import unoffloaded_load
+from woundsim.params import RecurrenceParams
 from woundsim.patient import Patient
 
 MONTHS_PER_YEAR = 12.0
 DEATH_RISK_MONTHS = 24.0  # months over which `death_risk_24m` is stated (REC07)
 EVENTS = ("same_site", "other_site", "death")  # codes 0, 1, 2 of `FirstEvents.event`
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(200)  # Gauss-Legendre on [-1, 1], for the incidences
+
+__getattr__ = renamed(__name__, {"PostClosureParams": "woundsim.params.RecurrenceParams (model.recurrence)"})
 
 
 # ---- odds ratios to hazard ratios ------------------------------------------------------------------
@@ -69,68 +73,20 @@ REC09_LOAD_RATIO = 1.0 - 0.20 * 0.90  # ~20% relief worn on ~90% of steps (mean 
 REC09_LOAD_EXPONENT = math.log(REC09_HAZARD_RATIO) / math.log(REC09_LOAD_RATIO)  # 3.95
 
 
-# ---- parameters ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PostClosureParams:
-    """Parameters of the recurrence model; they act after confirmed closure only (docs/recurrence.md).
+# ---- parameters (woundsim.params.RecurrenceParams, model.recurrence) --------------------------------
+def log_hazard_ratio(params: RecurrenceParams, name: str) -> float:
+    """log HR of the risk `name` (plantar, neuropathy, pad, smoker, male) from its REC10 odds ratio."""
+    return math.log(odds_ratio_to_hazard_ratio(getattr(params, f"{name}_odds_ratio"), params.rec10_reference_risk))
 
-    Hand-set priors, not a calibration. The reference patient (linear predictor 0) has a plantar ulcer at
-    plantar load 1 with offloading adherence `reference_adherence`, neuropathy, no peripheral artery disease,
-    does not smoke, is male, `death_reference_age` years old, with a mature scar (Q = 1). Prior ranges are
-    in the comments: `[low, high]`.
-    """
 
-    weibull_shape: float = 0.6  # 1; k < 1: hazard falls with time since closure. [0.4, 1.0]; REC01's ~40% at 1 y
-    # beside ~60% at 3 y and ~65% at 5 y (Armstrong 2017, DESIGN.md 7) needs a falling population hazard
-    reference_risk_12m: float = 0.35  # fraction; the reference patient's any-site recurrence within 12 months,
-    # death aside. [0.25, 0.65]; set by hand so that standard-care healers reach REC01/REC04's ~40%
-    same_site_share: float = 0.15  # fraction of the reference patient's recurrences at the healed site (mature
-    # scar). [0.10, 0.45]; REC07: 8% same site of 42% any new ulcer (0.19); REC04: 17% of 42% (0.40). Set by
-    # hand so that standard-care healers' same-site risk at 24 months sits near REC07's 8%
-    scar_immaturity_log_hr: float = 0.4  # log hazard ratio of same-site recurrence, immature (Q = 0) vs mature
-    # (Q = 1) scar. [0, 1] (HR 1-2.7): small and uncertain, no randomised evidence that healing modality
-    # changes recurrence (REC11); bounded above by REC04's 17% same site
-    offloading_relief: float = 0.3  # fraction of the site's plantar load the prescribed offloading removes when
-    # worn. [0.1, 0.6]; assumed: Bus 2013's improved footwear relieved ~20% more than usual custom footwear
-    reference_adherence: float = 0.71  # share of steps; Waaijman 2013 mean (71 +- 25%)
-    load_exponent: float = REC09_LOAD_EXPONENT  # 1; hazard ~ (unoffloaded load)^exponent. REC09: HR 0.457 for a
-    # load ratio ~0.82 gives 3.95; [0, 8]: REC09's OR CI 0.15-0.99 spans from no effect to twice this
-    plantar_odds_ratio: float = 5.31  # REC10 (Huang 2019), plantar vs other site; Lin 2025: 2.44
-    neuropathy_odds_ratio: float = 2.15  # REC10; Lin 2025: 1.78
-    pad_odds_ratio: float = 1.65  # REC10, peripheral artery disease (Texas stage C/D); Lin 2025: 3.10
-    smoker_odds_ratio: float = 1.66  # REC10
-    male_odds_ratio: float = 1.38  # REC10
-    rec10_reference_risk: float = 0.20  # fraction; recurrence of REC10's unexposed groups over its follow-up,
-    # not published in clinical_targets.csv: assumed. [0.10, 0.35]; sets the OR -> HR conversions
-    death_risk_24m: float = 0.14  # fraction; REC07 (Orneholm 2017): 14% of 617 healed patients died in 2 years
-    death_reference_age: float = 65.0  # years; REC07's cohort age, assumed (not in clinical_targets.csv)
-    death_log_hr_per_year: float = 0.07  # 1/year; all-cause mortality doubling every ~10 years of age (assumed)
+def reference_load(params: RecurrenceParams) -> float:
+    """The reference patient's unoffloaded plantar load (x a typical plantar forefoot site)."""
+    return unoffloaded_load(1.0, params.reference_adherence, params.offloading_relief)
 
-    def __post_init__(self) -> None:
-        require(0.0 < self.weibull_shape <= 1.0,
-                f"post-closure weibull_shape = {self.weibull_shape} must be in (0, 1]: the hazard falls with time")
-        for name in ("reference_risk_12m", "same_site_share", "rec10_reference_risk", "death_risk_24m"):
-            require_range(f"post-closure {name}", getattr(self, name), 0.0, 1.0, low_open=True, high_open=True)
-        require_range("post-closure offloading_relief", self.offloading_relief, 0.0, 1.0, high_open=True)
-        require_range("post-closure reference_adherence", self.reference_adherence, 0.0, 1.0)
-        require_range("post-closure load_exponent", self.load_exponent, 0.0, 20.0)
-        for name in ("plantar", "neuropathy", "pad", "smoker", "male"):
-            require_range(f"post-closure {name}_odds_ratio", getattr(self, f"{name}_odds_ratio"), 0.0, 100.0,
-                          low_open=True)
 
-    def log_hazard_ratio(self, name: str) -> float:
-        """log HR of the risk `name` (plantar, neuropathy, pad, smoker, male) from its REC10 odds ratio."""
-        return math.log(odds_ratio_to_hazard_ratio(getattr(self, f"{name}_odds_ratio"), self.rec10_reference_risk))
-
-    @property
-    def reference_load(self) -> float:
-        """The reference patient's unoffloaded plantar load (x a typical plantar forefoot site)."""
-        return unoffloaded_load(1.0, self.reference_adherence, self.offloading_relief)
-
-    @property
-    def death_rate_per_month(self) -> float:
-        """Death hazard at the reference age (1/month), constant in time."""
-        return -math.log1p(-self.death_risk_24m) / DEATH_RISK_MONTHS
+def death_rate_per_month(params: RecurrenceParams) -> float:
+    """Death hazard at the reference age (1/month), constant in time."""
+    return -math.log1p(-params.death_risk_24m) / DEATH_RISK_MONTHS
 
 
 # ---- the state at confirmed closure ----------------------------------------------------------------
@@ -216,29 +172,29 @@ class CauseCoefficients:
         return self.same + self.other
 
 
-def risk_score(state: ClosureState, params: PostClosureParams) -> np.ndarray:
+def risk_score(state: ClosureState, params: RecurrenceParams) -> np.ndarray:
     """Linear predictor eta of the recurrence hazards (0 for the reference patient), per patient."""
     p = params
     load = np.maximum(unoffloaded_load(state.plantar_load, state.offloading_adherence, p.offloading_relief), 1e-6)
-    plantar_term = p.log_hazard_ratio("plantar") + p.load_exponent * np.log(load / p.reference_load)
-    return (np.where(state.plantar > 0.5, plantar_term, 0.0) - p.log_hazard_ratio("plantar")
-            + p.log_hazard_ratio("neuropathy") * (state.neuropathy - 1.0)
-            + p.log_hazard_ratio("pad") * state.peripheral_artery_disease
-            + p.log_hazard_ratio("smoker") * state.smoker
-            + p.log_hazard_ratio("male") * (state.male - 1.0))
+    plantar_term = log_hazard_ratio(p, "plantar") + p.load_exponent * np.log(load / reference_load(p))
+    return (np.where(state.plantar > 0.5, plantar_term, 0.0) - log_hazard_ratio(p, "plantar")
+            + log_hazard_ratio(p, "neuropathy") * (state.neuropathy - 1.0)
+            + log_hazard_ratio(p, "pad") * state.peripheral_artery_disease
+            + log_hazard_ratio(p, "smoker") * state.smoker
+            + log_hazard_ratio(p, "male") * (state.male - 1.0))
 
 
-def cause_coefficients(state: ClosureState, params: PostClosureParams) -> CauseCoefficients:
+def cause_coefficients(state: ClosureState, params: RecurrenceParams) -> CauseCoefficients:
     """The cause-specific cumulative-hazard coefficients of each patient (see `CauseCoefficients`)."""
     p = params
     scale = -math.log1p(-p.reference_risk_12m) * np.exp(risk_score(state, p))
     same = scale * p.same_site_share * np.exp(p.scar_immaturity_log_hr * (1.0 - state.scar_maturity))
-    death = p.death_rate_per_month * np.exp(p.death_log_hr_per_year * (state.age_years - p.death_reference_age))
+    death = death_rate_per_month(p) * np.exp(p.death_log_hr_per_year * (state.age_years - p.death_reference_age))
     return CauseCoefficients(same=same, other=scale * (1.0 - p.same_site_share), death_per_month=death,
                              shape=p.weibull_shape)
 
 
-def recurrence_hazard_per_month(state: ClosureState, months, params: PostClosureParams) -> np.ndarray:
+def recurrence_hazard_per_month(state: ClosureState, months, params: RecurrenceParams) -> np.ndarray:
     """Any-site recurrence hazard (1/month) of each patient at `months` since confirmed closure: (n, len(months)).
     It falls with time (Weibull shape <= 1)."""
     c = cause_coefficients(state, params)
@@ -263,7 +219,7 @@ class CumulativeIncidence:
         return self.same_site + self.other_site
 
 
-def cumulative_incidence(state: ClosureState, months, params: PostClosureParams) -> CumulativeIncidence:
+def cumulative_incidence(state: ClosureState, months, params: RecurrenceParams) -> CumulativeIncidence:
     """Cumulative incidence of same-site, other-site and any-site recurrence and of death (competing), at
     `months` since confirmed closure.
 
@@ -299,7 +255,7 @@ def _survival(c: CauseCoefficients, u: np.ndarray) -> np.ndarray:
     return np.exp(-c.recurrence[:, None] * u[None, :] - c.death_per_month[:, None] * months[None, :])
 
 
-def recurrences_per_100_person_years(state: ClosureState, followup_months: float, params: PostClosureParams) -> float:
+def recurrences_per_100_person_years(state: ClosureState, followup_months: float, params: RecurrenceParams) -> float:
     """Pooled incidence of first any-site recurrences per 100 person-years at risk over `followup_months`
     (expected events over expected time alive and recurrence-free), as a cohort study of that length counts it.
     With a hazard that falls with time it falls with the follow-up length."""
@@ -311,7 +267,7 @@ def recurrences_per_100_person_years(state: ClosureState, followup_months: float
     return float(100.0 * events.sum() / (person_months.sum() / MONTHS_PER_YEAR))
 
 
-def death_risk(state: ClosureState, months, params: PostClosureParams) -> np.ndarray:
+def death_risk(state: ClosureState, months, params: RecurrenceParams) -> np.ndarray:
     """Probability of death within `months` of confirmed closure, whether or not an ulcer recurred first (the
     death hazard does not depend on recurrence): (patients, time points). REC07's 14% counts deaths so."""
     t = _months(months)
@@ -333,7 +289,7 @@ class FirstEvents:
         return np.isin(self.event, codes) & (self.month <= months)
 
 
-def sample_first_events(state: ClosureState, params: PostClosureParams, rng: np.random.Generator) -> FirstEvents:
+def sample_first_events(state: ClosureState, params: RecurrenceParams, rng: np.random.Generator) -> FirstEvents:
     """Draw each patient's first event after confirmed closure (exact inversion of the cumulative hazards).
 
     Draws, in order: n unit exponentials for the recurrence time, n for the death time, n uniforms for the

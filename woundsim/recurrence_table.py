@@ -17,8 +17,9 @@ import numpy as np
 from woundsim.cohort import sample_patients
 from woundsim.config import cohort_from, named_option
 from woundsim.errors import renamed
-from woundsim.recurrence import (ClosureState, PostClosureParams, REC09_HAZARD_RATIO, REC09_LOAD_EXPONENT,
-                                 cumulative_incidence, death_risk, odds_ratio_to_risk_ratio,
+from woundsim.params import RecurrenceParams
+from woundsim.recurrence import (REC09_HAZARD_RATIO, REC09_LOAD_EXPONENT, ClosureState, cumulative_incidence,
+                                 death_risk, log_hazard_ratio, odds_ratio_to_risk_ratio,
                                  recurrences_per_100_person_years)
 
 TRIAL_ARM = 10  # SEED03: 0 of 10 treated healers recurred at the same site within 24 months
@@ -40,7 +41,7 @@ def zero_of_ten(risk_24m: np.ndarray, rng: np.random.Generator, arms: int = 4000
     return float(np.mean(np.prod(1.0 - risk_24m[picks], axis=1)))
 
 
-def target_rows(n: int, seed: int, scar_maturity: float, params: PostClosureParams) -> list[tuple[str, ...]]:
+def target_rows(n: int, seed: int, scar_maturity: float, params: RecurrenceParams) -> list[tuple[str, ...]]:
     """(quantity, target id and role, observed [interval], model) rows."""
     healers = population("pivotal_control", n, seed, scar_maturity)
     ci = cumulative_incidence(healers, [12, 24, 36, 60], params)
@@ -70,7 +71,7 @@ def target_rows(n: int, seed: int, scar_maturity: float, params: PostClosurePara
     return rows
 
 
-def conversion_rows(params: PostClosureParams) -> list[tuple[str, ...]]:
+def conversion_rows(params: RecurrenceParams) -> list[tuple[str, ...]]:
     """(risk, source, OR, RR, HR) rows of the odds-ratio conversions."""
     p0 = params.rec10_reference_risk
     rows = []
@@ -78,7 +79,7 @@ def conversion_rows(params: PostClosureParams) -> list[tuple[str, ...]]:
                         ("pad", "peripheral artery disease (stage C/D)"), ("smoker", "smoking"), ("male", "male sex")):
         odds = getattr(params, f"{name}_odds_ratio")
         rows.append((label, "REC10", f"{odds:.2f}", f"{odds_ratio_to_risk_ratio(odds, p0):.2f}",
-                     f"{np.exp(params.log_hazard_ratio(name)):.2f}"))
+                     f"{np.exp(log_hazard_ratio(params, name)):.2f}"))
     rows.append(("improved vs usual offloading, worn >= 80% of steps", "REC09", "0.38", f"{0.257 / 0.478:.2f}",
                  f"{REC09_HAZARD_RATIO:.3f} (load exponent {REC09_LOAD_EXPONENT:.2f})"))
     return rows
@@ -95,7 +96,7 @@ def print_recurrence_table(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scar-maturity", type=float, default=0.5, help="Q at confirmed closure, 0-1 (assumed)")
     args = parser.parse_args(argv)
-    params = PostClosureParams()
+    params = RecurrenceParams()
     print(f"Default post-closure parameters (hand-set priors, not a calibration); {args.patients} patients per "
           f"population, seed {args.seed}, scar maturity {args.scar_maturity:g}.\n")
     print(markdown(("quantity", "target, role", "observed [95% interval]", "model"),

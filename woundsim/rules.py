@@ -72,12 +72,6 @@ def inhibition(c: float, k_half: float, max_inhibition: float) -> float:
 
 
 @njit(cache=True, error_model="numpy")
-def recurrence_probability(hazard_per_month: float, months: float) -> float:
-    """Probability of at least one recurrence within `months` under a constant hazard."""
-    return 1.0 - math.exp(-hazard_per_month * months)
-
-
-@njit(cache=True, error_model="numpy")
 def emax_fraction(exposure: float, ec50: float) -> float:
     """Share of a response's maximal effect (Emax model, Hill n = 1) at `exposure`: exposure / (ec50 + exposure),
     0 without exposure, 1/2 at `ec50` (same unit as `exposure`), towards 1 at saturation."""
@@ -96,3 +90,10 @@ def saturable_uptake(c: float, rate_per_h: float, km: float, dt_h: float) -> flo
     if c <= 0.0 or rate_per_h <= 0.0:
         return 0.0
     return -c * math.expm1(-rate_per_h * km * dt_h / (km + c))
+
+
+def __getattr__(name: str):
+    if name == "recurrence_probability":  # version 1's constant-hazard recurrence, retired
+        raise ImportError("woundsim.rules.recurrence_probability is retired: recurrence after closure is "
+                          "woundsim.endpoints.recurrence_outcomes (woundsim.recurrence)")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,6 +11,7 @@ cached pool or store would differ).
 | replicates of `woundsim run` | `replicate_seeds(seed, n)`: child i, 32-bit word (the seed itself when n = 1) |
 | patients drawn from a cohort spec | `cohort_rng(seed)`: spawn key `COHORT_SAMPLE` |
 | their foot and recurrence risks | `patient_risk_rng(seed)`: spawn key `PATIENT_RISK` |
+| a healed patient's first event after closure | `recurrence_rng(seed)` of its run seed: spawn key `RECURRENCE_EVENTS` |
 | a trial pool's cohort and run seeds | `pool_seeds(seed)`: children 0 and 1, 32-bit words |
 | a calibration particle's two arms | `particle_seeds(root, values)`: spawn key from a hash of the values, children 0 and 1 |
 | the posterior predictive check | `predictive_check_seed(seed)`, `predictive_draws_rng(seed)`: fixed offsets of the seed |
@@ -36,6 +37,7 @@ from woundsim.errors import require
 
 COHORT_SAMPLE = 0xC0  # patients drawn from a CohortSpec (woundsim.cohort.sample_patients)
 PATIENT_RISK = 0xF007  # their foot and recurrence risks (CohortSpec.sample_risks), apart from COHORT_SAMPLE's draws
+RECURRENCE_EVENTS = 0x2EC  # a healed patient's first event after confirmed closure (woundsim.endpoints.recurrence_outcomes)
 TRIAL_DRAWS = 0xD4A  # parameter draws of a trial design study (prior stand-in or posterior)
 EFFECT_SCENARIO = 0x5C  # the treatment pool of an effect scenario (woundsim.trial.power.shrink_effect)
 SENSITIVITY_SAMPLE = 0x5A  # SALib samples of a sensitivity design
@@ -104,6 +106,12 @@ def patient_risk_rng(seed: int) -> np.random.Generator:
     """Generator of the foot and recurrence risks of the patients drawn from a cohort spec: a stream of its own,
     so adding these attributes left the draws of `cohort_rng` (area, duration, grade, ...) unchanged."""
     return keyed_rng(seed, PATIENT_RISK)
+
+
+def recurrence_rng(seed: int) -> np.random.Generator:
+    """Generator of a healed patient's first event after confirmed closure (recurrence or death), from its run
+    seed: a stream apart from the run's, so drawing the event changes nothing of the healing."""
+    return keyed_rng(seed, RECURRENCE_EVENTS)
 
 
 def pool_seeds(seed: int) -> tuple[int, int]:

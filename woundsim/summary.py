@@ -9,17 +9,13 @@ import numpy as np
 import pandas as pd
 
 from woundsim.endpoints import PAR_DAY, PRIMARY_DAY, SECONDARY_DAY, closed_by, closure_confirmed, par_at
-from woundsim.endpoints import recurrence_hazard, recurrence_risk
+from woundsim.endpoints import recurrence_outcomes
+from woundsim.errors import renamed
 from woundsim.units import hours_to_days, voxels_to_area_cm2, weeks_to_days
 
-__all__ = ["closure_quality", "contraction_share", "summarise", "summary_line", "recurrence_hazard", "PRIMARY_DAY", "SECONDARY_DAY", "PAR_DAY"]
-
-
-def closure_quality(model) -> float:
-    """Tissue quality at closure, in [0, 1]: mean granulation x relative perfusion over the ulcer."""
-    w = model.wound
-    rel_perf = model.perfusion[w] / np.maximum(model.perfusion_max[w], 1e-12)
-    return float(np.mean(model.granulation[w] * rel_perf))
+__all__ = ["contraction_share", "summarise", "summary_line", "PRIMARY_DAY", "SECONDARY_DAY", "PAR_DAY"]
+__getattr__ = renamed(__name__, {"closure_quality": "WoundModel.scar_maturity (TissueState.scar_maturity)",
+                                 "recurrence_hazard": "woundsim.endpoints.recurrence_outcomes"})
 
 
 def summarise(model, timeseries: pd.DataFrame, *, stopped_early: bool = False) -> dict:
@@ -42,11 +38,11 @@ def summarise(model, timeseries: pd.DataFrame, *, stopped_early: bool = False) -
     followed_to = min(horizon_day, end_day - confirm_days) if stopped_early else horizon_day
     area0 = float(timeseries["open_area_cm2"].iloc[0])
     par4 = par_at(timeseries["day"], timeseries["par_pct"], PAR_DAY, confirmed)
-    risk12 = risk_fu = math.nan
-    if confirmed:
-        h = recurrence_hazard(p, model.closure_quality, model.impairment)
-        risk12 = recurrence_risk(h, 12.0)
-        risk_fu = recurrence_risk(h, p.recurrence.followup_months)
+    q = model.scar_maturity if confirmed else math.nan
+    closure = {**model.patient.to_dict(), "confirmed_closure_day": first + confirm_days if confirmed else math.nan,
+               "scar_maturity": q}
+    seed = model.seed if model.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
+    recurrence = recurrence_outcomes({k: [v] for k, v in closure.items()}, p.recurrence, seeds=[seed])
     m1 = timeseries["m1_fraction"].to_numpy(dtype=float)
     contracted = voxels_to_area_cm2(model.contracted_voxels, p.numerics.dx_um)
     return {
@@ -60,9 +56,8 @@ def summarise(model, timeseries: pd.DataFrame, *, stopped_early: bool = False) -
         "peak_m1_fraction": float(np.nanmax(m1)) if np.isfinite(m1).any() else math.nan,
         "contracted_area_cm2": contracted,
         "contraction_share": contraction_share(contracted, area0) if confirmed else math.nan,
-        "closure_quality": model.closure_quality if confirmed else math.nan,
-        "recurrence_risk_12m": risk12,
-        "recurrence_risk_followup": risk_fu,
+        "scar_maturity": q,
+        **{k: float(v[0]) for k, v in recurrence.items()},
         "horizon_days": horizon_day,
         "simulated_days": end_day,
     }

@@ -41,7 +41,8 @@ class TissueState:
             perfusion and the value angiogenesis tends to.
         maturity: float64 in [0, 1], how mature the repair tissue is (0 fresh or open, 1 intact skin): it rises
             while a wound voxel is covered and falls to 0 when it opens (`woundsim.kernels.foot`; docs/foot.md).
-            Plantar load breaks down fresh front epithelium in proportion to 1 - maturity.
+            Plantar load breaks down fresh front epithelium in proportion to 1 - maturity; the scar maturity at
+            confirmed closure (`scar_maturity`) reads it.
 
     Attributes derived by `reindex()` (read only):
         wound_idx: int64 (n_wound,), flat index (y * nx + x) of each wound voxel, ascending.
@@ -116,6 +117,23 @@ class TissueState:
         self.debris[voxels] = 0.0
         self.perfusion[voxels] = self.perfusion_max[voxels]
         self.maturity[voxels] = 1.0
+
+    def scar_maturity(self, maturation_days: float, scar_days: float) -> float:
+        """Scar maturity Q of the healed ulcer, in [0, 1] (1 mature; docs/recurrence.md): the mean over the wound
+        voxels of granulation x (1 - exp(-days covered / `scar_days`)), a filled bed under long-standing
+        epithelium. The days covered come from `maturity` = 1 - exp(-days covered / `maturation_days`) (0 when
+        open, so a voxel broken down again starts over): 1 - exp(-days / scar_days) = 1 - (1 - maturity)^(
+        maturation_days / scar_days). Relative perfusion is left out (it made fast healers look worse in version 1).
+
+        Args:
+            maturation_days: the time constant of `maturity` (d; `FootParams.maturation_days`).
+            scar_days: the scar's (d; `TissueParams.scar_maturation_days`).
+        """
+        if self.n_wound == 0:
+            return 1.0  # the whole ulcer became intact skin (contraction): no scar
+        w = self.wound_idx
+        fresh = np.clip(1.0 - self.maturity.reshape(-1)[w], 0.0, 1.0)
+        return float(np.mean(self.granulation.reshape(-1)[w] * (1.0 - fresh ** (maturation_days / scar_days))))
 
     def margin(self) -> np.ndarray:
         """Wound voxels 4-adjacent to a voxel outside the wound (or on the grid's edge): the ulcer's outer ring."""

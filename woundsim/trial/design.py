@@ -56,6 +56,9 @@ class Dropout:
         require(self.timing in DROPOUT_TIMINGS, f"dropout.timing = {self.timing!r}; allowed {DROPOUT_TIMINGS}")
 
 
+RECURRENCE_SITES = ("same_site", "any_site")
+
+
 @dataclass(frozen=True)
 class TrialDesign:
     """A two-arm parallel-group trial (arm 0 = treatment, arm 1 = control).
@@ -72,6 +75,8 @@ class TrialDesign:
         followup_days: length of the follow-up for the closure endpoints (d); at least primary_day +
             confirmation_days.
         recurrence_followup_months: follow-up after closure for recurrence (months).
+        recurrence_site: the recurrence the trial counts: "same_site" (the healed ulcer's site, as the seed
+            trial's 0/10 is read, SEED03) or "any_site" (any new foot ulcer).
         arm_sizes: control-arm sizes to scan.
         alpha: two-sided significance level.
         n_trials: simulated trials per arm size.
@@ -88,6 +93,7 @@ class TrialDesign:
     confirmation_days: float = 14.0      # d; FDA closure definition (clinical_targets END01)
     followup_days: float = 140.0         # d; week 20
     recurrence_followup_months: float = 12.0  # months
+    recurrence_site: str = "same_site"  # "same_site" or "any_site" (woundsim.endpoints.RECURRENCE_EVENTS)
     arm_sizes: tuple[int, ...] = (25, 50, 75, 100, 150, 200)
     alpha: float = 0.05
     n_trials: int = 1000
@@ -107,6 +113,8 @@ class TrialDesign:
         require_range("followup_days", self.followup_days, self.primary_day + self.confirmation_days, 1095.0,
                       unit="d")
         require_range("recurrence_followup_months", self.recurrence_followup_months, 1.0, 60.0, unit="months")
+        require(self.recurrence_site in RECURRENCE_SITES,
+                f"recurrence_site = {self.recurrence_site!r}; allowed {', '.join(RECURRENCE_SITES)}")
         require(len(self.arm_sizes) > 0, "arm_sizes must not be empty")
         for n in self.arm_sizes:
             require(isinstance(n, int) and not isinstance(n, bool) and 2 <= n <= 100_000,

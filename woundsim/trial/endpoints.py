@@ -14,9 +14,12 @@ defined once in `woundsim.endpoints`):
 - primary: `closed_by_primary` = confirmed closure first seen on or before `primary_day`; patients lost
   before confirmation count as not closed (intention to treat, non-responder imputation).
 - PAR at week 4: recorded when the patient attends the day-28 visit, else missing.
-- recurrence among healed (confirmed closure during follow-up): a Bernoulli draw with the patient's risk
-  over `recurrence_followup_months` (from `recurrence_risk_12m` assuming a constant hazard when the
-  follow-up is not 12 months).
+- recurrence among healed (confirmed closure during follow-up): the patient's first recurrence at
+  `design.recurrence_site` (same-site by default, as the seed trial's 0/10 is read) within
+  `recurrence_followup_months` of confirmed closure, death competing: the first event drawn for each
+  simulated patient by `woundsim.endpoints.recurrence_outcomes` (`recurrence_same_site_month`,
+  `recurrence_any_site_month`), so a pool patient drawn into several trials has the same recurrence, as
+  it has the same closure day.
 
 Analysis (`analyse_trial`), one simulated trial at a time, treatment (arm 0) against control (arm 1):
 - primary: Pearson chi-square without continuity correction (the pooled two-proportion z-test, whose power
@@ -28,7 +31,7 @@ Analysis (`analyse_trial`), one simulated trial at a time, treatment (arm 0) aga
 - PAR at week 4: Mann-Whitney U (two-sided, normal approximation), because PAR is bounded above at 100%
   with a point mass there (ulcers closed by week 4), unbounded below (enlarging ulcers) and skewed, so a
   t-test's normality and equal-variance assumptions fail and single outliers dominate the mean.
-- recurrence at 12 months among healed: Fisher's exact test.
+- recurrence within `recurrence_followup_months` among healed: Fisher's exact test.
 Intervals are at level 1 - alpha.
 """
 
@@ -40,7 +43,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from woundsim.endpoints import PAR_DAY, confirmation_visit, last_visit_by, observed_closure_day, risk_over_months
+from woundsim.endpoints import (PAR_DAY, RECURRENCE_EVENTS, confirmation_visit, last_visit_by, observed_closure_day,
+                                recurred_within, require_columns)
 from woundsim.errors import InputError
 from woundsim.trial import stats
 from woundsim.trial.design import TrialDesign, dropout_hazard_per_day
@@ -56,8 +60,9 @@ def pool_arrays(pool: pd.DataFrame, stratum_codes: np.ndarray | None = None) -> 
 
     Args:
         pool: one row per simulated patient with at least `first_closure_day` and
-            `confirmed_closure_day` (d); optional `par_week4` (%), `recurrence_risk_12m` and `horizon_days`
-            (d; missing means unlimited).
+            `confirmed_closure_day` (d); optional `par_week4` (%), the drawn first recurrences
+            `recurrence_same_site_month` and `recurrence_any_site_month` (months after confirmed closure; inf
+            none, NaN not healed; missing: recurrence unknown) and `horizon_days` (d; missing means unlimited).
         stratum_codes: integer stratum code per row, or None.
     """
     if not isinstance(pool, pd.DataFrame) or len(pool) == 0:
@@ -74,13 +79,16 @@ def pool_arrays(pool: pd.DataFrame, stratum_codes: np.ndarray | None = None) -> 
     closure = np.where(np.isfinite(confirmed), first, math.nan)
     if np.any(closure < 0) or np.any(np.isfinite(confirmed) & ~np.isfinite(first)):
         raise InputError("first_closure_day must be >= 0 d and given wherever confirmed_closure_day is")
-    risk = col("recurrence_risk_12m", math.nan)
-    if np.any((risk < 0) | (risk > 1)):
-        raise InputError("recurrence_risk_12m must lie in [0, 1]")
+    if "recurrence_risk_12m" in pool.columns:
+        require_columns(pool, RECURRENCE_EVENTS, "a trial pool")
+    months = {name: col(name, math.nan) for name in RECURRENCE_EVENTS}
+    if any(np.any(m < 0) for m in months.values()):
+        raise InputError(f"{' and '.join(RECURRENCE_EVENTS)} must be >= 0 months (inf: no recurrence)")
     horizon = col("horizon_days", math.inf)
     horizon = np.where(np.isnan(horizon), math.inf, horizon)
     codes = np.zeros(n, dtype=np.int64) if stratum_codes is None else np.asarray(stratum_codes, dtype=np.int64)
-    return {"closure_day": closure, "par_week4": col("par_week4", math.nan), "risk_12m": risk,
+    return {"closure_day": closure, "par_week4": col("par_week4", math.nan),
+            "same_site_month": months["recurrence_same_site_month"], "any_site_month": months["recurrence_any_site_month"],
             "horizon_days": horizon, "stratum": codes}
 
 
@@ -88,7 +96,8 @@ def observe_arrays(pool: dict[str, np.ndarray], design: TrialDesign, rng: np.ran
     """Observation model on arrays from `pool_arrays` (see the module docstring); the fast path."""
     n = pool["closure_day"].size
     v = design.visit_interval_days
-    u_drop, u_time, u_rec = rng.random(n), rng.random(n), rng.random(n)
+    u_drop, u_time = rng.random(n), rng.random(n)
+    rng.random(n)  # drawn as before recurrence version 2 (a Bernoulli per trial), so dropout's streams stay the same
     if design.dropout.timing == "uniform":
         dropout_day = np.where(u_drop < design.dropout.rate, u_time * design.followup_days, math.inf)
     else:
@@ -99,7 +108,7 @@ def observe_arrays(pool: dict[str, np.ndarray], design: TrialDesign, rng: np.ran
     seen = observed_closure_day(pool["closure_day"], v)
     confirm_visit = confirmation_visit(seen, design.confirmation_days, v)
     event = confirm_visit <= last_visit
-    risk = risk_over_months(pool["risk_12m"], design.recurrence_followup_months)
+    recurred = recurred_within(pool[f"{design.recurrence_site}_month"], design.recurrence_followup_months)
     return {
         "dropout_day": dropout_day,
         "last_visit_day": last_visit,
@@ -107,7 +116,7 @@ def observe_arrays(pool: dict[str, np.ndarray], design: TrialDesign, rng: np.ran
         "closure_time_days": np.where(event, seen, last_visit),
         "closed_by_primary": event & (seen <= design.primary_day),
         "par_week4": np.where(last_visit >= PAR_DAY, pool["par_week4"], math.nan),
-        "recurred": np.where(event & np.isfinite(risk), (u_rec < risk).astype(float), math.nan),
+        "recurred": np.where(event, recurred, math.nan),
         "stratum": pool["stratum"],
     }
 
@@ -123,8 +132,9 @@ def observe_patients(pool_rows: pd.DataFrame, design: TrialDesign, rng: np.rando
 
     Returns:
         DataFrame with `dropout_day`, `last_visit_day`, `closure_event`, `closure_time_days` (d),
-        `closed_by_primary`, `par_week4` (%, NaN if missed), `healed`, `recurred_12m` (1/0; NaN if not
-        healed or the recurrence risk is unknown) and the stratification column.
+        `closed_by_primary`, `par_week4` (%, NaN if missed), `healed`, `recurred_12m` (1/0 within
+        `recurrence_followup_months`, whatever it is; NaN if not healed or the recurrence is unknown) and the
+        stratification column.
     """
     obs = observe_arrays(pool_arrays(pool_rows), design, rng)
     out = pd.DataFrame({k: obs[k] for k in ("dropout_day", "last_visit_day", "closure_event",

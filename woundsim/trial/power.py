@@ -73,7 +73,8 @@ def _draw_rows(rng: np.random.Generator, a: dict, b: dict, n_a: int, n_b: int,
 
 
 def _subset(arr: dict, rows: np.ndarray) -> dict:
-    return {k: arr[k][rows] for k in ("closure_day", "par_week4", "risk_12m", "horizon_days", "stratum")}
+    return {k: arr[k][rows] for k in ("closure_day", "par_week4", "same_site_month", "any_site_month", "horizon_days",
+                                       "stratum")}
 
 
 def _effective(design: TrialDesign, stratify: str | None) -> TrialDesign:

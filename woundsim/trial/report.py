@@ -208,7 +208,8 @@ def _design_text(cfg: dict) -> str:
             f"{100 * r['max_shrink_fraction']:g}% (or closed) are excluded before randomisation\n"
             f"- dropout {100 * d['dropout']['rate']:g}% ({d['dropout']['timing']} over follow-up), visits every "
             f"{d['visit_interval_days']:g} days, primary at day {d['primary_day']:g} confirmed "
-            f"{d['confirmation_days']:g} days later, follow-up {d['followup_days']:g} days, recurrence over "
+            f"{d['confirmation_days']:g} days later, follow-up {d['followup_days']:g} days, recurrence ("
+            f"{d.get('recurrence_site', 'same_site').replace('_', '-')}) over "
             f"{d.get('recurrence_followup_months', 12):g} months\n"
             f"- alpha {d['alpha']:g} (two-sided); arm sizes scanned {d['arm_sizes']}; {d['n_trials']} trials per size "
             f"at the reference parameters, {cfg['analysis']['n_trials_draw']} per size and draw\n")

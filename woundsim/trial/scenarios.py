@@ -6,7 +6,9 @@ A rate scenario replaces the simulation model by per-patient summaries drawn dir
   week-12 visit, so the week-12 endpoint is exactly Bernoulli(rate) without dropout);
 - every closure is confirmed (`confirmed_closure_day` = first closure + 14 d);
 - optional PAR at week 4: 100% if closed by day 28, else normal(mean, sd) capped at 100%;
-- recurrence risk over 12 months: a constant for healed patients.
+- recurrence: each healed patient's first recurrence month drawn with a constant hazard that gives
+  `recurrence_risk_12m` within 12 months, written to both recurrence columns (the scenario's risk stands for
+  whichever recurrence the trial counts), drawn after everything else.
 Two arms of exponential closure with hazards h and HR * h have a hazard ratio HR, the setting of
 Schoenfeld's formula (`schoenfeld_power`). Published pivotal trials are kept as YAML rate scenarios in
 conf/trial/ (`load_rate_scenario`).
@@ -26,6 +28,7 @@ from scipy.stats import norm
 
 from woundsim.endpoints import PAR_DAY, PRIMARY_DAY, closed_by_table, confirmation_visit, last_visit_by
 from woundsim.errors import InputError, require, require_range
+from woundsim.recurrence import MONTHS_PER_YEAR
 from woundsim.trial.design import TrialDesign, dropout_hazard_per_day
 
 
@@ -41,7 +44,7 @@ def exponential_pool(hazard_per_day: float, n: int, rng: np.random.Generator, *,
         rng: generator.
         horizon_days: simulated horizon (d); closures after it are not seen.
         par_mean, par_sd: PAR at week 4 of patients open at day 28 (%); NaN leaves PAR missing.
-        recurrence_risk_12m: recurrence probability within 12 months of closure, in [0, 1].
+        recurrence_risk_12m: recurrence probability within 12 months of closure, in [0, 1] (constant hazard).
         strata: optional mapping stratum label -> proportion, written to `stratum_column`.
         stratified_draws: draw the closure times from stratified uniforms ((permutation of 0..n-1 +
             U(0, 1)) / n), so the pool's empirical closure distribution matches the exponential to O(1/n)
@@ -61,7 +64,6 @@ def exponential_pool(hazard_per_day: float, n: int, rng: np.random.Generator, *,
     pool = pd.DataFrame({"first_closure_day": first, "confirmed_closure_day": confirmed,
                          "time_to_closure_days": np.where(np.isfinite(confirmed), first, math.nan),
                          "par_week4": par,
-                         "recurrence_risk_12m": np.where(np.isfinite(confirmed), recurrence_risk_12m, math.nan),
                          "horizon_days": horizon_days})
     pool.insert(3, "closed_by_week12", closed_by_table(pool, PRIMARY_DAY).astype(bool))
     if strata:
@@ -69,6 +71,10 @@ def exponential_pool(hazard_per_day: float, n: int, rng: np.random.Generator, *,
         prob = np.array([strata[k] for k in labels], float)
         require(bool(np.all(prob >= 0)) and prob.sum() > 0, "strata proportions must be >= 0 with a positive sum")
         pool[stratum_column] = np.array(labels, dtype=object)[rng.choice(len(labels), n, p=prob / prob.sum())]
+    with np.errstate(divide="ignore"):
+        month = rng.exponential(size=n) * MONTHS_PER_YEAR / -np.log1p(-recurrence_risk_12m)
+    month = np.where(np.isfinite(confirmed), month, math.nan)
+    pool["recurrence_same_site_month"], pool["recurrence_any_site_month"] = month, month
     return pool
 
 

@@ -1,0 +1,96 @@
+"""Recurrence version 2 wired into the run summary (issue 17 item 5): scar maturity from the tissue state at
+confirmed closure, the one table function (`woundsim.endpoints.recurrence_outcomes`) against the in-run
+result, parameters that act after closure only, and better offloading adherence recurring less."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from woundsim.endpoints import RECURRENCE_EVENTS, RECURRENCE_RISKS, recurrence_outcomes
+from woundsim.model import WoundModel
+from woundsim.params import ModelParams, with_overrides
+from woundsim.patient import Patient
+from woundsim.simulate import simulate
+
+SEEDS = (11, 22, 33, 44, 55, 66, 77, 88)
+ALPHA = 0.005  # one-sided level of the paired t-test
+SMALL = Patient(area_cm2=0.3, texas_grade=1, duration_weeks=6.0, hba1c_pct=7.0)  # closes in ~2 months
+
+
+def coarse(**overrides) -> ModelParams:
+    """250 µm / 2 h, a fixed 12-week horizon for every arm: a small grade-I ulcer runs in about a second."""
+    return with_overrides(ModelParams(), {"numerics.dx_um": 250.0, "numerics.dt_agent_h": 2.0,
+                                          "numerics.dt_field_h": 2.0, "numerics.horizon_weeks": 12.0, **overrides})
+
+
+def run_table(patients: list[Patient], params: ModelParams, seeds=SEEDS) -> pd.DataFrame:
+    """One row per run: the patient's attributes, its seed and its summary (as every stored table holds them)."""
+    rows = [{**p.to_dict(), "seed": s, **simulate(params, p, seed=s).summary} for p, s in zip(patients, seeds)]
+    return pd.DataFrame(rows)
+
+
+def test_scar_maturity_is_read_from_the_tissue_state():
+    """Q = mean of granulation x (1 - exp(-days covered / scar time)), the days covered read from the repair
+    tissue's maturity 1 - exp(-days covered / maturation time) (0 when open)."""
+    model = WoundModel(seed=0)
+    t = model.tissue
+    w = t.wound
+    assert t.scar_maturity(14.0, 73.0) == 0.0  # nothing covered yet
+    t.granulation[w] = 0.8
+    t.maturity[w] = 1.0 - math.exp(-10.0 / 14.0)  # covered for 10 days
+    assert t.scar_maturity(14.0, 73.0) == pytest.approx(0.8 * (1.0 - math.exp(-10.0 / 73.0)))
+    broken = np.flatnonzero(w.ravel())[: w.sum() // 2]
+    t.maturity.reshape(-1)[broken] = 0.0  # half broken down again: their maturity starts over
+    assert t.scar_maturity(14.0, 73.0) == pytest.approx(0.4 * (1.0 - math.exp(-10.0 / 73.0)), rel=0.02)
+    assert math.isnan(model.scar_maturity)  # not confirmed yet
+
+
+def test_stored_closure_states_give_the_in_run_recurrence_and_its_parameters_act_after_closure_only():
+    patients = [dataclasses.replace(SMALL, plantar=bool(i % 2), smoker=i % 3 == 0, offloading_adherence=0.1 * i,
+                                    age_years=45.0 + 5 * i) for i in range(4)]
+    base = coarse()
+    stored = run_table(patients, base, SEEDS[:4])
+    assert stored["confirmed_closure_day"].notna().sum() >= 3, "the small ulcers should close: nothing to compare"
+    again = recurrence_outcomes(stored, base.recurrence, seeds=stored["seed"])
+    same(again, stored)
+    # other recurrence parameters: the healing (and the scar maturity) is the same run, the recurrence follows
+    # from the stored closure states alone
+    changed = dataclasses.replace(base.recurrence, same_site_share=0.3, weibull_shape=0.8, reference_risk_12m=0.5)
+    rerun = run_table(patients, dataclasses.replace(base, recurrence=changed), SEEDS[:4])
+    np.testing.assert_array_equal(rerun["first_closure_day"], stored["first_closure_day"])
+    np.testing.assert_array_equal(rerun["scar_maturity"], stored["scar_maturity"])
+    refit = recurrence_outcomes(stored, changed, seeds=stored["seed"])
+    same(refit, rerun)
+    assert not np.allclose(refit["recurrence_same_site_followup"].dropna(), again["recurrence_same_site_followup"].dropna())
+    healed = stored["confirmed_closure_day"].notna()
+    assert stored.loc[~healed, list(RECURRENCE_RISKS)].isna().all().all()
+    assert ((stored.loc[healed, "scar_maturity"] > 0) & (stored.loc[healed, "scar_maturity"] <= 1)).all()
+
+
+def same(table: pd.DataFrame, summaries: pd.DataFrame) -> None:
+    """The table function's risks equal the summaries' (to rounding: patients are integrated together, not one
+    at a time), and its drawn events exactly."""
+    for column in RECURRENCE_RISKS:
+        np.testing.assert_allclose(table[column], summaries[column], rtol=1e-12, atol=0, err_msg=column)
+    for column in RECURRENCE_EVENTS:
+        np.testing.assert_array_equal(table[column], summaries[column], err_msg=column)
+
+
+def recurrence_12m_per_seed(adherence: float) -> np.ndarray:
+    """Any-site recurrence risk within 12 months per seed; a run that did not close counts 0 (nothing to recur)."""
+    table = run_table([dataclasses.replace(SMALL, offloading_adherence=adherence)] * len(SEEDS), coarse())
+    return table["recurrence_any_site_12m"].fillna(0.0).to_numpy()
+
+
+def test_better_offloading_adherence_recurs_less():
+    """Paired over common seeds, equal horizons; fails when nothing heals (every difference 0)."""
+    poor, good = recurrence_12m_per_seed(0.2), recurrence_12m_per_seed(0.95)
+    d = poor - good
+    assert np.count_nonzero(good > 0) >= len(SEEDS) / 2, f"the good-adherence arm healed in too few seeds: {good}"
+    assert np.any(d != d[0]) or d[0] > 0, f"every paired difference is {d[0]:g}"
+    p = stats.ttest_rel(poor, good, alternative="greater").pvalue if np.any(d != d[0]) else 0.0
+    assert p < ALPHA, f"{poor} vs {good}: mean paired difference {d.mean():.3f}, one-sided p {p:.3g}"
