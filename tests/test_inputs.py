@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from woundsim.errors import InputError
-from woundsim.params import ModelParams, flatten, validate, with_overrides
+from woundsim.params import GONE, ModelParams, flatten, validate, with_overrides
 from woundsim.patient import CohortSpec, Patient
 from woundsim.treatment import Treatment, validate_treatment
 
@@ -93,3 +93,11 @@ def test_cohort_spec_refuses_bad_mixes():
         CohortSpec(offloading_adherence_mean=0.9, offloading_adherence_sd=0.4)  # no beta has this mean and SD
     with pytest.raises(InputError, match="area window"):
         CohortSpec(area_min_cm2=5.0, area_max_cm2=1.0)
+
+
+def test_a_whole_flattened_parameter_set_passes_through_with_overrides_but_a_gone_name_with_a_value_does_not():
+    # the trial designer rebuilds parameter sets from flatten(): the gone names are there, unset
+    assert with_overrides(ModelParams(), flatten(ModelParams())) == ModelParams()
+    name = next(iter(GONE))
+    with pytest.raises(InputError, match="is gone"):
+        with_overrides(ModelParams(), {name: 1.0})

@@ -383,6 +383,8 @@ def with_overrides(params: ModelParams, overrides: dict[str, float]) -> ModelPar
     params = _deep_copy(params)
     for name, value in overrides.items():
         if name in GONE:
+            if value is None:  # a whole flattened parameter set carries the gone names unset: nothing to refuse
+                continue
             raise InputError(f"model parameter {name!r} is gone: {GONE[name]}")
         node, leaf = _owner(params, name)
         current = getattr(node, leaf)
