@@ -126,9 +126,10 @@ class TissueParams:
     debris_initial: float = 1.0  # u per open voxel at entry, Texas stage A (prior)
     debris_infected_fold: float = 3.0  # -, stage B/D infection multiplies debris (prior)
     debris_growth_per_day: float = 0.15  # 1/day, bacterial regrowth in open wound voxels (prior)
-    debris_growth_infected_fold: float = 1.0  # -, stage B/D infection multiplies that regrowth: an infected ulcer's
-    # bioburden re-forms between debridements (prior; biofilm re-forms within about 3 days of sharp debridement,
-    # Wolcott et al. 2010 J Wound Care 19:320). [1, 6]
+    debris_growth_infected_fold: float = 6.0  # -, stage B/D infection multiplies that regrowth: an infected ulcer's
+    # bioburden re-forms within about 3 days of sharp debridement (Wolcott et al. 2010 J Wound Care 19:320): logistic
+    # regrowth from 20% to 80% of capacity in 3 days is ln 16 / 3 d = 0.92/day, 6.2x the clean ulcer's 0.15/day
+    # (prior). No antibiotic is modelled: the infection persists through the run. [1, 8]
     debris_max: float = 3.0  # u, carrying capacity of debris per voxel (prior)
     debris_tnf: float = 0.3  # u/h of tnf per unit debris (damage signal, prior)
     covered_debris_decay_per_day: float = 1.0  # 1/day, resolution of debris under a closed epithelium: within days (prior)
@@ -217,9 +218,9 @@ class FootParams:
     load_exponent: float = 3.95  # -, damage ~ U^exponent: the recurrence model's REC09 exponent
     # (woundsim.recurrence.REC09_LOAD_EXPONENT; Bus 2013 HR 0.457 for a load ratio of about 0.82), assumed to hold
     # for fresh repair tissue as for healed skin. [1, 8]
-    epithelial_breakdown_um_day: float = 0.0  # µm/day, speed at which load at U = 1 erodes fresh (maturity 0)
-    # front epithelium (prior, assumed; an unoffloaded plantar ulcer enlarges by millimetres in weeks: its edge is
-    # lost faster than the 20-60 µm/day a diabetic edge advances). [30, 1000]
+    epithelial_breakdown_um_day: float = 170.0  # µm/day, speed at which load at U = 1 erodes fresh (maturity 0)
+    # front epithelium (prior, assumed: an unoffloaded plantar ulcer enlarges by millimetres in weeks, its edge lost
+    # faster than the 20-60 µm/day a diabetic edge advances). [30, 1000]; the default is the range's geometric centre
     breakdown_granulation_share: float = 0.15  # -, share of a broken-down front voxel's granulation torn with its
     # epithelium (prior: fresh granulation is friable and bleeds under shear; a filled voxel so torn can still be
     # covered, keratinocyte.cover_granulation 0.8, while a barely filled one needs refilling). [0, 0.8]
