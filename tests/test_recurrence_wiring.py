@@ -22,9 +22,14 @@ SMALL = Patient(area_cm2=0.3, texas_grade=1, duration_weeks=6.0, hba1c_pct=7.0) 
 
 
 def coarse(**overrides) -> ModelParams:
-    """250 µm / 2 h, a fixed 12-week horizon for every arm: a small grade-I ulcer runs in about a second."""
+    """250 µm / 2 h, a fixed 12-week horizon for every arm: a small grade-I ulcer runs in about a second.
+
+    The foot's load breakdown of fresh tissue (woundsim.foot, docs/foot.md) is switched off: these tests are
+    about what follows a closure, and with it on a poorly offloaded plantar ulcer stalls, so the arms would
+    differ in who heals rather than in who recurs (tests/test_foot_behaviour.py tests the healing side)."""
     return with_overrides(ModelParams(), {"numerics.dx_um": 250.0, "numerics.dt_agent_h": 2.0,
-                                          "numerics.dt_field_h": 2.0, "numerics.horizon_weeks": 12.0, **overrides})
+                                          "numerics.dt_field_h": 2.0, "numerics.horizon_weeks": 12.0,
+                                          "foot.epithelial_breakdown_um_day": 0.0, **overrides})
 
 
 def run_table(patients: list[Patient], params: ModelParams, seeds=SEEDS) -> pd.DataFrame:
