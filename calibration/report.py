@@ -128,7 +128,10 @@ def _progress_lines(run: dict, progress: pd.DataFrame, diagnostics: pd.DataFrame
     if diagnostics is not None:
         lines += ["## Emulator diagnostics", "",
                   "Standardised leave-one-out errors: an emulator passes with >= 95% within +-3 and their SD "
-                  "within 0.7-1.4.", "", markdown_table(diagnostics), ""]
+                  "within 0.7-1.4. A statistic defined at too few of a wave's design points (a mean closure time "
+                  "where few points closed anyone) is not emulated in that wave (emulated False): that wave does "
+                  "not cut on it, and if it is the last wave the posterior's emulator likelihood leaves it out; "
+                  "the real-model predictive check still judges it.", "", markdown_table(diagnostics), ""]
     if wall_time is not None:
         lines += ["## Projected wall time", "",
                   "The waves' simulations against workers (Dask: `calibration.sampler.kind=dask`), from the measured "

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from calibration.history_matching.design import latin_hypercube, to_abc, to_quantiles
-from calibration.history_matching.emulator import StatisticEmulator, loo_diagnostic
+from calibration.history_matching.emulator import StatisticEmulator, loo_diagnostic, min_evaluations
 from calibration.history_matching.evaluations import WaveStore
 from calibration.history_matching.implausibility import (Observation, boundary_tail, combine, implausibility,
                                                          log_likelihood)
@@ -170,6 +170,32 @@ def test_posterior_has_the_installed_format_and_its_ess(standin_waves, tmp_path)
     path = write_posterior(table, STANDIN_PRIORS, tmp_path / "posterior.parquet", {"calibration": "standin"})
     particles, weights = load_posterior(path)  # woundsim reads it without pyabc
     assert list(particles.columns) == [p.target for p in STANDIN_PRIORS] and weights.sum() == pytest.approx(1.0)
+
+
+class _RarelyClosingTrial(StandInSimulator):
+    """The stand-in, with the treated arm's mean closure time undefined (no one closed) at most design points, as a
+    version-2 cohort far from the target region gives it."""
+
+    def statistics(self, arms):
+        out = super().statistics(arms)
+        if out["trial_closed_fraction"] < 0.95:
+            out["trial_mean_closure_days"] = float("nan")
+        return out
+
+
+def test_a_statistic_defined_at_too_few_design_points_is_not_emulated_and_does_not_cut(tmp_path):
+    lines = []
+    options = WaveOptions(waves=1, design_size=12, later_design_size=12, bootstrap=12, restarts=0, batch=5000,
+                          max_draws=40000, region_size=200)
+    result = run_waves(_RarelyClosingTrial(), _standin_problem(), WaveStore(tmp_path), options, seed=5,
+                       parallel=SERIAL, progress=lines.append)
+    diag = result.diagnostics.set_index("statistic")
+    assert not diag.loc["trial_mean_closure_days", "emulated"] and diag.loc["trial_closed_fraction", "emulated"]
+    assert 0 < diag.loc["trial_mean_closure_days", "n"] < min_evaluations(len(STANDIN_PRIORS))
+    assert "trial_mean_closure_days" not in result.waves[0].emulators
+    assert result.table["not_emulated"].iloc[0] == "trial_mean_closure_days"
+    assert any("not cut on: trial_mean_closure_days" in line for line in lines)
+    assert 0 < result.table["nonimplausible_share"].iloc[0] < 1  # the other statistics still cut
 
 
 def test_projected_wall_time_runs_each_wave_in_rounds_of_workers():

@@ -60,6 +60,12 @@ def loo_diagnostic(errors: np.ndarray) -> LooDiagnostic:
     return LooDiagnostic(len(errors), float(np.mean(np.abs(errors) <= LOO_WITHIN)), float(np.std(errors, ddof=1)))
 
 
+def min_evaluations(dimensions: int) -> int:
+    """The fewest evaluations an emulator of `dimensions` inputs is fitted to (its linear mean's d + 1 terms, and
+    two more so that leave-one-out has residuals to judge)."""
+    return dimensions + 3
+
+
 class StatisticEmulator:
     """Emulator of one statistic: linear mean + GP residual, per-point noise.
 
@@ -74,7 +80,8 @@ class StatisticEmulator:
     def fit(self, u: np.ndarray, y: np.ndarray, noise_var: np.ndarray) -> StatisticEmulator:
         """Fit to evaluations y at inputs u (n x d) with Monte Carlo variances noise_var (per point)."""
         u, y, noise = np.atleast_2d(u).astype(float), np.asarray(y, dtype=float), np.asarray(noise_var, dtype=float)
-        require(len(y) >= u.shape[1] + 3, f"an emulator needs at least {u.shape[1] + 3} evaluations, got {len(y)}")
+        need = min_evaluations(u.shape[1])
+        require(len(y) >= need, f"an emulator needs at least {need} evaluations, got {len(y)}")
         basis = self._basis(u)
         self.beta = np.linalg.lstsq(basis, y, rcond=None)[0]
         resid = y - basis @ self.beta

@@ -57,7 +57,7 @@ def kish_ess(weights: np.ndarray) -> float:
 def emulator_log_likelihood(wave: Wave, observations: list[Observation], u: np.ndarray) -> np.ndarray:
     """log L(u): the sum over observations of the emulator log-likelihood under one wave's emulators."""
     total = np.zeros(len(u))
-    for obs in observations:
+    for obs in wave.emulated(observations):
         mean, var = wave.emulators[obs.name].predict(u)
         unit = np.exp(wave.unit_variance[obs.name].predict(u)[0]) if obs.name in wave.unit_variance else None
         total += log_likelihood(obs, mean, var, unit)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from calibration.history_matching.design import (bounding_box, latin_hypercube, maximin_subset, sample_region,
                                                  to_abc)
-from calibration.history_matching.emulator import StatisticEmulator, loo_diagnostic
+from calibration.history_matching.emulator import StatisticEmulator, loo_diagnostic, min_evaluations
 from calibration.history_matching.evaluations import EvaluationTask, Simulator, WaveStore, evaluate
 from calibration.history_matching.implausibility import CUTOFF, Observation, combine, implausibility
 from woundsim.errors import InputError, require
@@ -79,6 +79,10 @@ class Wave:
     unit_variance: dict[str, StatisticEmulator]
     diagnostics: pd.DataFrame
 
+    def emulated(self, observations: list[Observation]) -> list[Observation]:
+        """The observations this wave emulates (a statistic defined at too few design points is not)."""
+        return [obs for obs in observations if obs.name in self.emulators]
+
 
 @dataclass
 class WavesResult:
@@ -99,10 +103,12 @@ def point_seed(seed: int, wave: int, point: int) -> int:
 def wave_implausibility(wave: Wave, observations: list[Observation], u: np.ndarray, rule: str) -> np.ndarray:
     """Combined implausibility of points u under one wave's emulators."""
     columns = []
-    for obs in observations:
+    for obs in wave.emulated(observations):
         mean, var = wave.emulators[obs.name].predict(u)
         unit = np.exp(wave.unit_variance[obs.name].predict(u)[0]) if obs.name in wave.unit_variance else None
         columns.append(implausibility(obs, mean, var, unit))
+    if not columns:  # nothing emulated in this wave: it rules nothing out
+        return np.zeros(len(u))
     return combine(np.column_stack(columns), rule)
 
 
@@ -139,11 +145,16 @@ def run_waves(simulator: Simulator, observations: list[Observation], store: Wave
                                                     keyed_rng(seed, HM_KEY, k, REGION), wanted=options.region_size,
                                                     batch=options.batch, max_draws=options.max_draws, box=box)
         share = share_in_box
-        passed = bool(wave.diagnostics["passed"].all())
+        emulated = wave.diagnostics["emulated"].astype(bool)
+        passed = bool(wave.diagnostics.loc[emulated, "passed"].astype(bool).all())
+        skipped = sorted(set(wave.diagnostics.loc[~emulated, "statistic"]))
         evaluations = store.evaluations(k)
         rows.append({"wave": k, "design_size": len(design), "evaluations": len(evaluations),
                      "cpu_s_per_evaluation": float(evaluations["cpu_seconds"].mean()),
-                     "emulators_passed": passed, "nonimplausible_share": share, "region_draws": draws})
+                     "emulators_passed": passed, "not_emulated": " ".join(skipped), "nonimplausible_share": share, "region_draws": draws})
+        if skipped:
+            progress(f"wave {k}: not emulated (too few design points where it is defined), so not cut on: "
+                     + ", ".join(skipped))
         progress(f"wave {k}: {len(design)} points simulated; emulators {'pass' if passed else 'FAIL'} leave-one-out; "
                  f"non-implausible share of the prior {share:.3g} ({len(region)} of {draws} draws kept)")
         if len(region) == 0:
@@ -203,12 +214,20 @@ def _fit(k: int, design: pd.DataFrame, evaluations: pd.DataFrame, simulator: Sim
     for obs in observations:
         y, var = table[obs.name].to_numpy(dtype=float), table[f"var.{obs.name}"].to_numpy(dtype=float)
         ok = np.isfinite(y)
+        good = ok & np.isfinite(var) & (var > 0)  # where a per-patient variance can be read
+        if ok.sum() < min_evaluations(u.shape[1]) or (
+                obs.needs_unit_variance and good.sum() < min_evaluations(u.shape[1])):
+            # e.g. a mean closure time where few design points closed anyone: this wave cannot emulate it, so it
+            # does not cut on it (the statistics defined everywhere, such as the closed fraction, still do); the
+            # report names it and the real-model predictive check judges it in the end
+            rows.append({"wave": k, "statistic": obs.name, "emulates": "mean", "n": int(ok.sum()), "emulated": False,
+                         "loo_within_3": np.nan, "loo_sd": np.nan, "passed": np.nan, "length_scales": ""})
+            continue
         noise = _noise_floor(var[ok])
         emulators[obs.name] = StatisticEmulator(options.restarts, gp_seed).fit(u[ok], y[ok], noise)
         rows.append(_diagnostic_row(k, obs.name, "mean", emulators[obs.name]))
         if obs.needs_unit_variance:
             n_arm = simulator.arm_sizes[simulator.statistics_arm[obs.name]]
-            good = ok & np.isfinite(var) & (var > 0)
             unit[obs.name] = StatisticEmulator(options.restarts, gp_seed).fit(
                 u[good], np.log(var[good] * n_arm), np.full(good.sum(), 2.0 / (options.bootstrap - 1)))
             rows.append(_diagnostic_row(k, obs.name, "log per-patient variance", unit[obs.name]))
@@ -225,6 +244,7 @@ def _noise_floor(var: np.ndarray) -> np.ndarray:
 
 def _diagnostic_row(k: int, name: str, what: str, emulator: StatisticEmulator) -> dict:
     diag = loo_diagnostic(emulator.loo_errors())
-    return {"wave": k, "statistic": name, "emulates": what, "n": diag.n, "loo_within_3": diag.share_within,
+    return {"wave": k, "statistic": name, "emulates": what, "n": diag.n, "emulated": True,
+            "loo_within_3": diag.share_within,
             "loo_sd": diag.sd, "passed": diag.passed,
             "length_scales": " ".join(f"{v:.3g}" for v in emulator.length_scales())}
