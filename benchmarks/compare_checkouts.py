@@ -34,8 +34,12 @@ BENCH = Path(__file__).resolve().with_name("bench_patient.py")
 def treated_costs(checkout: Path) -> dict[str, float]:
     """CPU ms per simulated hour of the default treated patient per grid: one bench_patient run, `checkout`'s code."""
     env = dict(os.environ, NUMBA_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    out = subprocess.run([str(checkout / ".venv" / "bin" / "python"), str(BENCH), "--seeds", "1"],
-                         cwd=checkout, env=env, capture_output=True, text=True, check=True).stdout
+    run = subprocess.run([str(checkout / ".venv" / "bin" / "python"), str(BENCH), "--seeds", "1"],
+                         cwd=checkout, env=env, capture_output=True, text=True)
+    if run.returncode != 0:
+        last = (run.stderr.strip().splitlines() or ["no output"])[-1]
+        raise SystemExit(f"error: bench_patient.py failed with {checkout}'s code (too old for this bench?): {last}")
+    out = run.stdout
     treated = out.split("Reference, no target")[0]  # the first table: the default patient, treated
     costs = {}
     for line in treated.splitlines():
