@@ -76,7 +76,7 @@ class PyModel(mesa.Model):
         self.c, self.debris = fields, debris
         self.source, self.uptake = np.zeros_like(fields), np.zeros_like(fields)
         p = ModelParams()
-        self.tp, self.mp, self.dt = tissue_vector(p, 0.5, 0.3), macrophage_vector(p, 0.5), 1.0
+        self.tp, self.mp, self.dt = tissue_vector(p, 0.5), macrophage_vector(p, 0.5), 1.0
         for y, x, f in zip(ys, xs, phi):
             PyMacrophage(self, self.grid[(int(y), int(x))], float(f))
 
@@ -96,7 +96,7 @@ def setup(n_side: int, n_agents: int, seed: int):
 def bench_numba(n_side, n_agents, steps, seed):
     ys, xs, phi, fields, debris = setup(n_side, n_agents, seed)
     p = ModelParams()
-    tp, mp = tissue_vector(p, 0.5, 0.3), macrophage_vector(p, 0.5)
+    tp, mp = tissue_vector(p, 0.5), macrophage_vector(p, 0.5)
     occ = np.zeros((n_side, n_side), dtype=np.int64)
     occ[ys, xs] = 1
     anywhere = np.ones((n_side, n_side), dtype=np.bool_)
@@ -109,7 +109,8 @@ def bench_numba(n_side, n_agents, steps, seed):
     tissue = TissueArrays(**dict.fromkeys(TissueArrays._fields, unused))._replace(debris=debris, anywhere=anywhere)
     vectors = RuleVectors(tissue=tp, macrophage=mp, fibroblast=unused, keratinocyte=unused, rates=unused)
     rng = np.random.default_rng(seed)
-    cohorts = PopulationArrays(y=ys.copy(), x=xs.copy(), uid=np.arange(n_agents), state=phi.copy(), occupancy=occ)
+    cohorts = PopulationArrays(y=ys.copy(), x=xs.copy(), uid=np.arange(n_agents), state=phi.copy(), occupancy=occ,
+                               senescent=np.zeros(n_agents))
     n = n_agents
 
     def one_step(n):

@@ -34,10 +34,11 @@ def params(horizon_weeks: float = HORIZON_WEEKS) -> ModelParams:
     return with_overrides(ModelParams(), {"numerics.dx_um": 200.0, "numerics.horizon_weeks": horizon_weeks})
 
 
-def closure_days(patient: Patient, treatment: Treatment, overrides: dict | None = None) -> np.ndarray:
+def closure_days(patient: Patient, treatment: Treatment, overrides: dict | None = None,
+                 seeds: tuple[int, ...] = SEEDS) -> np.ndarray:
     """First-closure day per seed; an ulcer still open counts as not closed, at the end of its run."""
     out = []
-    for seed in SEEDS:
+    for seed in seeds:
         s = simulate(with_overrides(params(), overrides or {}), patient, treatment, seed=seed).summary
         out.append(s["first_closure_day"] if s["first_closure_day"] == s["first_closure_day"] else s["simulated_days"])
     return np.array(out)
@@ -81,12 +82,16 @@ def test_without_contraction_closure_is_later():
     assert_slower(without, with_contraction)
 
 
+# Deeper grade acts through the deficit's depth (docs/chronic.md: +3.5 days here; scripts/grade_depth_check.py).
+# Longer duration is tested in tests/test_chronic.py (standard care, PAR by day 28): since issue 17 item 3 it acts
+# through the senescent cohorts of the chronic entry state, which debridement clears over weeks, not through a
+# patient-level brake on the whole run; in a treated ulcer closing in 5-6 weeks at 200 µm the closure day's
+# tail noise (issue 17 item 2) hides it (15 vs 60 weeks: +2.4 days, one-sided p 0.009 over these 8 seeds).
 @pytest.mark.parametrize("change", [
     {"hba1c_pct": 10.5},
-    {"duration_weeks": 60.0},
     {"area_cm2": 2.5},
     {"texas_grade": 3},
-], ids=["higher HbA1c", "longer duration", "larger area", "deeper grade"])
+], ids=["higher HbA1c", "larger area", "deeper grade"])
 def test_patient_factor_slows_closure(change, treated_base):
     worse = closure_days(dataclasses.replace(BASE, **change), Treatment())
     assert_slower(worse, treated_base)

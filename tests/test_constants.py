@@ -38,7 +38,8 @@ def test_fibroblast_slowing_is_capped_by_its_parameter():
 
 @pytest.mark.parametrize("name, value", [("macrophage.initial_density", 0.0), ("fibroblast.initial_density", 0.0)])
 def test_initial_cohort_densities_are_parameters(name, value):
-    params = with_overrides(ModelParams(), {"numerics.dx_um": 200.0, name: value})
+    # without the chronic bed's fibroblasts (woundsim.chronic), the entry density is the parameter's alone
+    params = with_overrides(ModelParams(), {"numerics.dx_um": 200.0, name: value, "chronic.bed_fibroblast_density": 0.0})
     model = WoundModel(params, Patient(area_cm2=1.0), seed=2)
     assert model.populations[name.split(".")[0]].n == 0
     dense = WoundModel(with_overrides(params, {name: 0.5}), Patient(area_cm2=1.0), seed=2)
@@ -68,11 +69,11 @@ def test_the_kernel_constants_are_parameters_in_their_vectors():
     mp, fp = macrophage_vector(params, 0.0), fibroblast_vector(params, 0.0)
     assert (mp[L.M_PDGF_M1_SHARE], mp[L.M_PDGF_RISE]) == (0.2, 0.8)  # PDGF x (0.2 + 0.8 phi)
     assert fp[L.F_DEPOSIT_OWN] == 0.6 and fp[L.F_DEPOSIT_OWN] + 4 * fp[L.F_DEPOSIT_NEIGHBOUR] == pytest.approx(1.0)
-    assert tissue_vector(params, 0.0, 0.0)[L.T_DEBRIS_RESOLVE] == pytest.approx(2.0 / 24.0)
+    assert tissue_vector(params, 0.0)[L.T_DEBRIS_RESOLVE] == pytest.approx(2.0 / 24.0)
     defaults = ModelParams()  # the constants they replace: 0.3 + 0.7 phi, a half and four eighths, 1/24 per hour
     assert macrophage_vector(defaults, 0.0)[[L.M_PDGF_M1_SHARE, L.M_PDGF_RISE]].tolist() == [0.3, 0.7]
     assert fibroblast_vector(defaults, 0.0)[[L.F_DEPOSIT_OWN, L.F_DEPOSIT_NEIGHBOUR]].tolist() == [0.5, 0.125]
-    assert tissue_vector(defaults, 0.0, 0.0)[L.T_DEBRIS_RESOLVE] == 1.0 / 24.0
+    assert tissue_vector(defaults, 0.0)[L.T_DEBRIS_RESOLVE] == 1.0 / 24.0
 
 
 @pytest.mark.parametrize("module, name", [("woundsim.model", "INITIAL_MACROPHAGE_DENSITY"),

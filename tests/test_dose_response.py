@@ -41,10 +41,14 @@ def test_emax_fraction_is_half_at_the_ec50():
 
 def _vesicle_model(seed: int, days: tuple[float, ...] = (0.0, 2.0)) -> WoundModel:
     """A small treated ulcer whose vesicles can go nowhere but the depot, the field and the keratinocytes' cargo:
-    no field decay, no macrophage or fibroblast uptake, no cargo decay, no keratinocyte leaving the pool."""
+    no field decay, no macrophage or fibroblast uptake, no cargo decay, no keratinocyte leaving the pool (none
+    differentiates, none is taken off by the foot's load breakdown, a debridement of senescent edge or contraction's
+    remap: a cohort that goes takes its cargo with it, and on the chronic bed the edge advances and the wound
+    contracts from day 0)."""
     params = with_overrides(ModelParams(), {"numerics.dx_um": 200.0, "macrophage.ev_uptake_per_h": 0.0,
                                             "fibroblast.ev_uptake_per_h": 0.0, "keratinocyte.ev_uptake_per_h": 0.5,
-                                            "keratinocyte.ev_uptake_km": 0.5})
+                                            "keratinocyte.ev_uptake_km": 0.5, "foot.epithelial_breakdown_um_day": 0.0,
+                                            "standard_care.senescence_reset": 0.0, "contraction.rate_per_day": 0.0})
     treatment = Treatment(product="extracellular_vesicles", dose_ug_per_site=50.0, sites=6, distance_mm=-1.0,
                           schedule_days=list(days))
     model = WoundModel(params, Patient(area_cm2=1.0), treatment, seed=seed)

@@ -46,9 +46,9 @@ def test_load_intensity_limits():
 
 def test_the_tissue_vector_scales_the_breakdown_speed_by_the_load_and_the_grid():
     p = with_overrides(ModelParams(), {"numerics.dx_um": 200.0, "foot.epithelial_breakdown_um_day": 480.0})
-    assert tissue_vector(p, 0.0, 0.0, 0.5)[L.T_LOAD_EPITHELIUM] == pytest.approx(0.5 * 480.0 / 24.0 / 200.0)
-    assert tissue_vector(p, 0.0, 0.0)[L.T_LOAD_EPITHELIUM] == 0.0
-    assert tissue_vector(p, 0.0, 0.0)[L.T_MATURATION] == pytest.approx(1.0 / (24.0 * p.foot.maturation_days))
+    assert tissue_vector(p, 0.0, 0.5)[L.T_LOAD_EPITHELIUM] == pytest.approx(0.5 * 480.0 / 24.0 / 200.0)
+    assert tissue_vector(p, 0.0)[L.T_LOAD_EPITHELIUM] == 0.0
+    assert tissue_vector(p, 0.0)[L.T_MATURATION] == pytest.approx(1.0 / (24.0 * p.foot.maturation_days))
 
 
 # ---- the kernels on hand-built tissue -----------------------------------------------------------
@@ -165,7 +165,9 @@ def test_a_closed_wound_has_no_front_for_the_load_to_break():
 
 def test_a_patient_without_load_draws_nothing_for_it():
     """With no load the rule draws no random numbers: such a run is the run of a model without the rule."""
-    p = with_overrides(ModelParams(), {"numerics.dx_um": 200.0, "numerics.horizon_weeks": 4.0})
+    # no plantar tethering: contraction, active from day 0 on a chronic bed, must not tell the two patients apart
+    p = with_overrides(ModelParams(), {"numerics.dx_um": 200.0, "numerics.horizon_weeks": 4.0,
+                                       "contraction.plantar_tethering": 0.0})
     off_plantar = Patient(area_cm2=0.5, plantar=False)
     no_speed = with_overrides(p, {"foot.epithelial_breakdown_um_day": 0.0})
     a = WoundModel(p, off_plantar, Treatment(), seed=4)

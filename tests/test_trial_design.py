@@ -102,16 +102,16 @@ def test_pool_rows_without_runin_are_simulate_patients_rows():
 
 
 def test_runin_is_simulated_once_per_patient_and_shared_by_both_arms(tmp_path):
-    # tiny plantar ulcers shrink 0-0.2% in a week of standard care since the foot's load breakdown (74698d6):
-    # a threshold of 0.05% excludes those that shrank at all, so some are excluded and some are not
-    runin = RunIn(7.0, 0.0005)
+    # tiny chronic plantar ulcers shrink 0.5-9% in a week of standard care since they enter with a granulated bed
+    # (woundsim.chronic): a threshold of 5% excludes some and not others
+    runin = RunIn(7.0, 0.05)
     (active, placebo), _ = build_pools([tiny_spec(ACTIVE, 6, runin), tiny_spec(PLACEBO, 6, runin)], tmp_path, SERIAL)
     for col in ("area_cm2", "seed", "screening_area_cm2", "randomisation_area_cm2", "eligible"):
         assert active[col].tolist() == placebo[col].tolist(), col
     assert 0 < active["eligible"].sum() < 6
     assert (active["randomisation_area_cm2"] <= active["screening_area_cm2"] + 1e-12).all()
     excluded = active[~active["eligible"]]
-    assert (excluded["runin_par_pct"] > 0.05).all() and excluded["first_closure_day"].isna().all()
+    assert (excluded["runin_par_pct"] > 5.0).all() and excluded["first_closure_day"].isna().all()
     assert (eligible_pool(active)["horizon_days"] == 21.0).all()
     assert tiny_spec(ACTIVE, 6, runin).shifted_treatment().schedule_days == [7.0, 14.0]
 

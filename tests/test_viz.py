@@ -69,7 +69,9 @@ def test_tissue_image_draws_skin_bed_and_macrophages_by_phi(small):
     for c in small.populations.values():
         taken[c.y[: c.n], c.x[: c.n]] = True
     fy, fx = np.argwhere(small.wound & ~taken)[0]
-    assert (img[fy * s + s // 2, fx * s + s // 2] == drawing.rgb(drawing.COLOURS["open_bed"])).all()
+    bed = drawing.tissue_background(small)[fy, fx]  # the open bed, shaded by its granulation at entry
+    assert (img[fy * s + s // 2, fx * s + s // 2] == bed).all()
+    assert (bed != drawing.rgb(drawing.COLOURS["skin"])).any()
 
 
 def test_field_image_scales_to_the_fields_maximum(small):

@@ -76,7 +76,9 @@ AGENT_TYPES: dict[str, type[SuperAgent]] = {c.kind: c for c in (Macrophage, Fibr
 
 class CellPopulation:
     """Struct of arrays for one cell kind's super-agents: y, x (voxel), uid and one continuous state per agent
-    (`state`: polarisation phi of macrophages, myofibroblast fraction of fibroblasts, EV cargo of keratinocytes).
+    (`state`: polarisation phi of macrophages, myofibroblast fraction of fibroblasts, EV cargo of keratinocytes)
+    and its senescent share (`senescent`, in [0, 1]: 0 for a new cohort; woundsim.chronic sets it at entry and
+    debridement removes senescent edge cohorts).
 
     Live agents occupy slots [0, n); their uids are increasing, since births append and `compact`
     keeps the order, so a uid's slot is found by binary search.
@@ -89,6 +91,7 @@ class CellPopulation:
         self.x = np.zeros(capacity, dtype=np.int64)
         self.uid = np.zeros(capacity, dtype=np.int64)
         self.state = np.zeros(capacity, dtype=np.float64)
+        self.senescent = np.zeros(capacity, dtype=np.float64)
         self._mirror_uid = np.zeros(0, dtype=np.int64)
         self._mirror_pos = np.zeros(0, dtype=np.int64)
         self._agents: dict[int, SuperAgent] = {}
@@ -103,7 +106,7 @@ class CellPopulation:
         if need <= self.capacity:
             return
         new = max(need, 2 * self.capacity)
-        for name in ("y", "x", "uid", "state"):
+        for name in ("y", "x", "uid", "state", "senescent"):
             old = getattr(self, name)
             arr = np.full(new, -1, dtype=old.dtype) if name == "y" else np.zeros(new, dtype=old.dtype)
             arr[: self.n] = old[: self.n]
@@ -114,12 +117,14 @@ class CellPopulation:
         """Macrophage polarisation (alias of `state`)."""
         return self.state
 
-    def add(self, ys: np.ndarray, xs: np.ndarray, next_uid: np.ndarray, state: float = 0.0) -> None:
-        """Append agents at voxels (ys, xs) with fresh uids from the shared counter `next_uid`."""
+    def add(self, ys: np.ndarray, xs: np.ndarray, next_uid: np.ndarray, state: float = 0.0,
+            senescent: float | np.ndarray = 0.0) -> None:
+        """Append agents at voxels (ys, xs) with fresh uids from the shared counter `next_uid`, each with `state`
+        and a senescent share `senescent` (a scalar or one value per agent)."""
         k = len(ys)
         self.reserve(k)
         s = slice(self.n, self.n + k)
-        self.y[s], self.x[s], self.state[s] = ys, xs, state
+        self.y[s], self.x[s], self.state[s], self.senescent[s] = ys, xs, state, senescent
         self.uid[s] = np.arange(next_uid[0], next_uid[0] + k)
         next_uid[0] += k
         self.n += k

@@ -47,6 +47,7 @@ class CohortArrays(Protocol):
     x: np.ndarray
     uid: np.ndarray
     state: np.ndarray
+    senescent: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def contract_wound(area_fraction: float, wound: np.ndarray, epithelium: np.ndarr
         remap_amounts(layer if layer.ndim == 3 else layer[None], plan)
     merges = {}
     for kind, c in cohorts.items():
-        n, kept, gone, gone_state = remap_cohorts(c.n, c.y, c.x, c.uid, c.state, occupancy[kind], plan.dest,
+        n, kept, gone, gone_state = remap_cohorts(c.n, c.y, c.x, c.uid, c.state, c.senescent, occupancy[kind], plan.dest,
                                                   merge_rules[kind] == "sum")
         c.n = int(n)
         merges[kind] = CohortMerges(kept, gone, gone_state)

@@ -22,8 +22,9 @@ CELL_KINDS = ("macrophage", "fibroblast", "keratinocyte")
 MACROPHAGE, FIBROBLAST, KERATINOCYTE = range(3)
 
 # ---- the tissue vector `tp` (shared: per-hour rates, Hill constants, patient state; woundsim.rates) ------
+# (edge senescence is each cohort's, `PopulationArrays.senescent`; T_SASP_TNF is what a senescent cohort secretes)
 (T_K_TNF, T_K_IL10, T_K_TGFB, T_K_PDGF, T_K_VEGF, T_K_EGF, T_K_DEBRIS, T_TNF_INH,
- T_TNF_MULT, T_TGFB_MULT, T_SENESCENCE, T_IMPAIR, T_DEBRIS_GROWTH, T_DEBRIS_MAX, T_DEBRIS_TNF,
+ T_TNF_MULT, T_TGFB_MULT, T_SASP_TNF, T_IMPAIR, T_DEBRIS_GROWTH, T_DEBRIS_MAX, T_DEBRIS_TNF,
  T_ANGIO, T_MMP, T_DEBRIS_BLOCK, T_DX, T_DEBRIS_RESOLVE,
  T_LOAD_EPITHELIUM, T_BREAK_GRANULATION, T_BREAK_DEBRIS, T_MATURATION, T_LEN) = range(25)
 # the patient's foot (woundsim.kernels.foot): T_LOAD_EPITHELIUM the breakdown hazard of a fresh front voxel at the

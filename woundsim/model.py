@@ -14,6 +14,7 @@ import mesa
 import numpy as np
 from mesa.discrete_space import OrthogonalVonNeumannGrid
 
+from woundsim import chronic
 from woundsim.agents import CellPopulation
 from woundsim.contraction import contract_wound, daily_area_fraction, myofibroblast_activity
 from woundsim.errors import InputError
@@ -29,7 +30,7 @@ from woundsim.params import ModelParams, validate, with_horizon
 from woundsim.patient import Patient, validate_patient
 from woundsim.products import routing
 from woundsim.rates import fibroblast_vector, keratinocyte_vector, macrophage_vector, tissue_vector
-from woundsim.rules import impairment_strength, senescence
+from woundsim.rules import impairment_strength
 from woundsim.seeds import check_seed
 from woundsim.tissue import TissueState
 from woundsim.treatment import Treatment, standard_care, validate_treatment
@@ -101,8 +102,8 @@ class WoundModel(mesa.Model):
         self._confirm_h = num.confirm_weeks * DAYS_PER_WEEK * HOURS_PER_DAY  # closure must hold this long
         self.impairment = impairment_strength(patient.glucose_mM, params.impairment.glucose_normal_mM,
                                               params.impairment.glucose_high_mM, params.impairment.strength_max)
-        self.senescence = senescence(patient.duration_weeks, params.impairment.senescence_max,
-                                     params.impairment.senescence_tau_weeks)
+        # probability that a fibroblast or edge keratinocyte cohort is senescent at entry (woundsim.chronic)
+        self.entry_senescent_share = chronic.entry_senescent_share(patient.duration_weeks, params)
         self._build_tissue()
         self._build_fields()
         self._build_populations()
@@ -128,7 +129,11 @@ class WoundModel(mesa.Model):
         self._grid: OrthogonalVonNeumannGrid | None = None
         self.geometry = g = build_geometry(pt, depth, p.numerics.dx_um, p.numerics.margin_mm, self.rng, extra,
                                            deficit_edge_fraction=p.tissue.deficit_edge_fraction)
-        self.tissue = TissueState.at_entry(g, p.tissue, infected=pt.infected, ischaemic=pt.ischaemic)
+        # the chronic bed its history left (woundsim.chronic): granulation by duration and grade, debris by care
+        self.tissue = TissueState.at_entry(g, p.tissue, ischaemic=pt.ischaemic,
+                                           granulation=chronic.entry_granulation(g.deficit_mm, g.wound,
+                                                                                 pt.duration_weeks, p),
+                                           debris=chronic.entry_debris(p, pt.infected))
         self.n_open = self.tissue.n_wound
 
     def _build_fields(self) -> None:
@@ -150,13 +155,19 @@ class WoundModel(mesa.Model):
         self._counts = np.zeros(len(self.populations), dtype=np.int64)
         self.occupancy = {k: np.zeros(shape, dtype=np.int64) for k in self.populations}
         wy, wx = np.divmod(self.tissue.wound_idx, shape[1])
-        m, f = self.params.macrophage, self.params.fibroblast
-        for kind, density, phi in (("macrophage", m.initial_density, m.phi_initial), ("fibroblast", f.initial_density, 0.0)):
+        m = self.params.macrophage
+        # the chronic bed (woundsim.chronic): M1-like macrophages; fibroblasts in proportion to its granulation
+        fibroblast_density = chronic.fibroblast_entry_density(self.tissue.granulation[wy, wx], self.params)
+        for kind, density, phi in (("macrophage", m.initial_density, m.phi_initial), ("fibroblast", fibroblast_density, 0.0)):
             pick = self.rng.random(self.tissue.n_wound) < density
             self._add(kind, wy[pick], wx[pick], phi)
         ey, ex = np.nonzero(self.tissue.edge_ring())
         pick = self.rng.random(ey.size) < self.params.keratinocyte.initial_edge_fraction
         self._add("keratinocyte", ey[pick], ex[pick], 0.0)
+        # a senescent share of the bed's fibroblasts and of the edge's keratinocytes, set by the ulcer's duration
+        for kind in chronic.EDGE_KINDS:
+            c = self.populations[kind]
+            c.senescent[: c.n] = chronic.draw_senescent(self.rng, c.n, self.entry_senescent_share)
 
     def _add(self, kind: str, ys: np.ndarray, xs: np.ndarray, phi: float) -> None:
         self.populations[kind].add(ys, xs, self.next_uid, phi)
@@ -200,7 +211,7 @@ class WoundModel(mesa.Model):
     def _refresh_vectors(self) -> None:
         p, s = self.params, self.impairment
         self.load_intensity = load_intensity(self.patient, p.foot)  # (unoffloaded load)^exponent; woundsim.foot
-        self.tp = tissue_vector(p, s, self.senescence, self.load_intensity, self.patient.infected)
+        self.tp = tissue_vector(p, s, self.load_intensity, self.patient.infected)
         self.mp, self.fp, self.kp = macrophage_vector(p, s), fibroblast_vector(p, s), keratinocyte_vector(p, s)
         m, f, k = p.macrophage, p.fibroblast, p.keratinocyte
         self.rates = np.zeros(L.R_LEN)
@@ -208,13 +219,7 @@ class WoundModel(mesa.Model):
                     L.R_PURSE_STRING, L.R_PURSE_COVER]] = (
             per_day_to_per_hour(m.recruit_per_day), m.recruit_tnf_gain, m.recruit_debris_gain, f.entry_pdgf_gain,
             m.phi_initial, per_day_to_per_hour(k.purse_string_per_day), k.purse_string_granulation * k.cover_granulation)
-        self._set_senescence(self.senescence)
-
-    def _set_senescence(self, value: float) -> None:
-        """Senescent fraction of the edge: slows the cells (tissue vector) and fibroblast entry."""
-        self.senescence = value
-        self.tp[L.T_SENESCENCE] = value
-        self.rates[L.R_ENTRY_F] = per_day_to_per_hour(self.params.fibroblast.entry_per_day) * (1.0 - value)
+        self.rates[L.R_ENTRY_F] = per_day_to_per_hour(f.entry_per_day)  # senescence is the cohorts' (woundsim.chronic)
 
     # ---- one step -----------------------------------------------------------------------------
     def step(self) -> None:
@@ -268,7 +273,7 @@ class WoundModel(mesa.Model):
             return
         open_ = self.tissue.wound & (self.tissue.epithelium < 1.0)
         self.tissue.debris[open_] *= 1.0 - sc.debridement_efficiency
-        self._set_senescence(self.senescence * (1.0 - sc.senescence_reset))
+        chronic.debride_senescent(self.populations, self.occupancy, open_, sc.senescence_reset, self.rng)
 
     def _rules(self, n_steps: int) -> int:
         """Recruit, act, remodel and diffuse, for up to `n_steps` agent steps in one compiled call
@@ -290,7 +295,7 @@ class WoundModel(mesa.Model):
     # ---- the kernels' arguments, by name (woundsim.kernels.bundles) ---------------------------------
     def _cell_arrays(self) -> CellArrays:
         """Each population's arrays as they are now (`CellPopulation.reserve` may have replaced them since)."""
-        kinds = {kind: PopulationArrays(c.y, c.x, c.uid, c.state, self.occupancy[kind])
+        kinds = {kind: PopulationArrays(c.y, c.x, c.uid, c.state, self.occupancy[kind], c.senescent)
                  for kind, c in self.populations.items()}
         return CellArrays(counts=self._counts, next_uid=self.next_uid, **kinds)
 
@@ -317,7 +322,8 @@ class WoundModel(mesa.Model):
                 np.subtract.at(self.occupancy[kind], (population.y[live][off], population.x[live][off]), 1)
                 population.y[live][off] = -1
                 population.n = compact(population.n, PopulationArrays(population.y, population.x, population.uid,
-                                                                      population.state, self.occupancy[kind]))
+                                                                      population.state, self.occupancy[kind],
+                                                                      population.senescent))
         self.n_open = open_voxels(self.tissue.wound_idx, self.tissue.epithelium)
 
     # ---- the tissue's arrays, owned by self.tissue (woundsim.tissue.TissueState), read as the model's ----
@@ -380,6 +386,7 @@ class WoundModel(mesa.Model):
                               cohorts=self.populations, occupancy=self.occupancy,
                               offset=tuple(self._contraction_rng.random(2)), reach=self.params.contraction.reach_radii)
         self.contracted_voxels += done.open_before - done.open_after
+        t.maturity[t.wound & (t.epithelium < 1.0)] = 0.0  # an open voxel holds no mature repair tissue (the remap mixes)
         self.tissue_changed()
 
     def contraction_layers(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:

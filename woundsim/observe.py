@@ -9,6 +9,11 @@ from woundsim.layout import FIELD_NAMES
 from woundsim.units import hours_to_days, voxels_to_area_cm2
 
 
+def _senescent(population) -> float:
+    """Senescent cohorts of a population (the sum of their senescent shares; woundsim.chronic)."""
+    return float(population.senescent[: population.n].sum())
+
+
 def daily_record(model) -> dict:
     """One row of the daily time series (DESIGN.md section 7)."""
     dx = model.params.numerics.dx_um
@@ -30,6 +35,8 @@ def daily_record(model) -> dict:
         "mean_phi": float(phi.mean()) if mac.n else np.nan,
         "fibroblasts": int(model.populations["fibroblast"].n),
         "keratinocytes": int(model.populations["keratinocyte"].n),
+        "senescent_fibroblasts": _senescent(model.populations["fibroblast"]),
+        "senescent_keratinocytes": _senescent(model.populations["keratinocyte"]),
         "granulation_mean": float(model.granulation[wound].mean()),
         "epithelium_mean": float(model.epithelium[wound].mean()),
         "perfusion_mean": float(model.perfusion[wound].mean()),

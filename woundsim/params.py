@@ -123,7 +123,7 @@ class KeratinocyteParams:
 class TissueParams:
     """Tissue layers: debris, perfusion, granulation breakdown, Hill constants of the fields."""
 
-    debris_initial: float = 1.0  # u per open voxel at entry, Texas stage A (prior)
+    debris_initial: float | None = None  # gone (issue 17 item 3): see GONE
     debris_infected_fold: float = 3.0  # -, stage B/D infection multiplies debris (prior)
     debris_growth_per_day: float = 0.15  # 1/day, bacterial regrowth in open wound voxels (prior)
     debris_growth_infected_fold: float = 6.0  # -, stage B/D infection multiplies that regrowth: an infected ulcer's
@@ -186,8 +186,8 @@ class ImpairmentParams:
     m2_slowing: float = 1.0  # -, M1->M2 rate divided by (1 + m2_slowing * strength) (prior; Waugh & Sherratt 2006)
     fibroblast_slowing: float = 0.4  # -, fractional loss of fibroblast proliferation at strength 1 (prior)
     fibroblast_slowing_max: float = 0.95  # -, cap of that loss at any glucose (model choice: proliferation never stops)
-    senescence_max: float = 0.6  # -, maximal edge senescence of a long-standing ulcer (prior)
-    senescence_tau_weeks: float = 12.0  # weeks, time scale of senescence build-up with duration (prior)
+    senescence_max: float = 0.6  # -, share of a long-standing ulcer's fibroblast and edge keratinocyte cohorts that are senescent at entry (prior)
+    senescence_tau_weeks: float = 12.0  # weeks, time scale of that share's build-up with duration (prior)
 
 
 @dataclass
@@ -196,7 +196,19 @@ class StandardCareParams:
 
     debridement_interval_days: float = 7.0  # days between sharp debridements (weekly visits)
     debridement_efficiency: float = 0.8  # -, fraction of debris removed
-    senescence_reset: float = 0.1  # -, fraction of edge senescence removed by debridement (prior)
+    senescence_reset: float = 0.1  # -, probability that a debridement removes a senescent edge cohort (x its senescent share; prior)
+
+
+@dataclass
+class ChronicParams:
+    """The chronic ulcer's state at entry, from its duration, grade and care before entry (woundsim.chronic;
+    docs/chronic.md). The senescent share at entry is `impairment.senescence_max` / `senescence_tau_weeks`."""
+
+    granulation_plateau: float = 0.6  # -, share of the deficit a stalled chronic bed holds as granulation (prior: 0.3-0.9 for a 15-40-week ulcer, model_v1_diagnosis B5; assumption: its centre)
+    granulation_fill_mm_per_week: float = 0.5  # mm/week, deficit filled before entry, towards the plateau (assumption; no DFU depth-fill data found)
+    bed_fibroblast_density: float = 0.5  # cohorts per fully granulated wound voxel at entry, on top of fibroblast.initial_density (assumption: granulation tissue is fibroblast-rich)
+    senescent_secrete_tnf: float = 1.0  # u/h into tnf per senescent fibroblast or keratinocyte cohort: the senescence-associated secretory phenotype (IL-6, IL-8, MMPs; Coppe et al. 2008 PLoS Biol 6:e301), as much as an M1 macrophage cohort (prior)
+    prior_debridement_interval_days: float = 14.0  # days between sharp debridements before entry (0: never); sets debris at entry (assumption: fortnightly clinic care before referral)
 
 
 @dataclass
@@ -341,6 +353,8 @@ GONE = {
                    "(u) and model.keratinocyte.cargo_ec50 (cargo)",
     "keratinocyte.cargo_uptake_per_day": "cargo is what a cohort takes up from the vesicle field (mass balance): "
                                          "model.keratinocyte.ev_uptake_per_h and ev_uptake_km",
+    "tissue.debris_initial": "debris at entry follows from the care before entry: set "
+                             "model.chronic.prior_debridement_interval_days (days; woundsim.chronic.entry_debris)",
 }
 
 
@@ -357,6 +371,7 @@ class ModelParams:
     contraction: ContractionParams = field(default_factory=ContractionParams)
     standard_care: StandardCareParams = field(default_factory=StandardCareParams)
     foot: FootParams = field(default_factory=FootParams)
+    chronic: ChronicParams = field(default_factory=ChronicParams)
     derivative: DerivativeParams = field(default_factory=DerivativeParams)
     recurrence: RecurrenceParams = field(default_factory=RecurrenceParams)
     numerics: NumericsParams = field(default_factory=NumericsParams)
@@ -501,7 +516,7 @@ def validate(params: ModelParams) -> None:
                  "tissue.perfusion_wound_fraction", "tissue.perfusion_ischaemic", "tissue.perfusion_intact",
                  "foot.offloading_relief", "foot.breakdown_granulation_share",
                  "contraction.impairment_slowing", "contraction.impairment_slowing_max", "contraction.floor_fraction",
-                 "contraction.plantar_tethering"):
+                 "contraction.plantar_tethering", "chronic.granulation_plateau"):
         node: Any = params
         for part in name.split("."):
             node = getattr(node, part)

@@ -15,9 +15,9 @@ from woundsim.units import per_day_to_per_hour as per_h
 from woundsim.units import days_to_hours, speed_um_per_day_to_per_h
 
 
-def tissue_vector(p: ModelParams, impairment: float, senescence: float, load_intensity: float = 0.0,
-                  infected: bool = False) -> np.ndarray:
-    """Shared tissue vector: Hill constants, diabetic multipliers, patient state, tissue rates.
+def tissue_vector(p: ModelParams, impairment: float, load_intensity: float = 0.0, infected: bool = False) -> np.ndarray:
+    """Shared tissue vector: Hill constants, diabetic multipliers, patient state, tissue rates (edge senescence
+    is each cohort's own, `PopulationArrays.senescent`).
 
     An `infected` ulcer (Texas stage B/D) regrows its debris `tissue.debris_growth_infected_fold` times faster.
     `load_intensity` is the patient's (U / 1)^load_exponent (`woundsim.foot.load_intensity`; 0: no load), which
@@ -29,7 +29,7 @@ def tissue_vector(p: ModelParams, impairment: float, senescence: float, load_int
     v[L.T_TNF_INH] = t.tnf_inhibition
     v[L.T_TNF_MULT] = 1.0 + (imp.tnf_fold - 1.0) * impairment
     v[L.T_TGFB_MULT] = max(0.0, 1.0 - imp.tgfb_loss * impairment)
-    v[L.T_SENESCENCE] = senescence
+    v[L.T_SASP_TNF] = p.chronic.senescent_secrete_tnf
     v[L.T_IMPAIR] = impairment
     v[L.T_DEBRIS_GROWTH] = per_h(t.debris_growth_per_day) * (t.debris_growth_infected_fold if infected else 1.0)
     v[L.T_DEBRIS_MAX] = t.debris_max

@@ -69,15 +69,16 @@ class TissueState:
         self.initial_n_wound = self.n_wound
 
     @classmethod
-    def at_entry(cls, geometry: UlcerGeometry, tissue: TissueParams, *, infected: bool, ischaemic: bool) -> TissueState:
-        """The ulcer as it enters the model: nothing filled or covered, debris on the wound (more if infected),
-        perfusion a fraction of the intact skin's (lower if ischaemic)."""
+    def at_entry(cls, geometry: UlcerGeometry, tissue: TissueParams, *, granulation: np.ndarray, debris: float,
+                 ischaemic: bool) -> TissueState:
+        """The ulcer as it enters the model: its chronic bed's `granulation` ((ny, nx), 1 outside the wound) and
+        `debris` per wound voxel (u; both from `woundsim.chronic`), nothing covered, perfusion a fraction of the
+        intact skin's (lower if ischaemic)."""
         wound = geometry.wound.copy()
-        debris0 = tissue.debris_initial * (tissue.debris_infected_fold if infected else 1.0)
         intact = tissue.perfusion_ischaemic if ischaemic else tissue.perfusion_intact
         return cls(wound, geometry.deficit_mm.copy(),
-                   granulation=np.where(wound, 0.0, 1.0), epithelium=np.where(wound, 0.0, 1.0),
-                   debris=np.where(wound, debris0, 0.0),
+                   granulation=np.where(wound, granulation, 1.0), epithelium=np.where(wound, 0.0, 1.0),
+                   debris=np.where(wound, debris, 0.0),
                    perfusion=np.where(wound, intact * tissue.perfusion_wound_fraction, intact),
                    perfusion_max=np.full(wound.shape, intact))
 

@@ -27,6 +27,8 @@ class PopulationArrays(NamedTuple):
     uid: np.ndarray  # int64 (capacity,): agent uid, increasing with the slot
     state: np.ndarray  # float64 (capacity,): macrophage polarisation phi, fibroblast myofibroblast fraction, keratinocyte vesicle cargo (u)
     occupancy: np.ndarray  # int64 (ny, nx): super-agents of this kind per voxel (at most one)
+    senescent: np.ndarray  # float64 (capacity,): share of the cohort's cells that are senescent, in [0, 1]; 0 for a
+    #                        new cohort (recruit or daughter); set at entry and removed by debridement (woundsim.chronic)
 
 
 class CellArrays(NamedTuple):

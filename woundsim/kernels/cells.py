@@ -1,6 +1,8 @@
 """Numba kernels for the cell cohorts and tissue layers: named bundles of arrays in, no random draws.
 
-Agents are held as structs of arrays (y, x, uid, state; `woundsim.kernels.bundles.PopulationArrays`). Each
+Agents are held as structs of arrays (y, x, uid, state, senescent; `woundsim.kernels.bundles.PopulationArrays`;
+a cohort's senescent share slows its own deposition, division and advance, and is 0 for every cohort
+born or recruited during the run). Each
 kernel takes the uniforms it needs (drawn from the model's generator by `woundsim.kernels.step`), the
 `FieldArrays`, `TissueArrays` and `RuleVectors` bundles, and reads float64 parameter vectors whose
 layout is given by the slot names of `woundsim.layout` (filled by `woundsim.rates`). Occupancy
@@ -25,7 +27,7 @@ from woundsim.layout import (EGF, EV, F_BASAL, F_CHEMO, F_COLLAGEN, F_DEATH, F_D
                              K_SPEED_CAP, K_S_VEGF, M_BASAL, M_CHEMO, M_CLEAR, M_DEATH, M_EFF_GAIN, M_EV_EC50,
                              M_EV_GAIN, M_EV_UPTAKE, M_GLYC_SLOW, M_M1, M_M2, M_MOVE, M_PDGF_M1_SHARE, M_PDGF_RISE,
                              M_S_IL10, M_S_PDGF, M_S_TGFB, M_S_TNF, M_S_VEGF, PDGF, TGFB, TNF, T_DEBRIS_BLOCK,
-                             T_K_DEBRIS, T_K_EGF, T_K_IL10, T_K_PDGF, T_K_TGFB, T_K_TNF, T_SENESCENCE, T_TGFB_MULT,
+                             T_K_DEBRIS, T_K_EGF, T_K_IL10, T_K_PDGF, T_K_TGFB, T_K_TNF, T_SASP_TNF, T_TGFB_MULT,
                              T_TNF_INH, T_TNF_MULT, VEGF)
 from woundsim.rules import emax_fraction, hill, inhibition, rate_to_prob, relax, saturable_uptake
 
@@ -138,40 +140,40 @@ def fibroblast_step(n, cohorts, next_uid, u1, u2, fields, tissue, vectors, dt):
     Args as `macrophage_step`; `next_uid` (int64 (1,)) numbers the daughters, appended after slot n (up to
     the arrays' capacity).
     """
-    y, x, uid, myo, occ = cohorts.y, cohorts.x, cohorts.uid, cohorts.state, cohorts.occupancy
+    y, x, uid, myo, occ, sen = cohorts.y, cohorts.x, cohorts.uid, cohorts.state, cohorts.occupancy, cohorts.senescent
     cap = y.size
     c, source, uptake_ev = fields.c, fields.source, fields.uptake[fields.uptake_slot[EV]]
     gran, deficit, epi, wound = tissue.granulation, tissue.deficit_mm, tissue.epithelium, tissue.wound
     tp, fp = vectors.tissue, vectors.fibroblast
-    return _fibroblast_loop(n, cap, y, x, uid, myo, next_uid, u1, u2, c, source, uptake_ev, gran, deficit, epi, wound,
-                            occ, tp, fp, dt)
+    return _fibroblast_loop(n, cap, y, x, uid, myo, sen, next_uid, u1, u2, c, source, uptake_ev, gran, deficit, epi,
+                            wound, occ, tp, fp, dt)
 
 
 @njit(cache=True, error_model="numpy")
-def _fibroblast_loop(n, cap, y, x, uid, myo, next_uid, u1, u2, c, source, uptake_ev, gran, deficit, epi, wound, occ,
-                     tp, fp, dt):
+def _fibroblast_loop(n, cap, y, x, uid, myo, sen, next_uid, u1, u2, c, source, uptake_ev, gran, deficit, epi, wound,
+                     occ, tp, fp, dt):
     """`fibroblast_step`'s loop, on the arrays it reads. A loop of its own because the same loop written
     against the bundles' members compiles to code about 20% slower (measured with per-kernel timers in
     `hourly_rules`, 2026-12-06): the other kernels showed no such difference.
 
     `myo` (the fibroblast state slot) is each cohort's myofibroblast fraction in [0, 1]: it rises under TGF-beta
-    in granulated open bed (entry rate x hill(tgfb) x granulation x (1 - senescence), diabetes' loss in the
+    in granulated open bed (entry rate x hill(tgfb) x granulation x (1 - the cohort's senescent share), diabetes' loss in the
     F_MYO_ON slot), reverts slowly, and is lost faster once the epithelium above is closed (docs/contraction.md).
     Daughters take their mother's fraction."""
     ny, nx = occ.shape
     p_move = rate_to_prob(fp[F_MOVE], dt)
     p_die_stay = rate_to_prob(fp[F_DEATH], dt)  # death only, or death or leaving once its work is done
     p_die_done = rate_to_prob(fp[F_DEATH] + fp[F_LEAVE], dt)
-    growth_factor = (1.0 - fp[F_GLYC]) * (1.0 - tp[T_SENESCENCE])
-    myo_on = fp[F_MYO_ON] * (1.0 - tp[T_SENESCENCE])
+    glyc_factor = 1.0 - fp[F_GLYC]
     n_now = n
     for i in range(n):
         yi, xi = y[i], x[i]
+        growth_factor = glyc_factor * (1.0 - sen[i])  # a senescent share neither divides nor lays down matrix
         tnf_inh = inhibition(c[TNF, yi, xi], tp[T_K_TNF], tp[T_TNF_INH])
         tgfb = hill(c[TGFB, yi, xi], tp[T_K_TGFB])
         ev = emax_fraction(c[EV, yi, xi], fp[F_EV_EC50])  # Emax curve in the local vesicle concentration
         if wound[yi, xi] and epi[yi, xi] < 1.0:  # open bed: entry under TGF-beta, as far as the bed is granulated
-            myo[i] = relax(myo[i], myo_on * tgfb * gran[yi, xi], fp[F_MYO_OFF], dt)
+            myo[i] = relax(myo[i], fp[F_MYO_ON] * (1.0 - sen[i]) * tgfb * gran[yi, xi], fp[F_MYO_OFF], dt)
         else:  # covered (or off the wound): the bed matures and myofibroblasts go
             myo[i] = relax(myo[i], 0.0, fp[F_MYO_OFF] + fp[F_MYO_COVERED_OFF], dt)
         if wound[yi, xi] and gran[yi, xi] < 1.0:
@@ -180,9 +182,11 @@ def _fibroblast_loop(n, cap, y, x, uid, myo, next_uid, u1, u2, c, source, uptake
             _deposit(yi, xi, fill_mm, gran, deficit, wound, fp[F_DEPOSIT_OWN], fp[F_DEPOSIT_NEIGHBOUR])
         source[TGFB, yi, xi] += fp[F_S_TGFB] * tp[T_TGFB_MULT]
         source[EGF, yi, xi] += fp[F_S_KGF]
+        source[TNF, yi, xi] += tp[T_SASP_TNF] * tp[T_TNF_MULT] * sen[i]  # senescence-associated secretion
         uptake_ev[yi, xi] += fp[F_EV_UPTAKE]
         done = (not wound[yi, xi]) or (gran[yi, xi] >= 1.0 and epi[yi, xi] >= 1.0 and not _unfilled_nb(yi, xi, gran, wound))
-        p_die = p_die_done if done else p_die_stay
+        # a senescent cohort resists apoptosis: it stays until its work is done, or a debridement removes it
+        p_die = p_die_done if done else (p_die_stay if sen[i] == 0.0 else rate_to_prob(fp[F_DEATH] * (1.0 - sen[i]), dt))
         u = u1[i]
         if u < p_die:
             occ[yi, xi] -= 1
@@ -195,7 +199,7 @@ def _fibroblast_loop(n, cap, y, x, uid, myo, next_uid, u1, u2, c, source, uptake
             d = int(u2[i] * 4.0) % 4
             yy, xx = yi + DY[d], xi + DX[d]
             if 0 <= yy < ny and 0 <= xx < nx and occ[yy, xx] == 0 and wound[yy, xx] and n_now < cap:
-                y[n_now], x[n_now], uid[n_now], myo[n_now] = yy, xx, next_uid[0], myo[i]
+                y[n_now], x[n_now], uid[n_now], myo[n_now], sen[n_now] = yy, xx, next_uid[0], myo[i], 0.0
                 next_uid[0] += 1
                 occ[yy, xx] += 1
                 n_now += 1
@@ -249,7 +253,7 @@ def keratinocyte_step(n, cohorts, next_uid, u1, u2, fields, tissue, vectors, dt)
     cargo acts through an Emax curve (`ev_gain` x cargo / (cargo_ec50 + cargo)) on the edge speed, which is
     capped (`K_SPEED_CAP`, a multiple of the base speed). Args as `fibroblast_step`.
     """
-    y, x, uid, cargo, occ = cohorts.y, cohorts.x, cohorts.uid, cohorts.state, cohorts.occupancy
+    y, x, uid, cargo, occ, sen = cohorts.y, cohorts.x, cohorts.uid, cohorts.state, cohorts.occupancy, cohorts.senescent
     cap = y.size
     c, source = fields.c, fields.source
     gran, epi, wound, debris = tissue.granulation, tissue.epithelium, tissue.wound, tissue.debris
@@ -260,6 +264,7 @@ def keratinocyte_step(n, cohorts, next_uid, u1, u2, fields, tissue, vectors, dt)
     for i in range(n):
         yi, xi = y[i], x[i]
         source[VEGF, yi, xi] += kp[K_S_VEGF]
+        source[TNF, yi, xi] += tp[T_SASP_TNF] * tp[T_TNF_MULT] * sen[i]  # senescence-associated secretion
         ev = c[EV, yi, xi]
         taken = saturable_uptake(ev, kp[K_EV_UPTAKE], kp[K_EV_KM], dt) if ev > 0.0 else 0.0
         c[EV, yi, xi] = ev - taken  # what the cohort takes up, the field loses
@@ -280,7 +285,7 @@ def keratinocyte_step(n, cohorts, next_uid, u1, u2, fields, tissue, vectors, dt)
             continue
         boost = 1.0 + kp[K_EGF_GAIN] * hill(c[EGF, yi, xi], tp[T_K_EGF]) \
             + kp[K_EV_GAIN] * emax_fraction(cargo[i], kp[K_CARGO_EC50])
-        speed = boost * inhibition(c[TNF, yi, xi], tp[T_K_TNF], tp[T_TNF_INH]) * kp[K_GLYC] * (1.0 - tp[T_SENESCENCE])
+        speed = boost * inhibition(c[TNF, yi, xi], tp[T_K_TNF], tp[T_TNF_INH]) * kp[K_GLYC] * (1.0 - sen[i])
         speed = min(speed, kp[K_SPEED_CAP])  # the physiological cap of the edge speed
         p_adv = rate_to_prob(kp[K_ADVANCE] * speed, dt)
         p_div = rate_to_prob(kp[K_DIVIDE] * speed, dt)
@@ -292,7 +297,7 @@ def keratinocyte_step(n, cohorts, next_uid, u1, u2, fields, tissue, vectors, dt)
                 epi[yy, xx] = 1.0
                 if n_now < cap:
                     cargo[i] *= 0.5  # shared with the daughter
-                    y[n_now], x[n_now], uid[n_now], cargo[n_now] = yy, xx, next_uid[0], cargo[i]
+                    y[n_now], x[n_now], uid[n_now], cargo[n_now], sen[n_now] = yy, xx, next_uid[0], cargo[i], 0.0
                     next_uid[0] += 1
                     occ[yy, xx] += 1
                     n_now += 1
@@ -301,7 +306,7 @@ def keratinocyte_step(n, cohorts, next_uid, u1, u2, fields, tissue, vectors, dt)
             yy, xx = yi + DY[d], xi + DX[d]
             if 0 <= yy < ny and 0 <= xx < nx and occ[yy, xx] == 0 and (epi[yy, xx] >= 1.0 or not wound[yy, xx]):
                 cargo[i] *= 0.5  # shared with the daughter
-                y[n_now], x[n_now], uid[n_now], cargo[n_now] = yy, xx, next_uid[0], cargo[i]
+                y[n_now], x[n_now], uid[n_now], cargo[n_now], sen[n_now] = yy, xx, next_uid[0], cargo[i], 0.0
                 next_uid[0] += 1
                 occ[yy, xx] += 1
                 n_now += 1
@@ -325,16 +330,17 @@ def _pick_coverable(yi, xi, u, n_cover, gran, epi, wound, occ, cover):
 @njit(cache=True, error_model="numpy")
 def compact(n, population):
     """Close the gaps left by removed agents (y == -1) in a `PopulationArrays`; returns the new count."""
-    return compact_arrays(n, population.y, population.x, population.uid, population.state)
+    return compact_arrays(n, population.y, population.x, population.uid, population.state, population.senescent)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def compact_arrays(n, y, x, uid, extra):
-    """`compact` on the arrays themselves (`woundsim.kernels.contraction` uses it); `extra` moves along."""
+def compact_arrays(n, y, x, uid, extra, senescent):
+    """`compact` on the arrays themselves (`woundsim.kernels.contraction` uses it); `extra` (the state) and
+    `senescent` move along."""
     j = 0
     for i in range(n):
         if y[i] >= 0:
             if j != i:
-                y[j], x[j], uid[j], extra[j] = y[i], x[i], uid[i], extra[i]
+                y[j], x[j], uid[j], extra[j], senescent[j] = y[i], x[i], uid[i], extra[i], senescent[i]
             j += 1
     return j

@@ -374,7 +374,7 @@ def remap_mask(mask, plan):
 
 
 @njit(cache=True, error_model="numpy")
-def remap_cohorts(n, y, x, uid, state, occ, dest, sum_state):
+def remap_cohorts(n, y, x, uid, state, senescent, occ, dest, sum_state):
     """Move `n` cohorts of one kind to their voxels' destinations, in place, merging those that land on a voxel
     already taken (one cohort per voxel and kind): the one in the earlier slot (older, smaller uid) stays and
     takes the other's state, summed (`sum_state`: amounts, e.g. cargo) or averaged over the merged cohorts.
@@ -382,6 +382,7 @@ def remap_cohorts(n, y, x, uid, state, occ, dest, sum_state):
     Args:
         n: live cohorts (slots [0, n)).
         y, x, uid, state: the cohort arrays.
+        senescent: the cohorts' senescent shares, moved along; a merged cohort takes their mean.
         occ: int64 (ny, nx) cohorts per voxel (0 or 1, as the model keeps it), rewritten.
         dest: int64 flat destinations (`RemapPlan.dest`).
         sum_state: True to sum the state of merged cohorts, False to average it.
@@ -410,10 +411,11 @@ def remap_cohorts(n, y, x, uid, state, occ, dest, sum_state):
             state[j] += state[i]
         else:
             state[j] = (state[j] * weight[j] + state[i]) / (weight[j] + 1.0)
-            weight[j] += 1.0
+        senescent[j] = (senescent[j] * weight[j] + senescent[i]) / (weight[j] + 1.0)
+        weight[j] += 1.0
         y[i] = -1
     for i in range(n):
         if y[i] >= 0:
             flat_occ[y[i] * nx + x[i]] = 1
-    n_new = compact_arrays(n, y, x, uid, state)
+    n_new = compact_arrays(n, y, x, uid, state, senescent)
     return n_new, kept[:n_merged].copy(), gone[:n_merged].copy(), gone_state[:n_merged].copy()

@@ -238,7 +238,7 @@ def place_recruits(cum, total, u, wound_idx, cohorts, n, state0, next_uid):
     Returns:
         The new cohort count.
     """
-    y, x, uid, state, occ = cohorts.y, cohorts.x, cohorts.uid, cohorts.state, cohorts.occupancy
+    y, x, uid, state, occ, sen = cohorts.y, cohorts.x, cohorts.uid, cohorts.state, cohorts.occupancy, cohorts.senescent
     nx = occ.shape[1]
     picks = np.unique(np.searchsorted(cum, u * total, side="right"))
     for k in picks:
@@ -247,7 +247,7 @@ def place_recruits(cum, total, u, wound_idx, cohorts, n, state0, next_uid):
         yy, xx = wound_idx[k] // nx, wound_idx[k] % nx
         if occ[yy, xx] != 0:
             continue
-        y[n], x[n], state[n], uid[n] = yy, xx, state0, next_uid[0]
+        y[n], x[n], state[n], uid[n], sen[n] = yy, xx, state0, next_uid[0], 0.0  # a recruit is not senescent
         next_uid[0] += 1
         occ[yy, xx] += 1
         n += 1
