@@ -70,6 +70,15 @@ def main(argv: list[str] | None = None) -> int:
         if not (d / ".venv" / "bin" / "python").exists() or not (d / "woundsim").is_dir():
             print(f"error: {d} is not a checkout with its .venv (run ./scripts/setup.sh there)", file=sys.stderr)
             return 2
+    for d in (a.before, a.after):
+        # a .venv copied from another checkout keeps that checkout's editable install (and its bin/pip installs
+        # into the original): the bench would time the other checkout's code
+        found = subprocess.run([str(d / ".venv" / "bin" / "python"), "-c", "import woundsim; print(woundsim.__file__)"],
+                               cwd="/", capture_output=True, text=True).stdout.strip()
+        if not Path(found).resolve().is_relative_to(d.resolve()):
+            print(f"error: {d}/.venv imports woundsim from {found or 'nowhere'}, not from {d}: run "
+                  "'.venv/bin/python -m pip install --no-deps -e .' there", file=sys.stderr)
+            return 2
     if a.pairs < 6:
         print("error: --pairs must be at least 6 (fewer give no 95% interval for the median)", file=sys.stderr)
         return 2
