@@ -211,17 +211,16 @@ def _fit(k: int, design: pd.DataFrame, evaluations: pd.DataFrame, simulator: Sim
     u = table[[c for c in design.columns if c.startswith("u.")]].to_numpy(dtype=float)
     gp_seed = int(keyed_rng(seed, HM_KEY, k, EMULATOR).integers(2**31))
     emulators, unit, rows = {}, {}, []
+    need = min_evaluations(u.shape[1])
     for obs in observations:
         y, var = table[obs.name].to_numpy(dtype=float), table[f"var.{obs.name}"].to_numpy(dtype=float)
         ok = np.isfinite(y)
         good = ok & np.isfinite(var) & (var > 0)  # where a per-patient variance can be read
-        if ok.sum() < min_evaluations(u.shape[1]) or (
-                obs.needs_unit_variance and good.sum() < min_evaluations(u.shape[1])):
+        if ok.sum() < need or (obs.needs_unit_variance and good.sum() < need):
             # e.g. a mean closure time where few design points closed anyone: this wave cannot emulate it, so it
             # does not cut on it (the statistics defined everywhere, such as the closed fraction, still do); the
             # report names it and the real-model predictive check judges it in the end
-            rows.append({"wave": k, "statistic": obs.name, "emulates": "mean", "n": int(ok.sum()), "emulated": False,
-                         "loo_within_3": np.nan, "loo_sd": np.nan, "passed": np.nan, "length_scales": ""})
+            rows.append(_diagnostic_row(k, obs.name, "mean", None, int(ok.sum())))
             continue
         noise = _noise_floor(var[ok])
         emulators[obs.name] = StatisticEmulator(options.restarts, gp_seed).fit(u[ok], y[ok], noise)
@@ -242,7 +241,11 @@ def _noise_floor(var: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(var) & (var > 0), var, floor)
 
 
-def _diagnostic_row(k: int, name: str, what: str, emulator: StatisticEmulator) -> dict:
+def _diagnostic_row(k: int, name: str, what: str, emulator: StatisticEmulator | None, n: int = 0) -> dict:
+    """One row of emulators.csv; `emulator` None: not emulated in this wave, from `n` defined evaluations."""
+    if emulator is None:
+        return {"wave": k, "statistic": name, "emulates": what, "n": n, "emulated": False, "loo_within_3": np.nan,
+                "loo_sd": np.nan, "passed": np.nan, "length_scales": ""}
     diag = loo_diagnostic(emulator.loo_errors())
     return {"wave": k, "statistic": name, "emulates": what, "n": diag.n, "emulated": True,
             "loo_within_3": diag.share_within,
