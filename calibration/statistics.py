@@ -10,7 +10,9 @@ clinical figure was obtained:
   clinic averaged over its 10 healed patients. Closure is seen at the first scheduled visit on or
   after the day the wound closes (`visit_interval_days`, weekly by default: 4.2 weeks = 42 patient-weeks
   over 10 patients is what weekly assessment gives; visits on days 7, 14, ..., as in the trial's
-  observation model: `woundsim.endpoints.observed_closure_day`); 0 uses the simulated day itself.
+  observation model: `woundsim.endpoints.observed_closure_day`); 0 uses the simulated day itself. A table
+  with `visit_closure_day` (the summary's closure read against the planimetry detection limit at weekly
+  visits, `woundsim.endpoints.visit_read_closure`) is read as it is when visits are weekly.
 - `trial_recurrence_followup`: expected share of the healed trial patients with a **same-site** recurrence
   within the follow-up (`recurrence.followup_months`, 24 by default, the trial's; death competing), i.e. the
   mean of `recurrence_same_site_followup` over healed patients: the seed trial's 0/10 is read as same-site
@@ -35,7 +37,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from woundsim.endpoints import observed_closure_day, require_columns
+from woundsim.endpoints import VISIT_INTERVAL_DAYS, observed_closure_day, require_columns
 from woundsim.errors import InputError
 
 TRIAL_STATISTICS = ("trial_closed_fraction", "trial_mean_closure_days", "trial_recurrence_followup")
@@ -72,7 +74,10 @@ def trial_statistics(table: pd.DataFrame, visit_interval_days: float = 7.0) -> d
         days); the mean and the recurrence are NaN when no patient closed.
     """
     _require_columns(table, _TRIAL_COLUMNS, "trial")
-    closure = observed_closure_day(table["time_to_closure_days"].to_numpy(dtype=float), visit_interval_days)
+    if "visit_closure_day" in table.columns and visit_interval_days == VISIT_INTERVAL_DAYS:
+        closure = table["visit_closure_day"].to_numpy(dtype=float)  # read against the detection limit
+    else:
+        closure = observed_closure_day(table["time_to_closure_days"].to_numpy(dtype=float), visit_interval_days)
     healed = np.isfinite(closure)
     risk = table["recurrence_same_site_followup"].to_numpy(dtype=float)[healed]
     return {

@@ -94,11 +94,12 @@ def test_no_keratinocytes_means_no_closure(coarse_params, small_patient):
     r = simulate(p, small_patient, Treatment(), seed=2)
     assert r.timeseries["keratinocytes"].max() == 0
     assert math.isnan(r.summary["first_closure_day"])
-    # only purse-string closure of tiny ringed holes could cover anything; no edge means nothing covers: what
-    # closed, contraction closed, and it stops at its floor (docs/contraction.md)
+    # no crawling edge: what closed, contraction closed (docs/contraction.md), and the purse string at the few sharp
+    # convex corners of the irregular margin it rounds off (woundsim.kernels.closure), well under 1% of the ulcer;
+    # contraction stops at its floor
     area0, end = r.summary["initial_area_cm2"], r.timeseries["open_area_cm2"].iloc[-1]
-    assert end == pytest.approx(area0 - r.summary["contracted_area_cm2"])
-    assert end >= (p.contraction.floor_fraction - 0.01) * area0  # to the remap's rounding to voxels
+    assert end == pytest.approx(area0 - r.summary["contracted_area_cm2"], abs=0.01 * area0)
+    assert end >= (p.contraction.floor_fraction - 0.02) * area0  # to the remap's rounding to voxels and the corners
 
 
 def test_summary_keys_and_closure_bookkeeping(coarse_params, small_patient):

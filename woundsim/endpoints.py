@@ -12,13 +12,19 @@ synthetic trial scenarios (`woundsim.trial.scenarios`) and the calibration stati
 - **Closed by day N** (`closed_by`; week 12 = `PRIMARY_DAY`, week 20 = `SECONDARY_DAY`): a confirmed
   closure whose first closure day is on or before day N; not closed when the run followed the patient
   through day N and its confirmation window without one; unknown (None) otherwise.
-  `closed_by_table` counts the unknown as not closed, as a trial's non-responder imputation does.
+  `closed_by_table` counts the unknown as not closed, as a trial's non-responder imputation does. The summary's
+  `closed_by_week12/20` pass the visit-read closure (below): seen closed at a visit on or before day N, confirmed.
 - **PAR at week 4** (`par_pct`, `par_at`; `PAR_DAY`): percent area reduction at day 28 against the
   baseline area; 100 for a run that stopped at a confirmed closure before day 28; NaN if not simulated.
 - **Observation at visits** (`observed_closure_day`, `confirmation_visit`, `last_visit_by`): as a clinician
   reads it, a closure is observed at the first scheduled visit (weekly: days 7, 14, ...; day 0 is the
   baseline visit, where the ulcer is open) on or after the day it happens, confirmed at the first visit
   `confirm_days` later, and nothing is seen after the last visit the patient attends.
+- **Visit-read closure** (`visit_read_closure`): closure as a clinician reads it (issue 17 item 2): the open
+  area at or below the planimetry detection limit (`DETECTION_LIMIT_MM2`, 1 mm²: fixed, never calibrated) at
+  a scheduled visit, and still at or below it at the first visit `confirm_days` later. The summary reports it
+  (`visit_closure_day`, `visit_confirmed_day`) beside the first closure (limit 0, the last open voxel covered);
+  the trial's assessor and the calibration statistics read it when the table has it.
 - **Recurrence** (`recurrence_outcomes`, `recurred_within`): after a confirmed closure, same-site and
   any-site recurrence with death competing, from the patient's risks and the scar maturity at confirmed
   closure (`woundsim.recurrence`, `model.recurrence`; docs/recurrence.md): risks over 12 months and over
@@ -37,6 +43,13 @@ from woundsim.errors import InputError, renamed
 PRIMARY_DAY = 84.0  # d; week 12, the primary time point of pivotal DFU trials
 SECONDARY_DAY = 140.0  # d; week 20 (Margolis et al. 1999)
 PAR_DAY = 28.0  # d; week 4
+VISIT_INTERVAL_DAYS = 7.0  # d; weekly assessment visits, as in the seed trial and pivotal DFU trials
+# mm²; the smallest open area a clinic's planimetry resolves: one square of the 1 mm grid on which acetate
+# tracings are counted (manual planimetry; Jørgensen et al. 2016 Int Wound J 13:540, systematic review), and the
+# order of digital planimetry's absolute error on the smallest wounds measured (Foltynski et al. 2015 PLoS One
+# 10:e0134622, shapes from 14 mm², relative errors of a few percent). A fixed observation parameter: never calibrated.
+DETECTION_LIMIT_MM2 = 1.0
+MM2_PER_CM2 = 100.0
 VISIT_TOLERANCE = 1e-9  # visits: a day within this many visit intervals of a visit day is on it
 DAY_TOLERANCE = 1e-9  # d; a run that ended this close to the end of a confirmation window reached it
 
@@ -135,6 +148,44 @@ def confirmation_visit(seen_day, confirm_days: float, visit_interval_days: float
 def last_visit_by(end_day, visit_interval_days: float):
     """Day of the last scheduled visit on or before `end_day` (d)."""
     return np.floor(end_day / visit_interval_days + VISIT_TOLERANCE) * visit_interval_days
+
+
+def visit_read_closure(days, open_area_cm2, confirm_days: float, *, closed_after_end: bool,
+                       visit_interval_days: float = VISIT_INTERVAL_DAYS,
+                       limit_mm2: float = DETECTION_LIMIT_MM2) -> tuple[float, float]:
+    """Closure as a clinician reads it from a daily series: (day first seen closed, day of the confirming visit).
+
+    A visit (days v, 2v, ...; day 0 is the baseline visit) sees the ulcer closed when its open area is at or
+    below `limit_mm2`; the closure counts when the first visit `confirm_days` later sees it closed too. The
+    first such visit is returned, with its confirming visit; (NaN, NaN) if none within the series.
+
+    Args:
+        days: the series' days (d), increasing (daily records: every visit day is in it while the run lasts).
+        open_area_cm2: open area on each of those days (cm²).
+        confirm_days: confirmation window (d; 14, FDA).
+        closed_after_end: the run stopped at a confirmed closure (limit 0), so the ulcer stays closed at the
+            visits after its last day; otherwise a visit after the series is not known and confirms nothing.
+        visit_interval_days: days between visits (> 0).
+        limit_mm2: planimetry detection limit (mm², >= 0; 0 reads the last open voxel covered).
+    """
+    if not visit_interval_days > 0 or not math.isfinite(visit_interval_days):
+        raise InputError(f"visit_interval_days = {visit_interval_days} must be a finite number > 0 (days)")
+    if not limit_mm2 >= 0:
+        raise InputError(f"limit_mm2 = {limit_mm2} must be >= 0 (mm²)")
+    days = np.asarray(days, dtype=float)
+    area_mm2 = np.asarray(open_area_cm2, dtype=float) * MM2_PER_CM2
+    last = float(days[-1])
+    visits = np.arange(1, math.floor(last / visit_interval_days + VISIT_TOLERANCE) + 1) * visit_interval_days
+    at = np.searchsorted(days, visits - 1e-6)  # the record of each visit day
+    ok = (at < days.size) & np.isclose(days[np.minimum(at, days.size - 1)], visits)
+    visits, closed = visits[ok], area_mm2[at[ok]] <= limit_mm2 + 1e-12
+    by_day = dict(zip(np.round(visits, 6), closed))
+    for seen in visits[closed]:
+        confirm = float(confirmation_visit(seen, confirm_days, visit_interval_days))
+        held = by_day.get(round(confirm, 6), closed_after_end if confirm > last else False)
+        if held:
+            return float(seen), confirm
+    return math.nan, math.nan
 
 
 # ---- recurrence ------------------------------------------------------------------------------------

@@ -44,6 +44,6 @@ MACROPHAGE, FIBROBLAST, KERATINOCYTE = range(3)
 (K_ADVANCE, K_DIVIDE, K_EGF_GAIN, K_EV_GAIN, K_GLYC, K_COVER, K_DIFF, K_S_VEGF, K_EV_UPTAKE, K_EV_KM,
  K_CARGO_LOSS, K_CARGO_EC50, K_SPEED_CAP, K_LEN) = range(14)
 
-# ---- the `rates` vector: recruitment and purse-string rates not in the cell vectors (WoundModel) -------
+# ---- the `rates` vector: recruitment, purse-string and ingrowth rates not in the cell vectors (WoundModel) ---
 (R_RECRUIT_M, R_RECRUIT_TNF_GAIN, R_RECRUIT_DEBRIS_GAIN, R_ENTRY_F, R_ENTRY_PDGF_GAIN, R_PHI_RECRUIT,
- R_PURSE_STRING, R_PURSE_COVER, R_LEN) = range(9)
+ R_PURSE_STRING, R_PURSE_COVER, R_PURSE_EXPONENT, R_INGROWTH, R_LEN) = range(11)

@@ -35,7 +35,7 @@ from woundsim.seeds import check_seed
 from woundsim.tissue import TissueState
 from woundsim.treatment import Treatment, standard_care, validate_treatment
 from woundsim.units import DAYS_PER_WEEK, HOURS_PER_DAY, cm2_per_s_to_um2_per_h, half_life_to_rate
-from woundsim.units import per_day_to_per_hour, reference_voxels_per_voxel, voxels_to_area_cm2
+from woundsim.units import per_day_to_per_hour, reference_voxels_per_voxel, speed_um_per_day_to_per_h, voxels_to_area_cm2
 
 
 def check_run_inputs(params, patient, treatment, seed) -> None:
@@ -216,10 +216,17 @@ class WoundModel(mesa.Model):
         m, f, k = p.macrophage, p.fibroblast, p.keratinocyte
         self.rates = np.zeros(L.R_LEN)
         self.rates[[L.R_RECRUIT_M, L.R_RECRUIT_TNF_GAIN, L.R_RECRUIT_DEBRIS_GAIN, L.R_ENTRY_PDGF_GAIN, L.R_PHI_RECRUIT,
-                    L.R_PURSE_STRING, L.R_PURSE_COVER]] = (
+                    L.R_PURSE_COVER]] = (
             per_day_to_per_hour(m.recruit_per_day), m.recruit_tnf_gain, m.recruit_debris_gain, f.entry_pdgf_gain,
-            m.phi_initial, per_day_to_per_hour(k.purse_string_per_day), k.purse_string_granulation * k.cover_granulation)
+            m.phi_initial, k.purse_string_granulation * k.cover_granulation)
         self.rates[L.R_ENTRY_F] = per_day_to_per_hour(f.entry_per_day)  # senescence is the cohorts' (woundsim.chronic)
+        # a ringed hole of one voxel closes from both sides at the purse string's speed (woundsim.kernels.closure)
+        self.rates[L.R_PURSE_STRING] = 2.0 * speed_um_per_day_to_per_h(k.purse_string_um_day) / p.numerics.dx_um
+        self.rates[L.R_PURSE_EXPONENT] = k.purse_string_neighbour_exponent
+        # granulation's ingrowth from the walls: a front speed per voxel edge, slowed by diabetes as the fibroblasts
+        # that lay it are (their senescence is the cohorts' own and acts where they stand, not on this front)
+        self.rates[L.R_INGROWTH] = (speed_um_per_day_to_per_h(f.ingrowth_um_day) / p.numerics.dx_um
+                                    * (1.0 - self.fp[L.F_GLYC]))
 
     # ---- one step -----------------------------------------------------------------------------
     def step(self) -> None:

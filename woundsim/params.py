@@ -94,6 +94,7 @@ class FibroblastParams:
     initial_density: float = 0.02  # cohorts per wound voxel at entry (prior)
     ev_ec50: float = 0.5  # u, local vesicle concentration of half the maximal activation (25 µg/mL, as macrophage.ev_ec50; prior)
     deposit_own_share: float = 0.5  # -, share of a cohort's new tissue laid in its own voxel, the rest in its 4 neighbours (model choice: filling from the walls)
+    ingrowth_um_day: float = 50.0  # µm/day, lateral ingrowth of granulation into an unfilled voxel from its best-filled neighbour or the wound's wall, before diabetic slowing (assumption, prior 10-240: below fibroblast migration, speed_um_day, the cells that lay it; docs/closure.md)
 
 
 @dataclass
@@ -112,7 +113,9 @@ class KeratinocyteParams:
     differentiate_per_day: float = 0.5  # 1/day, interior cohorts (no open neighbour) leave the edge pool
     secrete_vegf: float = 0.3  # u/h per cohort (prior)
     initial_edge_fraction: float = 1.0  # -, share of edge voxels seeded with a cohort at entry (0: none)
-    purse_string_per_day: float = 0.5  # 1/day, closure of a hole ringed by epithelium (actin purse string, Ravasio 2015; prior)
+    purse_string_um_day: float = 60.0  # µm/day, closing speed of the edge of a hole ringed by epithelium (actomyosin purse string, Ravasio 2015 Nat Commun 6:7683; assumption: of the order of the crawling edge, speed_um_day; prior 20-200; docs/closure.md)
+    purse_string_per_day: float | None = None  # gone (issue 17 item 2): see GONE
+    purse_string_neighbour_exponent: float = 2.0  # -, n in the purse-string rate ((k - 4) / 4)^n of an open voxel with k > 4 of its 8 neighbours covered (assumption: rises steeply with enclosure, Ravasio 2015; prior 1-4)
     purse_string_granulation: float = 0.5  # -, share of cover_granulation a ringed hole needs before the purse string closes it (prior)
     ev_uptake_per_h: float = 0.05  # 1/h, vesicle uptake by a cohort at low concentration (Vmax / Km; prior; the macrophage's value)
     ev_uptake_km: float = 5.0  # u, vesicle concentration of half-saturated (receptor-limited) uptake, 250 µg/mL (prior)
@@ -355,6 +358,9 @@ GONE = {
                                          "model.keratinocyte.ev_uptake_per_h and ev_uptake_km",
     "tissue.debris_initial": "debris at entry follows from the care before entry: set "
                              "model.chronic.prior_debridement_interval_days (days; woundsim.chronic.entry_debris)",
+    "keratinocyte.purse_string_per_day": "the purse string is a closing speed, model.keratinocyte.purse_string_um_day "
+                                         "(µm/day), so a hole of a given size closes in the same time on every grid "
+                                         "(docs/closure.md)",
 }
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from woundsim.endpoints import PAR_DAY, PRIMARY_DAY, SECONDARY_DAY, closed_by, closure_confirmed, par_at
-from woundsim.endpoints import recurrence_outcomes
+from woundsim.endpoints import recurrence_outcomes, visit_read_closure
 from woundsim.errors import renamed
 from woundsim.units import hours_to_days, voxels_to_area_cm2, weeks_to_days
 
@@ -43,6 +43,8 @@ def summarise(model, timeseries: pd.DataFrame, *, stopped_early: bool = False) -
                "scar_maturity": q}
     seed = model.seed if model.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
     recurrence = recurrence_outcomes({k: [v] for k, v in closure.items()}, p.recurrence, seeds=[seed])
+    seen, seen_confirmed = visit_read_closure(timeseries["day"], timeseries["open_area_cm2"], confirm_days,
+                                              closed_after_end=confirmed)
     m1 = timeseries["m1_fraction"].to_numpy(dtype=float)
     contracted = voxels_to_area_cm2(model.contracted_voxels, p.numerics.dx_um)
     return {
@@ -50,8 +52,10 @@ def summarise(model, timeseries: pd.DataFrame, *, stopped_early: bool = False) -
         "first_closure_day": first if not math.isnan(first) else math.nan,
         "confirmed_closure_day": first + confirm_days if confirmed else math.nan,
         "time_to_closure_days": first if confirmed else math.nan,
-        "closed_by_week12": closed_by(PRIMARY_DAY, first, confirmed, followed_to),
-        "closed_by_week20": closed_by(SECONDARY_DAY, first, confirmed, followed_to),
+        "visit_closure_day": seen,
+        "visit_confirmed_day": seen_confirmed,
+        "closed_by_week12": closed_by(PRIMARY_DAY, seen, seen == seen, followed_to),  # read at visits
+        "closed_by_week20": closed_by(SECONDARY_DAY, seen, seen == seen, followed_to),
         "par_week4": par4,
         "peak_m1_fraction": float(np.nanmax(m1)) if np.isfinite(m1).any() else math.nan,
         "contracted_area_cm2": contracted,
@@ -73,5 +77,8 @@ def contraction_share(contracted_area_cm2: float, initial_area_cm2: float) -> fl
 def summary_line(summary: dict) -> str:
     """One line of a patient's outcome, as `woundsim run` prints it: closure days, or PAR when not closed."""
     if summary["confirmed_closure_day"] == summary["confirmed_closure_day"]:  # not NaN
-        return f"closed on day {summary['first_closure_day']:.1f} (confirmed day {summary['confirmed_closure_day']:.1f})"
+        seen = summary.get("visit_closure_day", math.nan)
+        visit = f"; seen closed at the day-{seen:.0f} visit" if seen == seen else ""
+        return (f"closed on day {summary['first_closure_day']:.1f} (confirmed day {summary['confirmed_closure_day']:.1f})"
+                + visit)
     return f"not closed by day {summary['simulated_days']:.0f}; PAR week 4 {summary['par_week4']:.0f}%"

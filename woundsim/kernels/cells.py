@@ -176,7 +176,8 @@ def _fibroblast_loop(n, cap, y, x, uid, myo, sen, next_uid, u1, u2, c, source, u
             myo[i] = relax(myo[i], fp[F_MYO_ON] * (1.0 - sen[i]) * tgfb * gran[yi, xi], fp[F_MYO_OFF], dt)
         else:  # covered (or off the wound): the bed matures and myofibroblasts go
             myo[i] = relax(myo[i], 0.0, fp[F_MYO_OFF] + fp[F_MYO_COVERED_OFF], dt)
-        if wound[yi, xi] and gran[yi, xi] < 1.0:
+        # a cohort keeps laying matrix while its own voxel or a wound neighbour is unfilled (filling from the walls)
+        if wound[yi, xi] and (gran[yi, xi] < 1.0 or _unfilled_nb(yi, xi, gran, wound)):
             fill_mm = fp[F_COLLAGEN] * dt * (fp[F_BASAL] + (1.0 - fp[F_BASAL]) * min(1.0, tgfb + fp[F_EV_GAIN] * ev))
             fill_mm *= tnf_inh * growth_factor
             _deposit(yi, xi, fill_mm, gran, deficit, wound, fp[F_DEPOSIT_OWN], fp[F_DEPOSIT_NEIGHBOUR])

@@ -11,9 +11,11 @@ import math
 import numpy as np
 from numba import njit
 
-from woundsim.layout import (PDGF, R_ENTRY_F, R_ENTRY_PDGF_GAIN, R_PURSE_COVER, R_PURSE_STRING, R_RECRUIT_DEBRIS_GAIN,
-                             R_RECRUIT_M, R_RECRUIT_TNF_GAIN, T_ANGIO, T_DEBRIS_GROWTH, T_DEBRIS_MAX, T_DEBRIS_RESOLVE,
-                             T_DEBRIS_TNF, T_K_DEBRIS, T_K_PDGF, T_K_TNF, T_K_VEGF, T_MMP, T_TNF_MULT, TNF, VEGF)
+from woundsim.kernels.closure import best_neighbour_fill, covered_neighbours, ingrow, purse_string_rate
+from woundsim.layout import (PDGF, R_ENTRY_F, R_ENTRY_PDGF_GAIN, R_INGROWTH, R_PURSE_COVER, R_PURSE_EXPONENT,
+                             R_PURSE_STRING, R_RECRUIT_DEBRIS_GAIN, R_RECRUIT_M, R_RECRUIT_TNF_GAIN, T_ANGIO,
+                             T_DEBRIS_GROWTH, T_DEBRIS_MAX, T_DEBRIS_RESOLVE, T_DEBRIS_TNF, T_K_DEBRIS, T_K_PDGF,
+                             T_K_TNF, T_K_VEGF, T_MMP, T_TNF_MULT, TNF, VEGF)
 from woundsim.rules import hill
 
 
@@ -26,14 +28,15 @@ def __getattr__(name: str):
 
 @njit(cache=True, error_model="numpy")
 def tissue_step(tissue, fields, tp, rates, dt):
-    """Debris regrowth (open) or resolution (covered), damage-driven tnf, angiogenesis, matrix breakdown,
-    and purse-string closure of granulated open voxels whose four neighbours are all covered.
+    """Debris regrowth (open) or resolution (covered), damage-driven tnf, granulation ingrowth from the walls and
+    filled neighbours, purse-string closure of granulated open voxels at a rate rising with their covered
+    neighbours (`woundsim.kernels.closure`), angiogenesis, matrix breakdown.
 
     Args:
         tissue: `TissueArrays` (woundsim.kernels.bundles): the wound's voxels, by flat index (ascending)
             and as runs along rows (the same voxels in the same order), and the layers, updated.
         fields: `FieldArrays`: reads the concentrations, adds damage-driven tnf to the sources.
-        tp: the tissue vector; rates: the `rates` vector (purse-string slots).
+        tp: the tissue vector; rates: the `rates` vector (purse-string and ingrowth slots).
         dt: step (h).
 
     Returns:
@@ -44,7 +47,8 @@ def tissue_step(tissue, fields, tp, rates, dt):
     debris, perfusion, perfusion_max = tissue.debris, tissue.perfusion, tissue.perfusion_max
     gran, epi = tissue.granulation, tissue.epithelium
     c, source = fields.c, fields.source
-    purse_per_h, cover = rates[R_PURSE_STRING], rates[R_PURSE_COVER]
+    purse_per_h, cover, purse_exp = rates[R_PURSE_STRING], rates[R_PURSE_COVER], rates[R_PURSE_EXPONENT]
+    ingrowth_per_h = rates[R_INGROWTH]
     nx = epi.shape[1]
     cap = tp[T_DEBRIS_MAX]
     grow = math.exp(tp[T_DEBRIS_GROWTH] * dt)  # logistic regrowth, exact over dt
@@ -55,15 +59,19 @@ def tissue_step(tissue, fields, tp, rates, dt):
     for q in range(wound_runs.shape[0]):
         yy, x0, x1 = wound_runs[q, 0], wound_runs[q, 1], wound_runs[q, 2]
         _debris_row(debris[yy, x0:x1], epi[yy, x0:x1], source[TNF, yy, x0:x1], cap, grow, resolve, tnf_per_debris)
-    # closure, voxel by voxel: the purse string reads neighbours closed earlier in the loop
+    # ingrowth and closure, voxel by voxel: both read neighbours filled or closed earlier in the loop
     epi_f, gran_f = epi.reshape(-1), gran.reshape(-1)
     n_open = 0
     for k in range(wound_idx.size):
         v = wound_idx[k]
+        yy, xx = v // nx, v % nx
+        if gran_f[v] < 1.0 and ingrowth_per_h > 0.0:
+            gran_f[v] = ingrow(gran_f[v], best_neighbour_fill(yy, xx, gran), ingrowth_per_h, dt)
         if epi_f[v] < 1.0:
             # a voxel's granulation is read here before its own breakdown below, as in one loop over both
-            if gran_f[v] >= cover and _ringed(v // nx, v % nx, epi):
-                epi_f[v] = min(1.0, epi_f[v] + purse_per_h * dt)
+            if gran_f[v] >= cover:
+                rate = purse_string_rate(covered_neighbours(yy, xx, epi), purse_per_h, purse_exp)
+                epi_f[v] = min(1.0, epi_f[v] + rate * dt)
             n_open += epi_f[v] < 1.0
     # angiogenesis and matrix breakdown, along rows, each in its own branch-free loop so that it vectorises
     for q in range(wound_runs.shape[0]):
@@ -102,16 +110,6 @@ def _breakdown_row(gran, tnf, mmp, k_tnf, dt):
         rate = mmp * hill(tnf[i], k_tnf) * dt
         broken = gran[i] * (1.0 - rate + 0.5 * rate * rate)
         gran[i] = broken if tnf[i] > 0.0 else gran[i]
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _ringed(yy, xx, epi):
-    ny, nx = epi.shape
-    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
-        y2, x2 = yy + dy, xx + dx
-        if 0 <= y2 < ny and 0 <= x2 < nx and epi[y2, x2] < 1.0:
-            return False
-    return True
 
 
 @njit(cache=True, error_model="numpy")

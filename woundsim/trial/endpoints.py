@@ -5,7 +5,10 @@ defined once in `woundsim.endpoints`):
 - dropout: with `design.dropout`, a dropout day (uniform over the follow-up, or exponential with the hazard
   that loses `rate` by the end of follow-up); the patient attends visits up to that day, the end of
   follow-up and the simulated horizon (`horizon_days`, if given), whichever comes first.
-- closure: only a closure that the simulation confirmed (`confirmed_closure_day` not NaN) can be recorded.
+- closure: a table with `visit_closure_day` (simulated patients' summaries) gives the closure as the assessor
+  reads it against the planimetry detection limit (`woundsim.endpoints.visit_read_closure`: seen on that
+  visit, confirmed at the visit `confirmation_days` later). Otherwise (synthetic pools) only a closure that the
+  simulation confirmed (`confirmed_closure_day` not NaN) can be recorded.
   The assessor first sees it at the first visit on or after `first_closure_day` and confirms it at the
   visit `confirmation_days` later; the simulated confirmation (still closed 14 days after the first
   closure day) is taken to hold at that visit too (the assessor's confirmation falls at most one visit
@@ -79,6 +82,10 @@ def pool_arrays(pool: pd.DataFrame, stratum_codes: np.ndarray | None = None) -> 
     closure = np.where(np.isfinite(confirmed), first, math.nan)
     if np.any(closure < 0) or np.any(np.isfinite(confirmed) & ~np.isfinite(first)):
         raise InputError("first_closure_day must be >= 0 d and given wherever confirmed_closure_day is")
+    if "visit_closure_day" in pool.columns:  # read at a visit against the detection limit (woundsim.endpoints)
+        closure = col("visit_closure_day", math.nan)
+        if np.any(closure < 0):
+            raise InputError("visit_closure_day must be >= 0 d")
     if "recurrence_risk_12m" in pool.columns:
         require_columns(pool, RECURRENCE_EVENTS, "a trial pool")
     months = {name: col(name, math.nan) for name in RECURRENCE_EVENTS}

@@ -211,10 +211,14 @@ def rebase_summary(summary: dict, timeseries: pd.DataFrame, runin_days: float, c
     horizon = summary["horizon_days"] + confirm_days - r
     followed_to = summary["horizon_days"] - r  # the last day whose closure the run could confirm
     par4 = endpoints.par_at(days - r, endpoints.par_pct(area, a_r), endpoints.PAR_DAY, is_conf)
+    after = days >= r - 1e-9  # visits count from randomisation
+    seen, seen_confirmed = endpoints.visit_read_closure(days[after] - r, area[after], confirm_days,
+                                                        closed_after_end=is_conf)
     return {**summary, "initial_area_cm2": a_r, "first_closure_day": first, "confirmed_closure_day": confirmed,
             "time_to_closure_days": first if is_conf else math.nan,
-            "closed_by_week12": endpoints.closed_by(endpoints.PRIMARY_DAY, first, is_conf, followed_to),
-            "closed_by_week20": endpoints.closed_by(endpoints.SECONDARY_DAY, first, is_conf, followed_to),
+            "visit_closure_day": seen, "visit_confirmed_day": seen_confirmed,
+            "closed_by_week12": endpoints.closed_by(endpoints.PRIMARY_DAY, seen, seen == seen, followed_to),
+            "closed_by_week20": endpoints.closed_by(endpoints.SECONDARY_DAY, seen, seen == seen, followed_to),
             "par_week4": par4,
             "horizon_days": horizon, "simulated_days": summary["simulated_days"] - r}
 
