@@ -1,0 +1,1 @@
+"""Verification studies run by hand (not in the test suite): their tables go into docs/verification.md."""
