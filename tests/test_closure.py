@@ -15,11 +15,12 @@ from woundsim.units import HOURS_PER_DAY
 
 
 def bare_model(dx_um: float = 100.0, **overrides) -> WoundModel:
-    """A small ulcer with no cells left, none recruited and no debris: only the tissue rules act on what a
-    test sets up."""
+    """A small ulcer with no cells left, none recruited, no debris, no load breakdown and no contraction: only
+    the tissue rules act on what a test sets up."""
     p = with_overrides(ModelParams(), {"numerics.dx_um": dx_um, "numerics.mesa_sync_hours": 0.0,
                                        "numerics.horizon_weeks": 4.0, "fibroblast.entry_per_day": 0.0,
-                                       "macrophage.recruit_per_day": 0.0, **overrides})
+                                       "macrophage.recruit_per_day": 0.0, "foot.epithelial_breakdown_um_day": 0.0,
+                                       "contraction.rate_per_day": 0.0, **overrides})
     model = WoundModel(p, Patient(area_cm2=0.5), seed=1)
     for kind, population in model.populations.items():
         population.n = 0
