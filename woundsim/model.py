@@ -64,6 +64,9 @@ def _short(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+INGROWTH_REFERENCE_DEPTH_MM = 1.0  # mm; fibroblast.ingrowth_um_day is the lateral front speed at this deficit depth
+
+
 def _of_tissue(name: str) -> property:
     """A read-only model attribute that is `model.tissue.<name>` (the tissue state owns it)."""
     return property(lambda model: getattr(model.tissue, name), doc=f"`model.tissue.{name}` (read only).")
@@ -223,10 +226,10 @@ class WoundModel(mesa.Model):
         # a ringed hole of one voxel closes from both sides at the purse string's speed (woundsim.kernels.closure)
         self.rates[L.R_PURSE_STRING] = 2.0 * speed_um_per_day_to_per_h(k.purse_string_um_day) / p.numerics.dx_um
         self.rates[L.R_PURSE_EXPONENT] = k.purse_string_neighbour_exponent
-        # granulation's ingrowth from the walls: a front speed per voxel edge, slowed by diabetes as the fibroblasts
-        # that lay it are (their senescence is the cohorts' own and acts where they stand, not on this front)
+        # granulation's ingrowth from the walls: a front speed per voxel edge at the reference depth, slowed by diabetes
+        # as the fibroblasts that lay it are (their senescence is the cohorts' own and acts where they stand)
         self.rates[L.R_INGROWTH] = (speed_um_per_day_to_per_h(f.ingrowth_um_day) / p.numerics.dx_um
-                                    * (1.0 - self.fp[L.F_GLYC]))
+                                    * INGROWTH_REFERENCE_DEPTH_MM * (1.0 - self.fp[L.F_GLYC]))
 
     # ---- one step -----------------------------------------------------------------------------
     def step(self) -> None:

@@ -94,7 +94,7 @@ class FibroblastParams:
     initial_density: float = 0.02  # cohorts per wound voxel at entry (prior)
     ev_ec50: float = 0.5  # u, local vesicle concentration of half the maximal activation (25 µg/mL, as macrophage.ev_ec50; prior)
     deposit_own_share: float = 0.5  # -, share of a cohort's new tissue laid in its own voxel, the rest in its 4 neighbours (model choice: filling from the walls)
-    ingrowth_um_day: float = 50.0  # µm/day, lateral ingrowth of granulation into an unfilled voxel from its best-filled neighbour or the wound's wall, before diabetic slowing (assumption, prior 10-240: below fibroblast migration, speed_um_day, the cells that lay it; docs/closure.md)
+    ingrowth_um_day: float = 50.0  # µm/day, lateral ingrowth of granulation into an unfilled voxel from its best-filled neighbour or the wound's wall, at 1 mm of deficit (a deeper column fills as much slower: a fixed cross-section of new tissue per day), before diabetic slowing (assumption, prior 10-240: below fibroblast migration, speed_um_day, the cells that lay it; docs/closure.md)
 
 
 @dataclass

@@ -66,7 +66,9 @@ def tissue_step(tissue, fields, tp, rates, dt):
         v = wound_idx[k]
         yy, xx = v // nx, v % nx
         if gran_f[v] < 1.0 and ingrowth_per_h > 0.0:
-            gran_f[v] = ingrow(gran_f[v], best_neighbour_fill(yy, xx, gran), ingrowth_per_h, dt)
+            # a front lays a fixed cross-section of tissue per day: deeper columns fill laterally slower
+            depth_f = tissue.deficit_mm.reshape(-1)
+            gran_f[v] = ingrow(gran_f[v], best_neighbour_fill(yy, xx, gran), ingrowth_per_h / depth_f[v], dt)
         if epi_f[v] < 1.0:
             # a voxel's granulation is read here before its own breakdown below, as in one loop over both
             if gran_f[v] >= cover:
