@@ -28,6 +28,7 @@ from woundsim.treatment import Treatment, standard_care
 GRIDS = {"50um": (50.0, 1.0, 0.5), "100um": (100.0, 1.0, 1.0), "200um": (200.0, 1.0, 1.0),
          "250um_2h": (250.0, 2.0, 2.0)}
 ARMS = {"seed_trial": "hucmscd_trial", "pivotal_control": None}  # cohort spec -> treatment (None: standard care)
+HORIZON_WEEKS = 30.0  # weeks simulated in every arm (the trial policy's 12 or 20 would censor slow closures)
 STATE_COLUMNS = ("grid", "arm", "patient", "seed", "area_cm2", "first_closure_day", "visit_closure_day",
                  "one_percent_day", "end_day", "horizon_days")
 
@@ -46,11 +47,16 @@ def fixed_patients(arm: str, n: int, patient_seed: int) -> list[Patient]:
 
 
 def grid_params(model: str, grid: str) -> ModelParams:
+    """`model`'s parameters on `grid`, with the foot's load breakdown off (the acceptance is stated for patients
+    without it, and a poorly offloaded plantar ulcer that stalls has no closure day to compare across grids) and a
+    horizon of `HORIZON_WEEKS` for every arm, so that a slow patient's closure is seen rather than censored at the
+    trial's 12 or 20 weeks (a run stops 2 weeks after its confirmed closure)."""
     dx, dt_agent, dt_field = GRIDS[grid]
     params = named_params(model, "default")
     numerics = dataclasses.replace(params.numerics, dx_um=dx, dt_agent_h=dt_agent, dt_field_h=dt_field,
-                                   mesa_sync_hours=0.0)
-    return dataclasses.replace(params, numerics=numerics)
+                                   mesa_sync_hours=0.0, horizon_weeks=HORIZON_WEEKS)
+    foot = dataclasses.replace(params.foot, epithelial_breakdown_um_day=0.0)
+    return dataclasses.replace(params, numerics=numerics, foot=foot)
 
 
 def treatment_for(arm: str) -> Treatment:

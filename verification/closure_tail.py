@@ -4,7 +4,7 @@ value to the last open voxel covered (first closure, detection limit 0), in days
 Acceptance: median at most 3 days, 90th percentile at most 7, over runs that reach 1% (a run that reaches
 1% but does not close by its horizon counts with an infinite tail, so it can only raise the percentiles).
 Patients are fixed samples of conf/cohort/seed_trial.yaml (treated, conf/treatment/hucmscd_trial.yaml) and
-conf/cohort/pivotal_control.yaml (standard care), none with load breakdown (not modelled yet).
+conf/cohort/pivotal_control.yaml (standard care), with the foot's load breakdown off (`closure_runs.grid_params`).
 
     python -m verification.closure_tail                   # resumable; 3 + 3 patients x 20 seeds
     python -m verification.closure_tail --patients 10 --seeds 3 --jobs 2
