@@ -43,13 +43,12 @@ def tissue_step(tissue, fields, tp, rates, dt):
         The number of wound voxels still open (epithelium < 1) afterwards (each voxel's epithelium
         changes only in its own iteration, so the count is taken as the loop goes).
     """
-    wound_idx, wound_runs = tissue.wound_idx, tissue.wound_runs
+    wound_runs = tissue.wound_runs
     debris, perfusion, perfusion_max = tissue.debris, tissue.perfusion, tissue.perfusion_max
     gran, epi = tissue.granulation, tissue.epithelium
     c, source = fields.c, fields.source
     purse_per_h, cover, purse_exp = rates[R_PURSE_STRING], rates[R_PURSE_COVER], rates[R_PURSE_EXPONENT]
     ingrowth_per_h = rates[R_INGROWTH]
-    nx = epi.shape[1]
     cap = tp[T_DEBRIS_MAX]
     grow = math.exp(tp[T_DEBRIS_GROWTH] * dt)  # logistic regrowth, exact over dt
     resolve = math.exp(-tp[T_DEBRIS_RESOLVE] * dt)
@@ -59,22 +58,33 @@ def tissue_step(tissue, fields, tp, rates, dt):
     for q in range(wound_runs.shape[0]):
         yy, x0, x1 = wound_runs[q, 0], wound_runs[q, 1], wound_runs[q, 2]
         _debris_row(debris[yy, x0:x1], epi[yy, x0:x1], source[TNF, yy, x0:x1], cap, grow, resolve, tnf_per_debris)
-    # ingrowth and closure, voxel by voxel: both read neighbours filled or closed earlier in the loop
-    epi_f, gran_f = epi.reshape(-1), gran.reshape(-1)
+    # ingrowth and closure, voxel by voxel in the wound's order (along rows, so no index is divided out): both
+    # read neighbours filled or closed earlier in the loop
+    depth = tissue.deficit_mm
+    ny, nx = gran.shape
+    grow_in = ingrowth_per_h > 0.0
     n_open = 0
-    for k in range(wound_idx.size):
-        v = wound_idx[k]
-        yy, xx = v // nx, v % nx
-        if gran_f[v] < 1.0 and ingrowth_per_h > 0.0:
-            # a front lays a fixed cross-section of tissue per day: deeper columns fill laterally slower
-            depth_f = tissue.deficit_mm.reshape(-1)
-            gran_f[v] = ingrow(gran_f[v], best_neighbour_fill(yy, xx, gran), ingrowth_per_h / depth_f[v], dt)
-        if epi_f[v] < 1.0:
-            # a voxel's granulation is read here before its own breakdown below, as in one loop over both
-            if gran_f[v] >= cover:
-                rate = purse_string_rate(covered_neighbours(yy, xx, epi), purse_per_h, purse_exp)
-                epi_f[v] = min(1.0, epi_f[v] + rate * dt)
-            n_open += epi_f[v] < 1.0
+    for q in range(wound_runs.shape[0]):
+        yy, x0, x1 = wound_runs[q, 0], wound_runs[q, 1], wound_runs[q, 2]
+        inner = 0 < yy < ny - 1 and x0 > 0 and x1 < nx  # every 4-neighbour of the run is on the grid
+        for xx in range(x0, x1):
+            g = gran[yy, xx]
+            if grow_in and g < 1.0:
+                # a front lays a fixed cross-section of tissue per day: deeper columns fill laterally slower
+                if inner:
+                    g_nb = max(0.0, max(max(gran[yy - 1, xx], gran[yy + 1, xx]), max(gran[yy, xx - 1], gran[yy, xx + 1])))
+                else:
+                    g_nb = best_neighbour_fill(yy, xx, gran)
+                if g_nb > g:  # `ingrow`, with the rate's division only where there is a gap to close
+                    g = ingrow(g, g_nb, ingrowth_per_h / depth[yy, xx], dt)
+                    gran[yy, xx] = g
+            e = epi[yy, xx]
+            if e < 1.0:
+                # a voxel's granulation is read here before its own breakdown below, as in one loop over both
+                if g >= cover:
+                    e = min(1.0, e + purse_string_rate(covered_neighbours(yy, xx, epi), purse_per_h, purse_exp) * dt)
+                    epi[yy, xx] = e
+                n_open += e < 1.0
     # angiogenesis and matrix breakdown, along rows, each in its own branch-free loop so that it vectorises
     for q in range(wound_runs.shape[0]):
         yy, x0, x1 = wound_runs[q, 0], wound_runs[q, 1], wound_runs[q, 2]
