@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from woundsim.endpoints import DETECTION_LIMIT_MM2, MM2_PER_CM2, VISIT_INTERVAL_DAYS  # noqa: E402
 from woundsim.output import read_run  # noqa: E402
 
 SNAPSHOT_ORDER = ("day 0", "day 7", "day 14", "day 28", "closure")
@@ -29,9 +30,10 @@ def plot_run(folder: Path) -> list[Path]:
 
 def closure_curve(run: dict, path: Path) -> Path:
     """Open area and percent area reduction against time, with closure and injection days, and the area that
-    contraction closed (with its share of the closure, docs/contraction.md)."""
+    contraction closed (with its share of the closure, docs/contraction.md); below, the open area on a log scale
+    as the weekly visits read it, against the planimetry detection limit (docs/closure.md)."""
     ts, s, meta = run["timeseries"], run["summary"], run["run"]
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, (ax, low) = plt.subplots(2, 1, figsize=(7, 6), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
     ax.plot(ts["day"], ts["open_area_cm2"], color="tab:red", lw=2, label="open area")
     if "contracted_area_cm2" in ts:  # runs stored before contraction (version 2) lack it
         ax.plot(ts["day"], ts["contracted_area_cm2"], color="tab:purple", lw=1.5,
@@ -54,10 +56,38 @@ def closure_curve(run: dict, path: Path) -> Path:
     ax.text(84, 0, " week 12", fontsize=8, color="grey", va="bottom")
     tr = meta["treatment"]
     ax.set_title(f"{_patient_label(meta['patient'])} — {_treatment_label(tr)}", fontsize=9)
+    ax.set_xlabel("")
+    _visit_panel(low, ts, s)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def _visit_panel(ax, ts, summary: dict) -> None:
+    """The open area (mm², log scale) as the weekly visits read it, the planimetry detection limit, and the days
+    the ulcer was first seen closed at a visit and first fully covered (limit 0)."""
+    days = ts["day"].to_numpy(float)
+    mm2 = ts["open_area_cm2"].to_numpy(float) * MM2_PER_CM2
+    floor = DETECTION_LIMIT_MM2 / 1000  # below one 50 µm voxel (0.0025 mm²): nothing open is drawn on this floor
+    ax.semilogy(days, np.maximum(mm2, floor), color="tab:red", lw=1.2, label="open area (daily)")
+    visits = np.arange(0.0, days[-1] + 1e-9, VISIT_INTERVAL_DAYS)
+    at = np.clip(np.searchsorted(days, visits - 1e-6), 0, days.size - 1)
+    ax.plot(visits, np.maximum(mm2[at], floor), "ko", ms=3, label="weekly visit's reading")
+    ax.axhline(DETECTION_LIMIT_MM2, color="tab:orange", ls="--", lw=1.2,
+               label=f"planimetry detection limit ({DETECTION_LIMIT_MM2:g} mm²)")
+    ax.set_ylim(floor / 1.5, max(float(mm2.max()) * 2.0, 10 * DETECTION_LIMIT_MM2))
+    ax.set_ylabel("open area (mm², log)")
+    ax.set_xlabel("day since entry")
+    ax.text(days[-1], floor, "0 mm²: nothing open ", fontsize=7, color="grey", va="bottom", ha="right")
+    for key, style, label, side in (("visit_closure_day", "--", "seen closed at a visit", "right"),
+                                    ("first_closure_day", "-", "first closure: last voxel covered", "left")):
+        day = summary.get(key)
+        if day is not None and day == day:
+            ax.axvline(day, color="k", ls=style, lw=1)
+            text = f"{label}, day {day:.0f} " if side == "right" else f" {label}, day {day:.0f}"
+            ax.text(day, ax.get_ylim()[1] / 1.5, text, fontsize=7, va="top", ha=side)
+    ax.legend(loc="lower left", fontsize=7)
 
 
 def _share_label(summary: dict) -> str:
