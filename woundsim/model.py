@@ -227,9 +227,12 @@ class WoundModel(mesa.Model):
         self.rates[L.R_PURSE_STRING] = 2.0 * speed_um_per_day_to_per_h(k.purse_string_um_day) / p.numerics.dx_um
         self.rates[L.R_PURSE_EXPONENT] = k.purse_string_neighbour_exponent
         # granulation's ingrowth from the walls: a front speed per voxel edge at the reference depth, slowed by diabetes
-        # as the fibroblasts that lay it are (their senescence is the cohorts' own and acts where they stand)
+        # as the fibroblasts that lay it are (their senescence is the cohorts' own and acts where they stand), and in
+        # proportion to the regional arterial supply, since the front is capillary sprouts from the walls' vessels
+        # with the fibroblasts they carry (exactly 1 in a foot without ischaemia)
+        supply = p.tissue.perfusion_ischaemic / p.tissue.perfusion_intact if self.patient.ischaemic else 1.0
         self.rates[L.R_INGROWTH] = (speed_um_per_day_to_per_h(f.ingrowth_um_day) / p.numerics.dx_um
-                                    * INGROWTH_REFERENCE_DEPTH_MM * (1.0 - self.fp[L.F_GLYC]))
+                                    * INGROWTH_REFERENCE_DEPTH_MM * (1.0 - self.fp[L.F_GLYC]) * supply)
 
     # ---- one step -----------------------------------------------------------------------------
     def step(self) -> None:
