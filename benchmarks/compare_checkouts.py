@@ -11,11 +11,12 @@ grid it prints every pair's ratio after/before, their median and the median's di
 confidence interval (order statistics of the binomial(n, 1/2) sign test; 10 pairs give ranks 2 and 9,
 a coverage of 97.9%, the smallest interval with coverage of at least 95%).
 
-Each bench process simulates the patient `--repeats` times (default 5) and keeps its fastest run. On this
-project's 2-core virtual machine the first run of a process alone varied by up to 40% from process to process
-(1.16-2.03 CPU ms/sim h at 100 µm in one series of 30 pairs), while the fastest of three runs varied by about
-3% (8 processes per side, 2026-12-07): interference from other work only adds time, and a pair of
-first runs mostly measures it. `--repeats 1` gives the first run alone, as this script did before.
+Each bench process simulates the patient `--repeats` times (default 5) and keeps its fastest run, which removes
+interference from other work during a run. It does not remove the spread from one process to the next seen on this
+project's 2-core virtual machine: the fastest of 5 runs of the same code and patient ranged 1.17-1.90 CPU ms per
+simulated hour at 100 µm across processes (12 pairs, 2026-12-07), so a 95% upper bound within a few percent needs
+hundreds of pairs there. For a small difference, count instructions instead (`compare_instructions.py`).
+`--repeats 1` gives the first run alone, as this script did before.
 
     .venv/bin/python benchmarks/compare_checkouts.py --before ../before --after . --pairs 12 [--repeats 5]
 
