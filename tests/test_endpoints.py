@@ -128,3 +128,11 @@ def test_the_summary_pools_trial_and_calibration_read_their_endpoints_here():
         assert "np.ceil(" not in source and "np.floor(" not in source and "def closed_by" not in source, module.__name__
     with pytest.raises(ImportError, match="woundsim.endpoints.closed_by_table"):
         from woundsim.trial.pools import closed_by  # noqa: F401
+
+
+def test_visit_records_give_each_visit_its_record_and_skip_visits_the_series_lacks():
+    days = np.array([0.0, 1.0, 7.0, 8.0, 15.0, 21.0, 22.5])  # no record on day 14
+    visits, at = E.visit_records(days, 7.0, first_visit=0)
+    assert visits.tolist() == [0.0, 7.0, 21.0] and at.tolist() == [0, 2, 5]
+    visits, at = E.visit_records(days, 7.0)
+    assert visits.tolist() == [7.0, 21.0] and at.tolist() == [2, 5]

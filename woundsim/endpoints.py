@@ -16,7 +16,7 @@ synthetic trial scenarios (`woundsim.trial.scenarios`) and the calibration stati
   `closed_by_week12/20` pass the visit-read closure (below): seen closed at a visit on or before day N, confirmed.
 - **PAR at week 4** (`par_pct`, `par_at`; `PAR_DAY`): percent area reduction at day 28 against the
   baseline area; 100 for a run that stopped at a confirmed closure before day 28; NaN if not simulated.
-- **Observation at visits** (`observed_closure_day`, `confirmation_visit`, `last_visit_by`): as a clinician
+- **Observation at visits** (`observed_closure_day`, `confirmation_visit`, `last_visit_by`, `visit_records`): as a clinician
   reads it, a closure is observed at the first scheduled visit (weekly: days 7, 14, ...; day 0 is the
   baseline visit, where the ulcer is open) on or after the day it happens, confirmed at the first visit
   `confirm_days` later, and nothing is seen after the last visit the patient attends.
@@ -150,6 +150,20 @@ def last_visit_by(end_day, visit_interval_days: float):
     return np.floor(end_day / visit_interval_days + VISIT_TOLERANCE) * visit_interval_days
 
 
+def visit_records(days, visit_interval_days: float = VISIT_INTERVAL_DAYS, *, first_visit: int = 1):
+    """The scheduled visits a daily series holds a record of: (visit days, index of each one's record in `days`).
+
+    Visits fall on days k x `visit_interval_days` for k = `first_visit`, ... up to the series' last day (k = 0 is
+    the baseline visit); a visit whose day has no record in `days` (increasing) is left out.
+    """
+    days = np.asarray(days, dtype=float)
+    n = math.floor(float(days[-1]) / visit_interval_days + VISIT_TOLERANCE)
+    visits = np.arange(first_visit, n + 1) * visit_interval_days
+    at = np.searchsorted(days, visits - 1e-6)  # the record of each visit day
+    ok = (at < days.size) & np.isclose(days[np.minimum(at, days.size - 1)], visits)
+    return visits[ok], at[ok]
+
+
 def visit_read_closure(days, open_area_cm2, confirm_days: float, *, closed_after_end: bool,
                        visit_interval_days: float = VISIT_INTERVAL_DAYS,
                        limit_mm2: float = DETECTION_LIMIT_MM2) -> tuple[float, float]:
@@ -172,13 +186,9 @@ def visit_read_closure(days, open_area_cm2, confirm_days: float, *, closed_after
         raise InputError(f"visit_interval_days = {visit_interval_days} must be a finite number > 0 (days)")
     if not limit_mm2 >= 0:
         raise InputError(f"limit_mm2 = {limit_mm2} must be >= 0 (mm²)")
-    days = np.asarray(days, dtype=float)
-    area_mm2 = np.asarray(open_area_cm2, dtype=float) * MM2_PER_CM2
-    last = float(days[-1])
-    visits = np.arange(1, math.floor(last / visit_interval_days + VISIT_TOLERANCE) + 1) * visit_interval_days
-    at = np.searchsorted(days, visits - 1e-6)  # the record of each visit day
-    ok = (at < days.size) & np.isclose(days[np.minimum(at, days.size - 1)], visits)
-    visits, closed = visits[ok], area_mm2[at[ok]] <= limit_mm2 + 1e-12
+    last = float(np.asarray(days, dtype=float)[-1])
+    visits, at = visit_records(days, visit_interval_days)
+    closed = np.asarray(open_area_cm2, dtype=float)[at] * MM2_PER_CM2 <= limit_mm2 + 1e-12
     by_day = dict(zip(np.round(visits, 6), closed))
     for seen in visits[closed]:
         confirm = float(confirmation_visit(seen, confirm_days, visit_interval_days))

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from woundsim.endpoints import DETECTION_LIMIT_MM2, MM2_PER_CM2, VISIT_INTERVAL_DAYS  # noqa: E402
+from woundsim.endpoints import DETECTION_LIMIT_MM2, MM2_PER_CM2, VISIT_INTERVAL_DAYS, visit_records  # noqa: E402
 from woundsim.output import read_run  # noqa: E402
 
 SNAPSHOT_ORDER = ("day 0", "day 7", "day 14", "day 28", "closure")
@@ -71,8 +71,7 @@ def _visit_panel(ax, ts, summary: dict) -> None:
     mm2 = ts["open_area_cm2"].to_numpy(float) * MM2_PER_CM2
     floor = DETECTION_LIMIT_MM2 / 1000  # below one 50 µm voxel (0.0025 mm²): nothing open is drawn on this floor
     ax.semilogy(days, np.maximum(mm2, floor), color="tab:red", lw=1.2, label="open area (daily)")
-    visits = np.arange(0.0, days[-1] + 1e-9, VISIT_INTERVAL_DAYS)
-    at = np.clip(np.searchsorted(days, visits - 1e-6), 0, days.size - 1)
+    visits, at = visit_records(days, VISIT_INTERVAL_DAYS, first_visit=0)  # as the visit-read closure reads them
     ax.plot(visits, np.maximum(mm2[at], floor), "ko", ms=3, label="weekly visit's reading")
     ax.axhline(DETECTION_LIMIT_MM2, color="tab:orange", ls="--", lw=1.2,
                label=f"planimetry detection limit ({DETECTION_LIMIT_MM2:g} mm²)")
