@@ -15,6 +15,7 @@ the ABC-SMC run from its database, or the history matching from its stored waves
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import logging
 import sys
@@ -78,7 +79,18 @@ def _job(cfg) -> None:
     calibrate(config, Path(HydraConfig.get().runtime.output_dir), progress=_say)
 
 
+FOLDER_COMMANDS = {
+    "check": "Finish a calibration run's posterior predictive check (resumes it; writes its table and figure).",
+    "install": "Install a finished calibration as model=calibrated: the posterior file, the point parameter set, "
+               "the seed trial's regimen and the code record (docs/calibration.md, 'The named parameter set').",
+}
+
+
 def _folder_command(command: str, args: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog=f"woundsim calibrate {command}", description=FOLDER_COMMANDS[command])
+    parser.add_argument("out_dir", metavar="OUT_DIR", help="a calibration output folder (outputs/calibration/<name>/)")
+    if "-h" in args or "--help" in args:
+        parser.parse_args(["--help"])  # prints the help and exits 0
     if len(args) != 1 or args[0].startswith("-"):
         raise InputError(f"usage: woundsim calibrate {command} OUT_DIR")
     folder = Path(args[0])

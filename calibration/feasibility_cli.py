@@ -54,7 +54,7 @@ def _say(line: str) -> None:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--soc-candidates", type=int, default=60, metavar="N",
                         help="standard-care candidates screened per batch (default 60: about 50 enrolled if the run-in "
-                             "excludes 10-30%, as real run-ins did)")
+                             "excludes 10-30%%, as real run-ins did)")
     parser.add_argument("--runin-days", type=float, default=RunIn.days, help="run-in length (d; default 14)")
     parser.add_argument("--runin-max-shrink", type=float, default=RunIn.max_shrink_fraction,
                         help="exclude ulcers that shrink by more than this fraction in the run-in (default 0.30)")
@@ -97,7 +97,7 @@ def confirm_command(args: list[str]) -> Path:
     parser = argparse.ArgumentParser(
         prog="woundsim calibrate confirm",
         description="Confirm one parameter set on seeds the search never used: replicate seed-trial arms and at "
-                    "least N enrolled standard-care patients; each statistic's mean against its 95% interval.",
+                    "least N enrolled standard-care patients; each statistic's mean against its 95%% interval.",
         epilog="Other arguments are Hydra overrides of the calibration config (not with --from).")
     parser.add_argument("--from", dest="source", type=Path, default=None, help="a prior predictive study folder")
     parser.add_argument("--draw", type=int, default=None, help="the draw of that study to confirm")

@@ -46,5 +46,8 @@ def main(n: int, which: str, overrides: dict[str, float]) -> None:
 
 
 if __name__ == "__main__":
+    if any(arg in ("-h", "--help") for arg in sys.argv[1:]):
+        print(__doc__)
+        raise SystemExit(0)
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 100, sys.argv[2] if len(sys.argv) > 2 else "default",
          {name: float(value) for name, value in (arg.split("=", 1) for arg in sys.argv[3:])})

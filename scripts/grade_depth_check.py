@@ -34,4 +34,7 @@ def main(overrides: dict[str, float]) -> None:
 
 
 if __name__ == "__main__":
+    if any(arg in ("-h", "--help") for arg in sys.argv[1:]):
+        print(__doc__)
+        raise SystemExit(0)
     main({name: float(value) for name, value in (arg.split("=", 1) for arg in sys.argv[1:])})

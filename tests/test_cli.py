@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
+from calibration.cli import COMMANDS as CALIBRATION_COMMANDS
 from woundsim.cli import COMMANDS, main
 from woundsim.config import CONF_DIR
 from woundsim.config import cohort_from, named_params, register_configs, to_objects
@@ -119,6 +120,12 @@ def test_every_command_has_help(command, capsys):
     code, out, err = run_main(capsys, command, "--help")
     assert code == 0 and len(out.splitlines()) > 3, err
     assert "Traceback" not in err and sys.argv == argv  # the Hydra bootstrap restores sys.argv
+
+
+@pytest.mark.parametrize("command", CALIBRATION_COMMANDS)
+def test_every_calibration_command_has_help(command, capsys):
+    code, out, err = run_main(capsys, "calibrate", command, "--help")
+    assert code == 0 and len(out.splitlines()) > 3 and "Traceback" not in err, err
 
 
 def test_top_level_help_lists_every_command(capsys):
