@@ -6,6 +6,7 @@
     woundsim calibrate install OUT_DIR     # make it the named set: conf/model/calibrated.yaml + .parquet
     woundsim calibrate resolution [calibration=...] [--reference-dx 100] [--seeds 3]
     woundsim calibrate prior-predictive [--draws 50] [--soc-candidates 60] [calibration=...]   # feasibility
+    woundsim calibrate search --from STUDY [--candidates 8]                                   # emulator-guided
     woundsim calibrate confirm --from STUDY --draw K [--trial-arms 20] [--soc-enrolled 1000]  # one point
 
 `run` is a Hydra app composing the config group conf/calibration/ (default option `default`); its
@@ -26,7 +27,7 @@ from woundsim.app import AppHelp, run_hydra_app
 from woundsim.errors import InputError
 
 USAGE = __doc__
-COMMANDS = ("run", "check", "install", "resolution", "prior-predictive", "confirm")
+COMMANDS = ("run", "check", "install", "resolution", "prior-predictive", "search", "confirm")
 HELP = AppHelp("Calibration against the clinical targets, ABC-SMC (pyabc) or history matching with GP emulators "
                "(calibration.method), into outputs/calibration/<name>/ (the same command continues a stopped run).",
                ("calibration",), "calibration.* sets the run (method; abc population and generations or "
@@ -51,11 +52,11 @@ def main(argv: list[str] | None = None) -> None:
             from calibration.resolution import resolution_command
 
             resolution_command(rest)
-        elif command in ("prior-predictive", "confirm"):
-            from calibration.feasibility_cli import confirm_command, prior_predictive_command
+        elif command in ("prior-predictive", "search", "confirm"):
+            from calibration.feasibility_cli import confirm_command, prior_predictive_command, search_command
 
             _quiet_libraries()
-            (prior_predictive_command if command == "prior-predictive" else confirm_command)(rest)
+            {"prior-predictive": prior_predictive_command, "search": search_command, "confirm": confirm_command}[command](rest)
         else:
             raise InputError(f"unknown command {command!r}; allowed {', '.join(COMMANDS)}")
     except InputError as exc:

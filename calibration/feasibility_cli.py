@@ -1,6 +1,7 @@
 """`woundsim calibrate prior-predictive` and `woundsim calibrate confirm`: feasibility before calibration.
 
     woundsim calibrate prior-predictive [--draws 50] [--soc-candidates 60] [--jobs 2] [--out DIR] [OVERRIDES]
+    woundsim calibrate search --from STUDY [--candidates 8] [--trial-arms 2] [--soc-candidates 60] [--out DIR]
     woundsim calibrate confirm --from STUDY --draw K [--trial-arms 20] [--soc-enrolled 1000] [--out DIR]
     woundsim calibrate confirm [--set KEY=VALUE ...] [OVERRIDES]     # prior medians, KEY=VALUE in natural units
 
@@ -12,13 +13,16 @@ holds `study.json` (what was asked: the calibration config, the design, the comm
 (the simulation code; a resumed study must run the same), `runs/` (one file per simulated patient, written as it
 finishes), then `patients.parquet`, `statistics.parquet`/`.csv` (one row per parameter set), `reach.csv` (per target:
 smallest implausibility) or `confirmation.csv` (per statistic: pass/fail), `figures/`, `report.md` and `COMPLETE`.
-The same command resumes an interrupted study; a prior predictive study asked again with more draws keeps the
+A search (`calibration.feasibility_search`) fits emulators to a prior predictive study, simulates the candidates they
+point to and writes the same tables (`statistics.*`, `reach.csv` over its candidates, `emulators.csv`); `confirm
+--from` takes a draw of either. The same command resumes an interrupted study; a prior predictive study asked again with more draws keeps the
 draws it has (draw i does not depend on how many are asked).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import shlex
 import sys
@@ -31,20 +35,22 @@ from calibration.app_config import compose_config
 from calibration.feasibility import (FeasibilityDesign, abc_values, point_row, point_statistics, prior_draws,
                                      simulate_points)
 from calibration.feasibility_report import (confirmation_markdown, plot_confirmation, plot_prior_predictive,
-                                            prior_predictive_markdown)
+                                            prior_predictive_markdown, search_markdown)
+from calibration.feasibility_search import SearchOptions, choose_candidates, fit_emulators
 from calibration.implausibility import Z95, add_implausibilities, observed_sizes, reach_table, targets_by_statistic
 from calibration.setup import CalibrationSetup, load_setup
 from woundsim.codekey import bind_store
 from woundsim.errors import InputError, require
 from woundsim.output import COMPLETE, mark_complete, provenance, remove_outputs, write_json
 from woundsim.parallel import ParallelConfig
-from woundsim.seeds import FEASIBILITY_CONFIRM, PRIOR_PREDICTIVE, feasibility_bootstrap_rng
+from woundsim.seeds import (FEASIBILITY_CONFIRM, FEASIBILITY_SEARCH, PRIOR_PREDICTIVE, feasibility_bootstrap_rng,
+                            feasibility_rng)
 from woundsim.store import ResultStore, config_hash
 from woundsim.tables import read_parquet
 from woundsim.trial.pools import RunIn
 
 OUTPUTS = ("patients.parquet", "statistics.parquet", "statistics.csv", "reach.csv", "confirmation.csv", "figures",
-           "report.md", COMPLETE)
+           "report.md", "emulators.csv", COMPLETE)
 
 
 def _say(line: str) -> None:
@@ -90,6 +96,49 @@ def prior_predictive_command(args: list[str]) -> Path:
     points = prior_draws(setup, opts.draws, setup.seed)
     rows = simulate_points(setup, design, points, ResultStore(folder), _parallel(opts), _say)
     return finish_prior_predictive(folder, study, setup, points, rows)
+
+
+def search_command(args: list[str]) -> Path:
+    """Entry of `woundsim calibrate search`."""
+    parser = argparse.ArgumentParser(
+        prog="woundsim calibrate search",
+        description="Look for one parameter set that meets every target: fit an emulator per statistic to a finished "
+                    "prior predictive study, score many prior draws with them, and simulate the most promising "
+                    "candidates (one history-matching wave without the cut-off). Confirm the best one with "
+                    "`woundsim calibrate confirm --from <this study> --draw K`.")
+    parser.add_argument("--from", dest="source", type=Path, required=True, help="a finished prior predictive study folder")
+    parser.add_argument("--candidates", type=int, default=SearchOptions.candidates,
+                        help=f"parameter sets to simulate (default {SearchOptions.candidates})")
+    parser.add_argument("--score-draws", type=int, default=SearchOptions.draws,
+                        help=f"prior draws scored by the emulators (default {SearchOptions.draws})")
+    parser.add_argument("--pool", type=int, default=SearchOptions.pool,
+                        help=f"best-scoring draws the candidates are chosen from, kept apart (default {SearchOptions.pool})")
+    parser.add_argument("--trial-arms", type=int, default=2, help="replicate trial arms per candidate (default 2)")
+    _common(parser)
+    opts, overrides = _parse(parser, args)
+    require(not overrides, "search takes no config overrides: it uses the prior predictive study's")
+    source = read_study(opts.source)
+    require(source.get("stage") == "prior_predictive" and (opts.source / COMPLETE).is_file(),
+            f"{opts.source} is not a finished prior predictive study (run woundsim calibrate prior-predictive first)")
+    config = source["calibration"]
+    setup = load_setup(config)
+    options = SearchOptions(opts.candidates, opts.score_draws, opts.pool)
+    table = read_parquet(opts.source / "statistics.parquet")
+    _say(f"fitting one emulator per statistic to the {len(table)} parameter sets of {opts.source}")
+    emulators, diagnostics = fit_emulators(setup, table, options.restarts, setup.seed)
+    points, scored = choose_candidates(setup, emulators, options, feasibility_rng(setup.seed, FEASIBILITY_SEARCH, 0),
+                                       observed_sizes())
+    design = FeasibilityDesign(FEASIBILITY_SEARCH, setup.seed, opts.trial_arms, opts.soc_candidates, 0,
+                               RunIn(opts.runin_days, opts.runin_max_shrink))
+    folder = opts.out or opts.source.parent / "search"
+    study = open_study(folder, "search", config, design, setup,
+                       {"source": str(opts.source), "options": dataclasses.asdict(options), "scored": scored})
+    diagnostics.to_csv(folder / "emulators.csv", index=False)
+    _say(f"{100 * scored['share_below_3']:.2f}% of {scored['draws']} prior draws have every emulated implausibility "
+         f"<= 3 (best {scored['best_emulated_max']:.2f}); simulating {len(points)} candidates")
+    rows = simulate_points(setup, design, points[[c for c in points.columns if not c.startswith("emulated")]],
+                           ResultStore(folder), _parallel(opts), _say)
+    return finish_search(folder, study, setup, points, rows, diagnostics)
 
 
 def confirm_command(args: list[str]) -> Path:
@@ -163,7 +212,8 @@ def open_study(folder: Path, stage: str, config: dict, design: FeasibilityDesign
     """
     folder = Path(folder)
     identity = config_hash({"stage": stage, "calibration": config, "design": design.to_dict(),
-                            "point": extra.get("point")})
+                            "point": extra.get("point"),
+                            **{k: extra[k] for k in ("source", "options") if k in extra}})  # a search's
     if (folder / "study.json").is_file():
         stored = read_study(folder)
         require(stored.get("identity") == identity,
@@ -202,7 +252,7 @@ def _statistics(folder: Path, study: dict, setup: CalibrationSetup, points: pd.D
 
 
 def study_key(study: dict) -> int:
-    return PRIOR_PREDICTIVE if study["stage"] == "prior_predictive" else FEASIBILITY_CONFIRM
+    return {"prior_predictive": PRIOR_PREDICTIVE, "search": FEASIBILITY_SEARCH}.get(study["stage"], FEASIBILITY_CONFIRM)
 
 
 def finish_prior_predictive(folder: Path, study: dict, setup: CalibrationSetup, points: pd.DataFrame,
@@ -223,6 +273,30 @@ def finish_prior_predictive(folder: Path, study: dict, setup: CalibrationSetup, 
     for t in reach.itertuples(index=False):
         _say(f"{t.id or t.target}: {t.verdict} (smallest implausibility {t.min_implausibility:.2f})")
     _say(f"tables, figure and report in {folder}")
+    return folder
+
+
+def finish_search(folder: Path, study: dict, setup: CalibrationSetup, points: pd.DataFrame, rows: pd.DataFrame,
+                  diagnostics: pd.DataFrame) -> Path:
+    """Statistics and implausibilities of the simulated candidates beside their emulated ones; reach table, report."""
+    emulated = points[["draw"] + [c for c in points.columns if c.startswith("emulated")]]
+    table = _statistics(folder, study, setup, points.drop(columns=emulated.columns[1:]), rows).merge(emulated, on="draw")
+    table.to_parquet(folder / "statistics.parquet", index=False)
+    table.to_csv(folder / "statistics.csv", index=False)
+    reach = reach_table(table, setup.targets)
+    reach.to_csv(folder / "reach.csv", index=False)
+    study = {**study, "provenance": provenance(setup.seed)}
+    (folder / "report.md").write_text(search_markdown(study, reach, table, diagnostics))
+    write_json(folder / "study.json", study)
+    mark_complete(folder)
+    columns = ["draw", "implausibility.max", "emulated_implausibility.max"] + [t.name for t in setup.targets]
+    with pd.option_context("display.width", 220, "display.max_columns", 20):
+        _say("candidates (simulated statistics):\n" + table[columns].round(3).to_string(index=False))
+    best = table.loc[table["implausibility.max"].idxmin()] if table["implausibility.max"].notna().any() else None
+    if best is not None:
+        _say(f"best candidate: draw {int(best['draw'])} (largest implausibility {best['implausibility.max']:.2f}); "
+             f"confirm it with: woundsim calibrate confirm --from {folder} --draw {int(best['draw'])}")
+    _say(f"tables and report in {folder}")
     return folder
 
 

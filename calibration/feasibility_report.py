@@ -144,3 +144,30 @@ def confirmation_markdown(study: dict, table: pd.DataFrame) -> str:
         "Parameter set: " + ", ".join(f"{k} = {v:.4g}" for k, v in study["point"].items()), "",
         markdown_table(table), "", f"**Verdict: {verdict}.** `mc_sd` is the Monte Carlo SD of the mean; `decided` "
         "says whether the mean's Monte Carlo 95% interval lies wholly on one side of each interval edge.", ""])
+
+
+def search_markdown(study: dict, reach: pd.DataFrame, table: pd.DataFrame, diagnostics: pd.DataFrame) -> str:
+    """report.md of a search study."""
+    scored, options = study["scored"], study["options"]
+    best = table.loc[table["implausibility.max"].idxmin()] if table["implausibility.max"].notna().any() else None
+    columns = ["draw", "implausibility.max", "emulated_implausibility.max"] + list(reach["target"])
+    out = [f"# Search for one parameter set: {study['calibration']['name']}", "",
+           f"Commit {study['provenance']['git']['commit'][:10]}"
+           f"{' (dirty)' if study['provenance']['git'].get('dirty') else ''}; emulators fitted to the prior "
+           f"predictive study `{study['source']}`; {scored['draws']} prior draws scored, "
+           f"{100 * scored['share_below_3']:.2f}% with every emulated implausibility <= {CUTOFF:g} (best "
+           f"{scored['best_emulated_max']:.2f}); {len(table)} candidates chosen among the best {options['pool']} "
+           f"(maximin), each simulated as {study['design']['trial_arms']} seed-trial arms of {study['trial_patients']} "
+           f"and {study['design']['soc_batch']} standard-care candidates screened through the run-in, on the "
+           f"search's own seeds. Grid {study['grid']}. Command: `{study['command']}`.", "",
+           "## The emulators", "",
+           "Leave-one-out: the share of standardised errors within +-3 (at least 0.95) and their SD (0.7-1.4). An "
+           "emulator that fails its diagnostic still points the search; only simulated statistics judge a candidate.",
+           "", markdown_table(diagnostics), "",
+           "## The candidates, simulated", "", markdown_table(table[[c for c in columns if c in table.columns]]), "",
+           "## Each target over the candidates", "", markdown_table(reach), ""]
+    if best is not None:
+        out += [f"Best candidate: draw {int(best['draw'])}, largest implausibility {best['implausibility.max']:.2f} "
+                f"(emulated {best['emulated_implausibility.max']:.2f}). Confirm it on seeds the search never used: "
+                f"`woundsim calibrate confirm --from {study['folder']} --draw {int(best['draw'])}`.", ""]
+    return "\n".join(out)

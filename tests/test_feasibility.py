@@ -169,3 +169,63 @@ def test_confirm_from_a_study_takes_its_config_and_the_draw_s_values(tmp_path, t
         _confirm_point(Namespace(source=tmp_path, draw=7, values=[]), [])
     with pytest.raises(Exception, match="takes neither"):
         _confirm_point(Namespace(source=tmp_path, draw=2, values=["kc_speed=3"]), [])
+
+
+# ---- the search between the prior predictive check and the confirmation ---------------------------------
+def test_emulated_implausibility_is_the_feasibility_rule_with_the_emulator_variance():
+    from calibration.feasibility_search import emulated_implausibility
+
+    for target, value, n in ((WEEK12, 0.20, None), (WEEK12, 0.30, None), (CLOSED_ALL, 0.8, 10), (NONE_RECURRED, 0.1, 10)):
+        exact = emulated_implausibility(target, np.array([value]), np.array([0.0]), n)[0]
+        assert exact == pytest.approx(implausibility(target, value, 0.0, n), rel=1e-6)
+    miss = emulated_implausibility(WEEK12, np.array([0.40, 0.40]), np.array([0.0, 0.05 ** 2]), None)
+    assert miss[1] < miss[0]  # an uncertain emulator cannot rule a point out as firmly
+
+
+class _Known:
+    """A stand-in emulator whose mean is known: `slope` x u[:, column] + `offset`, exactly (variance 0)."""
+
+    def __init__(self, column: int, slope: float, offset: float) -> None:
+        self.column, self.slope, self.offset = column, slope, offset
+
+    def predict(self, u):
+        return self.slope * u[:, self.column] + self.offset, np.zeros(len(u))
+
+
+def test_the_search_picks_candidates_where_the_emulators_meet_the_targets(tiny):
+    from calibration.feasibility_search import FIRST_CANDIDATE, SearchOptions, choose_candidates
+
+    # every target met exactly except standard-care closure by week 12, which equals the first input's quantile:
+    # only points with u0 near the observed 0.242 can be plausible
+    emulators = {t.name: _Known(0, 0.0, t.observed) for t in tiny.targets}
+    emulators["soc_closed_week12"] = _Known(0, 1.0, 0.0)
+    points, scored = choose_candidates(tiny, emulators, SearchOptions(candidates=4, draws=4000, pool=40),
+                                       np.random.default_rng(3), observed_sizes())
+    assert list(points["draw"]) == [FIRST_CANDIDATE + k for k in range(4)]
+    u0 = tiny.parameters[0].distribution().cdf(points[f"abc.{tiny.parameters[0].key}"])
+    assert np.all(np.abs(u0 - 0.242) < 0.03), u0
+    week12 = next(t for t in tiny.targets if t.name == "soc_closed_week12")
+    # plausible: 0.242 - 3 s_below <= u0 <= 0.242 + 3 s_above, s = the half-width on that side / 1.96; 4000 draws
+    assert scored["share_below_3"] == pytest.approx((week12.below + week12.above) * 3 / Z95, abs=0.02)
+    assert points["emulated_implausibility.max"].max() < 0.5
+
+
+def test_search_end_to_end_simulates_candidates_on_seeds_of_its_own_and_confirm_reads_them(tmp_path):
+    from argparse import Namespace
+
+    from calibration.feasibility_cli import _confirm_point, search_command
+
+    pp = prior_predictive_command(["calibration=tiny", "calibration.trial.n_patients=2", "--draws", "6",
+                                   "--soc-candidates", "2", "--backend", "serial", "--out", str(tmp_path / "pp")])
+    folder = search_command(["--from", str(pp), "--candidates", "2", "--trial-arms", "1", "--soc-candidates", "2",
+                             "--score-draws", "400", "--pool", "20", "--backend", "serial", "--out", str(tmp_path / "s")])
+    for name in ("study.json", "emulators.csv", "statistics.parquet", "reach.csv", "report.md", "COMPLETE"):
+        assert (folder / name).is_file(), name
+    table, searched = read_parquet(folder / "statistics.parquet"), read_parquet(folder / "patients.parquet")
+    assert list(table["draw"]) == [1000, 1001] and {"implausibility.max", "emulated_implausibility.max"} <= set(table)
+    prior = read_parquet(pp / "patients.parquet")
+    assert not set(zip(searched["arm"], searched["seed"])) & set(zip(prior["arm"], prior["seed"]))
+    config, point = _confirm_point(Namespace(source=folder, draw=1001, values=[]), [])
+    assert point["draw"] == 1001 and config["name"] == "tiny"
+    with pytest.raises(Exception, match="not a finished prior predictive study"):
+        search_command(["--from", str(folder), "--out", str(tmp_path / "t")])

@@ -22,6 +22,7 @@ cached pool or store would differ).
 | a sensitivity design's samples | `sensitivity_sample_rng(seed)`: spawn key `SENSITIVITY_SAMPLE` |
 | SALib's bootstrap | `sensitivity_bootstrap_seed(seed)`: spawn key `SENSITIVITY_BOOTSTRAP` |
 | the prior predictive check's draws, arms and cohorts | `feasibility_rng(seed, PRIOR_PREDICTIVE, *key)`, `feasibility_seed(...)` |
+| the feasibility search's candidates, arms and cohorts | `feasibility_rng(seed, FEASIBILITY_SEARCH, *key)`, `feasibility_seed(...)` |
 | the feasibility confirmation's arms and cohorts | `feasibility_seed(seed, FEASIBILITY_CONFIRM, *key)`: never the search's patients |
 | a feasibility study's bootstrap of its patients | `feasibility_bootstrap_rng(seed, stage)`: spawn key (`FEASIBILITY_BOOTSTRAP`, stage) |
 """
@@ -43,6 +44,7 @@ EFFECT_SCENARIO = 0x5C  # the treatment pool of an effect scenario (woundsim.tri
 SENSITIVITY_SAMPLE = 0x5A  # SALib samples of a sensitivity design
 SENSITIVITY_BOOTSTRAP = 0xB0  # SALib's bootstrap of the indices
 PRIOR_PREDICTIVE = 0xFEA5  # the prior predictive check (calibration.feasibility): draws, arms, cohorts
+FEASIBILITY_SEARCH = 0x5EA2  # the emulator-guided search after the prior predictive check: candidates, arms, cohorts
 FEASIBILITY_CONFIRM = 0xC04F  # the confirmation of one parameter set on seeds the search never used
 FEASIBILITY_BOOTSTRAP = 0xB007  # the Monte Carlo SDs of a feasibility study (bootstrap of its patients)
 PREDICTIVE_CHECK_OFFSET = 7919  # the predictive check's patients: root seed + this (never the fit's patients)
@@ -175,9 +177,9 @@ def sensitivity_bootstrap_seed(seed: int) -> int:
 
 
 def feasibility_rng(seed: int, stage: int, *key: int) -> np.random.Generator:
-    """Generator of one use in a feasibility study: `stage` is `PRIOR_PREDICTIVE` or `FEASIBILITY_CONFIRM`,
-    `key` e.g. (draw index,) for a prior draw or (draw, arm, replicate) for an arm's seed."""
-    require(stage in (PRIOR_PREDICTIVE, FEASIBILITY_CONFIRM), f"feasibility stage {stage!r} is unknown")
+    """Generator of one use in a feasibility study: `stage` is `PRIOR_PREDICTIVE`, `FEASIBILITY_SEARCH` or
+    `FEASIBILITY_CONFIRM`, `key` e.g. (draw index,) for a prior draw or (draw, arm, replicate) for an arm's seed."""
+    require(stage in (PRIOR_PREDICTIVE, FEASIBILITY_SEARCH, FEASIBILITY_CONFIRM), f"feasibility stage {stage!r} is unknown")
     return keyed_rng(seed, stage, *key)
 
 
