@@ -103,7 +103,10 @@ def soc_statistics(table: pd.DataFrame) -> dict[str, float]:
         if table[column].isna().any():
             raise InputError(f"standard-care table: {column} is undefined for some patients; "
                              "simulate at least 20 weeks (horizon_weeks >= 20)")
-    healed = np.isfinite(table["time_to_closure_days"].to_numpy(dtype=float))
+    # the healers are those the clinic saw healed (closure read at visits, as closed_by_week12/20), when the table
+    # has that reading; the recurrence follows each of them (woundsim.summary)
+    seen = "visit_closure_day" if "visit_closure_day" in table.columns else "time_to_closure_days"
+    healed = np.isfinite(table[seen].to_numpy(dtype=float))
     risk = table["recurrence_any_site_12m"].to_numpy(dtype=float)[healed]
     return {
         "soc_closed_week12": float(table["closed_by_week12"].astype(bool).mean()),

@@ -75,6 +75,13 @@ def test_soc_statistics_are_shares_of_the_whole_cohort_and_recurrence_of_healers
     assert stats == pytest.approx({"soc_closed_week12": 0.25, "soc_closed_week20": 0.5, "soc_recurrence_12m": 0.4})
 
 
+def test_soc_recurrence_follows_the_healers_the_clinic_read_at_visits():
+    # the third patient's remnant stayed below the detection limit: healed at visits, never at limit 0
+    table = soc_table().assign(visit_closure_day=[56.0, 126.0, 91.0, NAN],
+                               recurrence_any_site_12m=[0.3, 0.5, 0.7, NAN])
+    assert soc_statistics(table)["soc_recurrence_12m"] == pytest.approx(0.5)
+
+
 def test_soc_statistics_refuse_a_run_shorter_than_20_weeks():
     table = soc_table().astype({"closed_by_week20": object})
     table.loc[3, "closed_by_week20"] = None

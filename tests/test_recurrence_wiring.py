@@ -99,3 +99,32 @@ def test_better_offloading_adherence_recurs_less():
     assert np.any(d != d[0]) or d[0] > 0, f"every paired difference is {d[0]:g}"
     p = stats.ttest_rel(poor, good, alternative="greater").pvalue if np.any(d != d[0]) else 0.0
     assert p < ALPHA, f"{poor} vs {good}: mean paired difference {d.mean():.3f}, one-sided p {p:.3g}"
+
+
+def test_a_closure_read_at_visits_without_the_last_voxel_covered_is_followed_for_recurrence():
+    """A remnant below the 1 mm² detection limit that the run never covers: the clinic reads the ulcer healed at
+    its visits and follows the patient, so the summary gives its recurrence (from the confirming visit), while
+    the model's own closure (limit 0) and the contraction share stay undefined."""
+    from types import SimpleNamespace
+
+    from woundsim.summary import summarise
+
+    params = coarse()
+    days = np.arange(0.0, 99.0)
+    area = np.where(days < 21.0, 1.0 - days / 21.0 * 0.99, 0.005)  # 0.5 mm² from day 21 on, never 0
+    series = pd.DataFrame({"day": days, "open_area_cm2": area, "par_pct": 100.0 * (1.0 - area),
+                           "m1_fraction": np.full(days.size, 0.5)})
+    model = SimpleNamespace(params=params, hours=98.0 * 24.0, first_closure_h=math.nan, patient=SMALL, seed=11,
+                            scar_maturity=math.nan, contracted_voxels=0,  # the model's Q: at limit-0 closure only
+                            tissue=SimpleNamespace(scar_maturity=lambda maturation_days, scar_days: 0.4))
+    summary = summarise(model, series)
+    assert math.isnan(summary["first_closure_day"]) and math.isnan(summary["time_to_closure_days"])
+    assert summary["visit_closure_day"] == 21.0 and summary["visit_confirmed_day"] == 35.0
+    assert summary["scar_maturity"] == 0.4 and math.isnan(summary["contraction_share"])
+    for name in RECURRENCE_RISKS:
+        assert 0.0 < summary[name] < 1.0, name
+    healed = recurrence_outcomes({**{k: [v] for k, v in SMALL.to_dict().items()}, "confirmed_closure_day": [35.0],
+                                  "scar_maturity": [0.4]}, params.recurrence)
+    assert summary["recurrence_any_site_12m"] == healed["recurrence_any_site_12m"].iloc[0]
+    never = series.assign(open_area_cm2=np.maximum(area, 0.02))  # 2 mm²: never read healed
+    assert all(math.isnan(summarise(model, never)[name]) for name in RECURRENCE_RISKS)

@@ -38,13 +38,21 @@ def summarise(model, timeseries: pd.DataFrame, *, stopped_early: bool = False) -
     followed_to = min(horizon_day, end_day - confirm_days) if stopped_early else horizon_day
     area0 = float(timeseries["open_area_cm2"].iloc[0])
     par4 = par_at(timeseries["day"], timeseries["par_pct"], PAR_DAY, confirmed)
-    q = model.scar_maturity if confirmed else math.nan
-    closure = {**model.patient.to_dict(), "confirmed_closure_day": first + confirm_days if confirmed else math.nan,
-               "scar_maturity": q}
-    seed = model.seed if model.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
-    recurrence = recurrence_outcomes({k: [v] for k, v in closure.items()}, p.recurrence, seeds=[seed])
     seen, seen_confirmed = visit_read_closure(timeseries["day"], timeseries["open_area_cm2"], confirm_days,
                                               closed_after_end=confirmed)
+    # recurrence follows every healed patient, as a clinic follows those it saw healed: from the model's confirmed
+    # closure (limit 0), or else from the visit that confirmed a closure read at the detection limit (a remnant
+    # below 1 mm² that the run never covered); that scar's maturity is read at the end of the run
+    if confirmed:
+        q = model.scar_maturity
+    elif math.isfinite(seen_confirmed):
+        q = model.tissue.scar_maturity(p.foot.maturation_days, p.tissue.scar_maturation_days)
+    else:
+        q = math.nan
+    closure = {**model.patient.to_dict(), "scar_maturity": q,
+               "confirmed_closure_day": first + confirm_days if confirmed else seen_confirmed}
+    seed = model.seed if model.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
+    recurrence = recurrence_outcomes({k: [v] for k, v in closure.items()}, p.recurrence, seeds=[seed])
     m1 = timeseries["m1_fraction"].to_numpy(dtype=float)
     contracted = voxels_to_area_cm2(model.contracted_voxels, p.numerics.dx_um)
     return {
