@@ -2,7 +2,7 @@
 
     woundsim calibrate prior-predictive [--draws 50] [--soc-candidates 60] [--jobs 2] [--out DIR] [OVERRIDES]
     woundsim calibrate search --from STUDY [--candidates 8] [--trial-arms 2] [--soc-candidates 60] [--out DIR]
-    woundsim calibrate confirm --from STUDY --draw K [--trial-arms 20] [--soc-enrolled 1000] [--out DIR]
+    woundsim calibrate confirm --from STUDY --draw K [--set KEY=VALUE ...] [--trial-arms 20] [--soc-enrolled 1000]
     woundsim calibrate confirm [--set KEY=VALUE ...] [OVERRIDES]     # prior medians, KEY=VALUE in natural units
 
 OVERRIDES are Hydra overrides of the calibration config (`calibration=tiny`, `calibration.grid.dx_um=250`,
@@ -148,10 +148,11 @@ def confirm_command(args: list[str]) -> Path:
         description="Confirm one parameter set on seeds the search never used: replicate seed-trial arms and at "
                     "least N enrolled standard-care patients; each statistic's mean against its 95%% interval.",
         epilog="Other arguments are Hydra overrides of the calibration config (not with --from).")
-    parser.add_argument("--from", dest="source", type=Path, default=None, help="a prior predictive study folder")
+    parser.add_argument("--from", dest="source", type=Path, default=None, help="a prior predictive or search study folder")
     parser.add_argument("--draw", type=int, default=None, help="the draw of that study to confirm")
     parser.add_argument("--set", dest="values", action="append", default=[], metavar="KEY=VALUE",
-                        help="a free parameter's natural value (others: prior medians); repeatable")
+                        help="a free parameter's natural value (others: the draw's with --from, else prior medians); "
+                             "repeatable")
     parser.add_argument("--trial-arms", type=int, default=20, help="replicate trial arms (default 20)")
     parser.add_argument("--soc-enrolled", type=int, default=1000, help="standard-care patients to enrol (default 1000)")
     _common(parser)
@@ -161,7 +162,8 @@ def confirm_command(args: list[str]) -> Path:
     design = FeasibilityDesign(FEASIBILITY_CONFIRM, setup.seed, opts.trial_arms, opts.soc_candidates, opts.soc_enrolled,
                                RunIn(opts.runin_days, opts.runin_max_shrink))
     row = point_row(setup, point["draw"], point["abc"] if "abc" in point else _abc_of(setup, point["natural"]))
-    label = f"draw{point['draw']}" if opts.source else f"point-{config_hash(row)[:8]}"
+    label = (f"draw{point['draw']}" + (f"-set-{config_hash(sorted(opts.values))[:8]}" if opts.values else "")
+             if opts.source else f"point-{config_hash(row)[:8]}")
     folder = opts.out or Path("outputs/calibration/feasibility") / setup.name / f"confirm-{label}"
     study = open_study(folder, "confirm", config, design, setup, {"point": row})
     rows = simulate_points(setup, design, pd.DataFrame([row]), ResultStore(folder), _parallel(opts), _say)
@@ -170,32 +172,42 @@ def confirm_command(args: list[str]) -> Path:
 
 def _confirm_point(opts: argparse.Namespace, overrides: list[str]) -> tuple[dict, dict]:
     """(calibration config, {"draw", "abc"} or {"draw", "natural"}) of the parameter set to confirm."""
+    values = _set_values(opts.values)
     if opts.source is not None:
-        require(opts.draw is not None and not opts.values and not overrides,
-                "confirm --from STUDY needs --draw K and takes neither --set nor config overrides (the study's are used)")
+        require(opts.draw is not None and not overrides,
+                "confirm --from STUDY needs --draw K and takes no config overrides (the study's are used)")
         study = read_study(opts.source)
         table = read_parquet(opts.source / "statistics.parquet")
         hit = table[table["draw"] == opts.draw]
         require(len(hit) == 1, f"{opts.source}: no draw {opts.draw}; it has draws {table['draw'].min()}-{table['draw'].max()}")
-        return study["calibration"], {"draw": int(opts.draw), "abc": abc_values(load_setup(study["calibration"]), hit.iloc[0])}
+        setup = load_setup(study["calibration"])
+        abc = abc_values(setup, hit.iloc[0])
+        # --set replaces some of the draw's values (e.g. post-closure parameters fitted on its stored closure states)
+        return study["calibration"], {"draw": int(opts.draw), "abc": {**abc, **_abc_of(setup, values, keep=abc)}}
     require(opts.draw is None, "--draw needs --from STUDY")
+    return compose_config(overrides), {"draw": 0, "natural": values}
+
+
+def _set_values(items: list[str]) -> dict[str, float]:
+    """{key: natural value} of the --set KEY=VALUE options."""
     values = {}
-    for item in opts.values:
+    for item in items:
         key, sep, value = item.partition("=")
         require(sep == "=", f"--set {item!r}: give KEY=VALUE")
         try:
             values[key] = float(value)
         except ValueError:
             raise InputError(f"--set {item!r}: {value!r} is not a number") from None
-    return compose_config(overrides), {"draw": 0, "natural": values}
+    return values
 
 
-def _abc_of(setup: CalibrationSetup, natural: dict[str, float]) -> dict[str, float]:
-    """ABC-space values of the free parameters: the given natural values by key, else the prior medians."""
+def _abc_of(setup: CalibrationSetup, natural: dict[str, float], keep: dict[str, float] | None = None) -> dict[str, float]:
+    """ABC-space values of the free parameters: the given natural values by key, else `keep`'s (a draw's) or the
+    prior medians."""
     keys = {p.key for p in setup.parameters}
     require(set(natural) <= keys, f"--set names unknown parameters {sorted(set(natural) - keys)}; allowed {sorted(keys)}")
-    return {p.key: p.to_abc(natural[p.key]) if p.key in natural else float(p.distribution().median())
-            for p in setup.parameters}
+    return {p.key: p.to_abc(natural[p.key]) if p.key in natural else
+            (keep[p.key] if keep is not None else float(p.distribution().median())) for p in setup.parameters}
 
 
 def _parallel(opts: argparse.Namespace) -> ParallelConfig:
@@ -226,7 +238,8 @@ def open_study(folder: Path, stage: str, config: dict, design: FeasibilityDesign
              "command": "woundsim calibrate " + " ".join(shlex.quote(a) for a in sys.argv[2:])
              if len(sys.argv) > 1 and sys.argv[1] == "calibrate" else shlex.join(sys.argv), **extra,
              "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    write_json(folder / "study.json", {**study, "provenance": provenance(setup.seed)})
+    study["provenance"] = provenance(setup.seed)  # the code that simulates: the commit this session started at
+    write_json(folder / "study.json", study)
     return study
 
 
@@ -264,7 +277,7 @@ def finish_prior_predictive(folder: Path, study: dict, setup: CalibrationSetup, 
     reach = reach_table(table, setup.targets)
     reach.to_csv(folder / "reach.csv", index=False)
     plot_prior_predictive(folder)
-    study = {**study, "provenance": provenance(setup.seed)}
+    study = {**study, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # provenance: as the study started
     (folder / "report.md").write_text(prior_predictive_markdown(study, reach, table))
     write_json(folder / "study.json", study)
     mark_complete(folder)
@@ -285,7 +298,7 @@ def finish_search(folder: Path, study: dict, setup: CalibrationSetup, points: pd
     table.to_csv(folder / "statistics.csv", index=False)
     reach = reach_table(table, setup.targets)
     reach.to_csv(folder / "reach.csv", index=False)
-    study = {**study, "provenance": provenance(setup.seed)}
+    study = {**study, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # provenance: as the study started
     (folder / "report.md").write_text(search_markdown(study, reach, table, diagnostics))
     write_json(folder / "study.json", study)
     mark_complete(folder)
@@ -308,7 +321,7 @@ def finish_confirmation(folder: Path, study: dict, setup: CalibrationSetup, poin
     out = confirmation_table(table.iloc[0], setup)
     out.to_csv(folder / "confirmation.csv", index=False)
     plot_confirmation(folder)
-    study = {**study, "provenance": provenance(setup.seed)}
+    study = {**study, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # provenance: as the study started
     (folder / "report.md").write_text(confirmation_markdown(study, out))
     write_json(folder / "study.json", study)
     mark_complete(folder)

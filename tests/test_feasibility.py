@@ -167,8 +167,12 @@ def test_confirm_from_a_study_takes_its_config_and_the_draw_s_values(tmp_path, t
     assert point["abc"] == abc_values(tiny, draws.iloc[2])
     with pytest.raises(Exception, match="no draw 7"):
         _confirm_point(Namespace(source=tmp_path, draw=7, values=[]), [])
-    with pytest.raises(Exception, match="takes neither"):
-        _confirm_point(Namespace(source=tmp_path, draw=2, values=["kc_speed=3"]), [])
+    with pytest.raises(Exception, match="takes no config overrides"):
+        _confirm_point(Namespace(source=tmp_path, draw=2, values=[]), ["calibration.seed=3"])
+    # --set replaces that parameter of the draw and keeps the others (a post-closure parameter refitted, say)
+    _, changed = _confirm_point(Namespace(source=tmp_path, draw=2, values=["recurrence_risk=0.3"]), [])
+    drawn = abc_values(tiny, draws.iloc[2])
+    assert changed["abc"] == {**drawn, "recurrence_risk": 0.3}
 
 
 # ---- the search between the prior predictive check and the confirmation ---------------------------------
