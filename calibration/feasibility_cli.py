@@ -36,7 +36,7 @@ from calibration.feasibility import (FeasibilityDesign, abc_values, point_row, p
                                      simulate_points)
 from calibration.feasibility_report import (confirmation_markdown, plot_confirmation, plot_prior_predictive,
                                             prior_predictive_markdown, search_markdown)
-from calibration.feasibility_search import SearchOptions, choose_candidates, fit_emulators
+from calibration.feasibility_search import FIRST_CANDIDATE, SearchOptions, choose_candidates, fit_emulators
 from calibration.implausibility import Z95, add_implausibilities, observed_sizes, reach_table, targets_by_statistic
 from calibration.setup import CalibrationSetup, load_setup
 from woundsim.codekey import bind_store
@@ -106,7 +106,9 @@ def search_command(args: list[str]) -> Path:
                     "prior predictive study, score many prior draws with them, and simulate the most promising "
                     "candidates (one history-matching wave without the cut-off). Confirm the best one with "
                     "`woundsim calibrate confirm --from <this study> --draw K`.")
-    parser.add_argument("--from", dest="source", type=Path, required=True, help="a finished prior predictive study folder")
+    parser.add_argument("--from", dest="source", type=Path, action="append", required=True,
+                        help="a finished prior predictive study folder; repeat it with finished searches of the same "
+                             "calibration for a further wave, whose emulators are fitted to all of them")
     parser.add_argument("--candidates", type=int, default=SearchOptions.candidates,
                         help=f"parameter sets to simulate (default {SearchOptions.candidates})")
     parser.add_argument("--score-draws", type=int, default=SearchOptions.draws,
@@ -117,28 +119,46 @@ def search_command(args: list[str]) -> Path:
     _common(parser)
     opts, overrides = _parse(parser, args)
     require(not overrides, "search takes no config overrides: it uses the prior predictive study's")
-    source = read_study(opts.source)
-    require(source.get("stage") == "prior_predictive" and (opts.source / COMPLETE).is_file(),
-            f"{opts.source} is not a finished prior predictive study (run woundsim calibrate prior-predictive first)")
-    config = source["calibration"]
+    config, table = _search_sources(opts.source)
     setup = load_setup(config)
+    wave = len(opts.source)  # 1: fitted to the prior predictive study alone; k: to it and k - 1 earlier searches
     options = SearchOptions(opts.candidates, opts.score_draws, opts.pool)
-    table = read_parquet(opts.source / "statistics.parquet")
-    _say(f"fitting one emulator per statistic to the {len(table)} parameter sets of {opts.source}")
+    _say(f"wave {wave}: fitting one emulator per statistic to the {len(table)} parameter sets of "
+         + ", ".join(str(f) for f in opts.source))
     emulators, diagnostics = fit_emulators(setup, table, options.restarts, setup.seed)
-    points, scored = choose_candidates(setup, emulators, options, feasibility_rng(setup.seed, FEASIBILITY_SEARCH, 0),
-                                       observed_sizes())
+    points, scored = choose_candidates(setup, emulators, options, feasibility_rng(setup.seed, FEASIBILITY_SEARCH, wave - 1),
+                                       observed_sizes(), first=FIRST_CANDIDATE * wave)
     design = FeasibilityDesign(FEASIBILITY_SEARCH, setup.seed, opts.trial_arms, opts.soc_candidates, 0,
                                RunIn(opts.runin_days, opts.runin_max_shrink))
-    folder = opts.out or opts.source.parent / "search"
+    folder = opts.out or opts.source[0].parent / ("search" if wave == 1 else f"search-{wave}")
+    sources = str(opts.source[0]) if wave == 1 else [str(f) for f in opts.source]
     study = open_study(folder, "search", config, design, setup,
-                       {"source": str(opts.source), "options": dataclasses.asdict(options), "scored": scored})
+                       {"source": sources, "options": dataclasses.asdict(options), "scored": scored})
     diagnostics.to_csv(folder / "emulators.csv", index=False)
     _say(f"{100 * scored['share_below_3']:.2f}% of {scored['draws']} prior draws have every emulated implausibility "
          f"<= 3 (best {scored['best_emulated_max']:.2f}); simulating {len(points)} candidates")
     rows = simulate_points(setup, design, points[[c for c in points.columns if not c.startswith("emulated")]],
                            ResultStore(folder), _parallel(opts), _say)
     return finish_search(folder, study, setup, points, rows, diagnostics)
+
+
+def _search_sources(folders: list[Path]) -> tuple[dict, pd.DataFrame]:
+    """(calibration config, the evaluated parameter sets of all of them) of a search's sources: a finished prior
+    predictive study first, then finished searches of the same calibration config."""
+    config, tables = None, []
+    for k, folder in enumerate(folders):
+        study = read_study(folder)
+        stage = "prior_predictive" if k == 0 else "search"
+        require(study.get("stage") == stage and (folder / COMPLETE).is_file(),
+                f"{folder} is not a finished {stage.replace('_', ' ')} study ("
+                + ("run woundsim calibrate prior-predictive first" if k == 0 else "give the prior predictive study "
+                   "first, then finished searches") + ")")
+        require(config is None or study["calibration"] == config,
+                f"{folder} is a study of another calibration config than {folders[0]}")
+        config = study["calibration"]
+        tables.append(read_parquet(folder / "statistics.parquet"))
+    common = [c for c in tables[0].columns if all(c in t.columns for t in tables)]
+    return config, pd.concat([t[common] for t in tables], ignore_index=True)
 
 
 def confirm_command(args: list[str]) -> Path:

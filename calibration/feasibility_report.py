@@ -153,8 +153,10 @@ def search_markdown(study: dict, reach: pd.DataFrame, table: pd.DataFrame, diagn
     columns = ["draw", "implausibility.max", "emulated_implausibility.max"] + list(reach["target"])
     out = [f"# Search for one parameter set: {study['calibration']['name']}", "",
            f"Commit {study['provenance']['git']['commit'][:10]}"
-           f"{' (dirty)' if study['provenance']['git'].get('dirty') else ''}; emulators fitted to the prior "
-           f"predictive study `{study['source']}`; {scored['draws']} prior draws scored, "
+           f"{' (dirty)' if study['provenance']['git'].get('dirty') else ''}; emulators fitted to "
+           + (f"the prior predictive study `{study['source']}`" if isinstance(study["source"], str) else
+              "the prior predictive study and the earlier searches " + ", ".join(f"`{f}`" for f in study["source"]))
+           + f"; {scored['draws']} prior draws scored, "
            f"{100 * scored['share_below_3']:.2f}% with every emulated implausibility <= {CUTOFF:g} (best "
            f"{scored['best_emulated_max']:.2f}); {len(table)} candidates chosen among the best {options['pool']} "
            f"(maximin), each simulated as {study['design']['trial_arms']} seed-trial arms of {study['trial_patients']} "

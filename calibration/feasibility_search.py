@@ -15,7 +15,9 @@ variance standing in for the Monte Carlo one:
 A point's score is its largest implausibility over the emulated targets. The `candidates` points simulated next are
 chosen among the best-scoring `pool` draws by a maximin choice (so they are not all one point), and simulated like
 the prior predictive's draws, on seeds of their own (`woundsim.seeds.FEASIBILITY_SEARCH`); their numbers start at
-`FIRST_CANDIDATE` so that they never share a label with a prior draw. The candidate (or prior draw) with the
+`FIRST_CANDIDATE` (wave k: k x FIRST_CANDIDATE) so that they never share a label with a prior draw or another wave's.
+A further wave (`--from` the prior predictive study and the earlier searches) fits its emulators to all of their
+evaluated sets. The candidate (or prior draw) with the
 smallest simulated largest implausibility is what `woundsim calibrate confirm` then checks on seeds the search never
 used. This is one history-matching wave without the cut-off: a search for a point, not a region.
 """
@@ -121,9 +123,11 @@ def score(setup: CalibrationSetup, emulators: dict[str, StatisticEmulator], u: n
 
 
 def choose_candidates(setup: CalibrationSetup, emulators: dict[str, StatisticEmulator], options: SearchOptions,
-                      rng: np.random.Generator, sizes: dict[str, float]) -> tuple[pd.DataFrame, dict]:
-    """The candidates to simulate: rows of `point_row` (numbered from FIRST_CANDIDATE) with their emulated
-    statistics, and a summary of the scored prior (draws, share with every emulated implausibility <= 3, best)."""
+                      rng: np.random.Generator, sizes: dict[str, float], first: int = FIRST_CANDIDATE
+                      ) -> tuple[pd.DataFrame, dict]:
+    """The candidates to simulate: rows of `point_row` (numbered from `first`: FIRST_CANDIDATE x the wave) with their
+    emulated statistics, and a summary of the scored prior (draws, share with every emulated implausibility <= 3,
+    best)."""
     d = len(setup.parameters)
     u = rng.random((options.draws, d))
     scored = score(setup, emulators, u, sizes)
@@ -134,7 +138,7 @@ def choose_candidates(setup: CalibrationSetup, emulators: dict[str, StatisticEmu
     abc = to_abc(setup.parameters, u[chosen])
     rows = []
     for k, (i, (_, values)) in enumerate(zip(chosen, abc.iterrows())):
-        rows.append({**point_row(setup, FIRST_CANDIDATE + k, values.to_dict()),
+        rows.append({**point_row(setup, first + k, values.to_dict()),
                      **scored.iloc[int(i)].to_dict()})
     summary = {"draws": options.draws, "share_below_3": float(np.mean(worst <= 3.0)),
                "best_emulated_max": float(worst.min()), "pool_worst_emulated_max": float(worst[best].max())}

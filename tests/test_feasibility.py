@@ -233,3 +233,10 @@ def test_search_end_to_end_simulates_candidates_on_seeds_of_its_own_and_confirm_
     assert point["draw"] == 1001 and config["name"] == "tiny"
     with pytest.raises(Exception, match="not a finished prior predictive study"):
         search_command(["--from", str(folder), "--out", str(tmp_path / "t")])
+    # a second wave: emulators fitted to the prior draws and the first wave's candidates, numbered from 2000
+    again = search_command(["--from", str(pp), "--from", str(folder), "--candidates", "1", "--trial-arms", "1",
+                            "--soc-candidates", "2", "--score-draws", "400", "--pool", "20", "--backend", "serial",
+                            "--out", str(tmp_path / "s2")])
+    assert list(read_parquet(again / "statistics.parquet")["draw"]) == [2000]
+    fitted = pd.read_csv(again / "emulators.csv").set_index("target")
+    assert fitted.loc["trial_closed_fraction", "evaluations"] == 6 + 2  # defined in every evaluated set
