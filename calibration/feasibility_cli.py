@@ -116,6 +116,10 @@ def search_command(args: list[str]) -> Path:
     parser.add_argument("--pool", type=int, default=SearchOptions.pool,
                         help=f"best-scoring draws the candidates are chosen from, kept apart (default {SearchOptions.pool})")
     parser.add_argument("--trial-arms", type=int, default=2, help="replicate trial arms per candidate (default 2)")
+    parser.add_argument("--soc-enrolled", type=int, default=0, metavar="N",
+                        help="screen further standard-care batches until at least N candidates pass the run-in (default 0: "
+                             "one batch). Where the run-in excludes most candidates, one batch enrols a handful, whose "
+                             "large Monte Carlo SD lowers the implausibility: a search then drifts there")
     _common(parser)
     opts, overrides = _parse(parser, args)
     require(not overrides, "search takes no config overrides: it uses the prior predictive study's")
@@ -128,7 +132,7 @@ def search_command(args: list[str]) -> Path:
     emulators, diagnostics = fit_emulators(setup, table, options.restarts, setup.seed)
     points, scored = choose_candidates(setup, emulators, options, feasibility_rng(setup.seed, FEASIBILITY_SEARCH, wave - 1),
                                        observed_sizes(), first=FIRST_CANDIDATE * wave)
-    design = FeasibilityDesign(FEASIBILITY_SEARCH, setup.seed, opts.trial_arms, opts.soc_candidates, 0,
+    design = FeasibilityDesign(FEASIBILITY_SEARCH, setup.seed, opts.trial_arms, opts.soc_candidates, opts.soc_enrolled,
                                RunIn(opts.runin_days, opts.runin_max_shrink))
     folder = opts.out or opts.source[0].parent / ("search" if wave == 1 else f"search-{wave}")
     sources = str(opts.source[0]) if wave == 1 else [str(f) for f in opts.source]
