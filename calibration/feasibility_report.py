@@ -75,14 +75,16 @@ def plot_confirmation(folder: Path) -> Path:
         ax.axvspan(t.low * scale, t.high * scale, color="tab:red", alpha=0.15)
         ax.axvline(t.observed * scale, color="tab:red", lw=2)
         half = 1.96 * (t.mc_sd if np.isfinite(t.mc_sd) else 0.0) * scale
+        verdict = ("pass" if t.passed else "FAIL") if t.decided else "undecided"  # a mean whose MC interval crosses an edge
         ax.errorbar([t.mean * scale], [0], xerr=[[half], [half]], fmt="o", capsize=4,
-                    color="tab:green" if t.passed else "black")
+                    color={"pass": "tab:green", "FAIL": "black", "undecided": "tab:orange"}[verdict])
         ax.set_yticks([])
         if pct:
             ax.set_xlim(-3, 103)
-        ax.set_title(f"{'pass' if t.passed else 'FAIL'}  {title}", fontsize=8, loc="left")
-    return _save(fig, "Confirmation of one parameter set (red: clinic's 95% interval; point: simulated mean, "
-                 "Monte Carlo 95%)", folder / "figures" / "confirmation.png")
+        ax.set_title(f"{verdict}  {title}", fontsize=8, loc="left")
+    return _save(fig, "Confirmation of one parameter set\nred: the clinic's 95% interval and observed value; point: the "
+                 "simulated mean\nwith its Monte Carlo 95% interval (undecided: that interval crosses an edge)",
+                 folder / "figures" / "confirmation.png")
 
 
 def _save(fig, title: str, path: Path) -> Path:
