@@ -141,8 +141,7 @@ def search_command(args: list[str]) -> Path:
     diagnostics.to_csv(folder / "emulators.csv", index=False)
     _say(f"{100 * scored['share_below_3']:.2f}% of {scored['draws']} prior draws have every emulated implausibility "
          f"<= 3 (best {scored['best_emulated_max']:.2f}); simulating {len(points)} candidates")
-    rows = simulate_points(setup, design, points[[c for c in points.columns if not c.startswith("emulated")]],
-                           ResultStore(folder), _parallel(opts), _say)
+    rows = simulate_points(setup, design, points, ResultStore(folder), _parallel(opts), _say)
     return finish_search(folder, study, setup, points, rows, diagnostics)
 
 
@@ -207,7 +206,7 @@ def _confirm_point(opts: argparse.Namespace, overrides: list[str]) -> tuple[dict
         setup = load_setup(study["calibration"])
         abc = abc_values(setup, hit.iloc[0])
         # --set replaces some of the draw's values (e.g. post-closure parameters fitted on its stored closure states)
-        return study["calibration"], {"draw": int(opts.draw), "abc": {**abc, **_abc_of(setup, values, keep=abc)}}
+        return study["calibration"], {"draw": int(opts.draw), "abc": _abc_of(setup, values, keep=abc)}
     require(opts.draw is None, "--draw needs --from STUDY")
     return compose_config(overrides), {"draw": 0, "natural": values}
 
@@ -316,8 +315,7 @@ def finish_prior_predictive(folder: Path, study: dict, setup: CalibrationSetup, 
 def finish_search(folder: Path, study: dict, setup: CalibrationSetup, points: pd.DataFrame, rows: pd.DataFrame,
                   diagnostics: pd.DataFrame) -> Path:
     """Statistics and implausibilities of the simulated candidates beside their emulated ones; reach table, report."""
-    emulated = points[["draw"] + [c for c in points.columns if c.startswith("emulated")]]
-    table = _statistics(folder, study, setup, points.drop(columns=emulated.columns[1:]), rows).merge(emulated, on="draw")
+    table = _statistics(folder, study, setup, points, rows)  # each candidate's emulated statistics beside its simulated
     table.to_parquet(folder / "statistics.parquet", index=False)
     table.to_csv(folder / "statistics.csv", index=False)
     reach = reach_table(table, setup.targets)

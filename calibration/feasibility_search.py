@@ -36,7 +36,7 @@ from calibration.feasibility import point_row
 from calibration.history_matching.design import maximin_subset, to_abc, to_quantiles
 from calibration.history_matching.emulator import StatisticEmulator, loo_diagnostic, min_evaluations
 from calibration.history_matching.implausibility import Observation, boundary_tail
-from calibration.implausibility import Z95, at_boundary
+from calibration.implausibility import at_boundary, interior_implausibility
 from calibration.setup import CalibrationSetup
 from woundsim.errors import require
 
@@ -74,8 +74,7 @@ def emulated_implausibility(target: Target, mean: np.ndarray, var: np.ndarray, n
         obs = Observation(target.name, target.observed, "binomial", int(n_observed))
         tail = np.clip(boundary_tail(obs, mean, var), 1e-300, 1.0)
         return np.maximum(stats.norm.isf(tail), 0.0)
-    s_obs = np.where(mean < target.observed, target.below, target.above) / Z95
-    return np.abs(mean - target.observed) / np.sqrt(s_obs ** 2 + var)
+    return interior_implausibility(target, mean, var)
 
 
 def fit_emulators(setup: CalibrationSetup, table: pd.DataFrame, restarts: int, seed: int

@@ -60,10 +60,17 @@ def implausibility(target: Target, value: float, mc_sd: float = 0.0, n_observed:
         rate = min(max(value, 0.0), 1.0)
         p = rate ** n_observed if target.observed == target.high else (1.0 - rate) ** n_observed
         return max(0.0, float(stats.norm.isf(p))) if p > 0 else math.inf
-    diff = value - target.observed
-    s_obs = (target.below if diff < 0 else target.above) / Z95
     s_mc = mc_sd if math.isfinite(mc_sd) else 0.0
-    return abs(diff) / math.sqrt(s_obs ** 2 + s_mc ** 2)
+    return float(interior_implausibility(target, value, s_mc ** 2))
+
+
+def interior_implausibility(target: Target, value, var):
+    """|f - z| / sqrt(s_obs^2 + var) of a target observed inside its interval, elementwise over arrays: s_obs the
+    interval's half-width on the side f falls, / 1.96, and var the simulated value's own variance (Monte Carlo, or
+    an emulator's)."""
+    value = np.asarray(value, dtype=float)
+    s_obs = np.where(value < target.observed, target.below, target.above) / Z95
+    return np.abs(value - target.observed) / np.sqrt(s_obs ** 2 + var)
 
 
 def targets_by_statistic(path: Path = CONF_DIR / "targets.csv") -> dict[str, dict]:
