@@ -15,7 +15,7 @@ Every patient is simulated by the studies' own task functions: a trial patient b
 calibration's trial arm), a standard-care candidate by `woundsim.trial.pools.candidate_row` (the virtual
 trial's run-in: 14 days of standard care, ulcers that shrink by more than 30% or close are excluded, the
 enrolled patients' outcomes re-based to randomisation). The statistics are `calibration.statistics`'
-(`trial_statistics`, `soc_statistics`), whose endpoints are `woundsim.endpoints`'.
+(`trial_statistics`, `enrolled_soc_statistics`), whose endpoints are `woundsim.endpoints`'.
 
 Each patient's row is stored as it finishes (`woundsim.store.ResultStore`), so an interrupted study resumes;
 its Monte Carlo noise is estimated by bootstrapping the patients inside each evaluation (or, with replicate
@@ -34,7 +34,7 @@ import pandas as pd
 
 from calibration.priors import natural_values
 from calibration.setup import CalibrationSetup, arm_run
-from calibration.statistics import SOC_STATISTICS, TRIAL_STATISTICS, soc_statistics, trial_statistics
+from calibration.statistics import TRIAL_STATISTICS, enrolled_soc_statistics, trial_statistics
 from woundsim.cohort import patient_outcome
 from woundsim.errors import require
 from woundsim.parallel import ParallelConfig
@@ -200,10 +200,7 @@ def arm_statistics(arm: str, rows: pd.DataFrame, visit_interval_days: float) -> 
     """The calibration statistics of one arm's patients (standard care: the candidates the run-in enrolled)."""
     if arm == "trial":
         return trial_statistics(rows, visit_interval_days)
-    enrolled = rows[rows["eligible"].astype(bool)]
-    if len(enrolled) == 0:
-        return {name: math.nan for name in SOC_STATISTICS}
-    return soc_statistics(enrolled.reset_index(drop=True))
+    return enrolled_soc_statistics(rows)
 
 
 def bootstrap_sd(arm: str, rows: pd.DataFrame, visit_interval_days: float, rng: np.random.Generator,

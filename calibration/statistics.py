@@ -24,6 +24,10 @@ clinical figure was obtained:
 - `soc_recurrence_12m`: expected share of healed standard-care patients with an **any-site** recurrence
   within 12 months, death competing (mean `recurrence_any_site_12m` over healed patients; REC01/REC04).
 
+The standard-care statistics count a control population enrolled as the pivotal trials enrolled it: candidates
+screened through a run-in (`woundsim.trial.pools.candidate_row`), the statistics over the enrolled only
+(`enrolled_soc_statistics`), with outcomes counted from randomisation.
+
 Recurrence is summarised by the expected share (mean per-patient probability) rather than by drawing
 events: the expectation of the clinic's proportion given the simulated patients, without Bernoulli noise
 that carries no information about the parameters. A statistic that is undefined (no patient closed) is
@@ -113,6 +117,29 @@ def soc_statistics(table: pd.DataFrame) -> dict[str, float]:
         "soc_closed_week20": float(table["closed_by_week20"].astype(bool).mean()),
         "soc_recurrence_12m": float(np.mean(risk)) if healed.any() else math.nan,
     }
+
+
+def enrolled(table: pd.DataFrame) -> pd.DataFrame:
+    """The candidates the run-in enrolled: the `eligible` rows of a screened table (`woundsim.trial.pools.candidate_row`)."""
+    require_columns(table, ("eligible",), "standard-care candidate table (woundsim.trial.pools.candidate_row rows)")
+    return table[table["eligible"].astype(bool)].reset_index(drop=True)
+
+
+def enrolled_soc_statistics(table: pd.DataFrame) -> dict[str, float]:
+    """`soc_statistics` of the candidates a run-in enrolled (one row per screened candidate).
+
+    Args:
+        table: `woundsim.trial.pools.candidate_row` rows: `eligible`, and for the enrolled the summary re-based
+            to randomisation (the keys `soc_statistics` reads).
+
+    Returns:
+        {"soc_closed_week12", "soc_closed_week20", "soc_recurrence_12m"} over the enrolled; each NaN when the
+        run-in enrolled nobody.
+    """
+    rows = enrolled(table)
+    if len(rows) == 0:
+        return {name: math.nan for name in SOC_STATISTICS}
+    return soc_statistics(rows)
 
 
 def soc_fraction_bounds(closed: np.ndarray, n_total: int) -> tuple[float, float]:
