@@ -25,7 +25,6 @@ class CohortSimulator:
         self.setup = setup
         self.parameters = list(setup.parameters)
         self.statistics_arm = {**{s: "trial" for s in TRIAL_STATISTICS}, **{s: "soc" for s in SOC_STATISTICS}}
-        self.arm_sizes = {"trial": setup.trial.n_patients, "soc": setup.soc.n_patients}
 
     def patients(self, particle: Mapping[str, float], seed: int) -> dict[str, pd.DataFrame]:
         arms = dataclasses.replace(self.setup, seed=int(seed)).arms(particle)
@@ -33,3 +32,7 @@ class CohortSimulator:
 
     def statistics(self, arms: Mapping[str, pd.DataFrame]) -> dict[str, float]:
         return {**trial_statistics(arms["trial"], self.setup.trial.visit_interval_days), **soc_statistics(arms["soc"])}
+
+    def counted(self, arms: Mapping[str, pd.DataFrame]) -> dict[str, int]:
+        """Patients each arm's statistics count: every simulated patient."""
+        return {arm: len(table) for arm, table in arms.items()}

@@ -62,9 +62,9 @@ class StandInSimulator:
                 "trial_recurrence_followup": "trial", "soc_closed_week12": "soc", "soc_closed_week20": "soc",
                 "soc_recurrence_12m": "soc"}
 
-    @property
-    def arm_sizes(self) -> dict[str, int]:
-        return {"trial": self.n_trial, "soc": self.n_soc}
+    def counted(self, arms: Mapping[str, pd.DataFrame]) -> dict[str, int]:
+        """Every simulated patient counts (the stand-in has no run-in)."""
+        return {arm: len(table) for arm, table in arms.items()}
 
     def patients(self, particle: Mapping[str, float], seed: int) -> dict[str, pd.DataFrame]:
         rng = np.random.default_rng(seed)

@@ -162,6 +162,24 @@ def test_waves_store_every_evaluation_and_resume_without_resimulating(standin_wa
     assert np.allclose(again.region, first.region)  # the same evaluations, the same emulators and region
 
 
+def test_a_wave_stores_the_enrolled_counts_and_candidate_columns_that_appear_later(tmp_path):
+    """A screened arm's table gains the outcome columns only at points where someone was enrolled: the stored
+    table grows them (empty for earlier points); each evaluation records the patients its arms' statistics count."""
+    from calibration.history_matching.evaluations import Evaluation
+
+    store = WaveStore(tmp_path)
+    trial = pd.DataFrame({"time_to_closure_days": [30.0]})
+    nobody = pd.DataFrame({"candidate": [0, 1], "eligible": [False, False]})
+    one = pd.DataFrame({"candidate": [0, 1], "eligible": [True, False], "closed_by_week12": [True, None]})
+    for point, soc, n in ((0, nobody, 0), (1, one, 1)):
+        store.append(0, Evaluation(point, {"s": 0.5}, {"s": 0.01}, {"trial": trial, "soc": soc},
+                                   {"trial": 1, "soc": n}))
+    patients = store.patients(0, "soc")
+    assert list(patients.columns) == ["candidate", "eligible", "point", "patient", "closed_by_week12"]
+    assert patients["closed_by_week12"].isna().tolist() == [True, True, False, True]
+    assert store.evaluations(0)[["n.trial", "n.soc"]].to_numpy().tolist() == [[1, 0], [1, 1]]
+
+
 def test_posterior_has_the_installed_format_and_its_ess(standin_waves, tmp_path):
     _, observations, result = standin_waves
     table, info = sample_posterior(result, observations, STANDIN_PRIORS, SMALL, SamplingOptions(min_ess=200, batch=5000),

@@ -4,11 +4,14 @@ A simulator (`Simulator`) is anything that, for a particle (ABC-space values by 
 per-patient tables by arm, and computes the statistics from such tables; `calibration.cohort_simulator` is the
 woundsim one, `calibration.standin` a cheap stand-in with known parameters. `evaluate` runs one design point
 and bootstraps its patients (resampling each arm's rows with replacement, `bootstrap` times) for the Monte
-Carlo variance of each statistic, which the emulators take as per-point noise. It is a module-level function
-of one picklable task, so `woundsim.parallel.map_tasks` runs a wave on any back end (loky, Dask, Ray).
+Carlo variance of each statistic, which the emulators take as per-point noise, and records the patients behind
+each arm's statistics at that point (`Simulator.counted`: the enrolled of a screened standard-care arm). It is a
+module-level function of one picklable task, so `woundsim.parallel.map_tasks` runs a wave on any back end (loky,
+Dask, Ray).
 
-Every evaluation is written as it arrives (`WaveStore.append`), one CSV row per point and the per-patient
-rows by arm, so a stopped wave resumes with what it had. The per-patient tables are the hook for parameters
+Every evaluation is written as it arrives (`WaveStore.append`), one CSV row per point (its statistics, their
+variances `var.<name>` and the patients counted `n.<arm>`) and the per-patient rows by arm, so a stopped wave
+resumes with what it had. The per-patient tables are the hook for parameters
 that act only after closure (recurrence): their statistics can be recomputed on the stored closure states
 (`WaveStore.patients`) without simulating healing again.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,18 +43,20 @@ class Simulator(Protocol):
     Attributes:
         parameters: the free parameters (their keys name a particle's values).
         statistics_arm: the arm whose patients each statistic counts ({statistic: arm}).
-        arm_sizes: simulated patients per arm ({arm: n}).
     """
 
     parameters: list[FreeParameter]
     statistics_arm: Mapping[str, str]
-    arm_sizes: Mapping[str, int]
 
     def patients(self, particle: Mapping[str, float], seed: int) -> dict[str, pd.DataFrame]:
         """Per-patient tables by arm for ABC-space values `particle`."""
 
     def statistics(self, arms: Mapping[str, pd.DataFrame]) -> dict[str, float]:
         """The statistics of per-patient tables by arm."""
+
+    def counted(self, arms: Mapping[str, pd.DataFrame]) -> dict[str, int]:
+        """The patients each arm's statistics count in per-patient tables by arm ({arm: n}; e.g. the enrolled of
+        the candidates a run-in screened)."""
 
 
 @dataclass
@@ -66,13 +72,15 @@ class EvaluationTask:
 
 @dataclass
 class Evaluation:
-    """One simulated design point: statistics, their bootstrap variances, the per-patient tables, and the CPU
-    seconds its simulation took (the worker's process time, bootstrap excluded)."""
+    """One simulated design point: statistics, their bootstrap variances, the per-patient tables, the patients
+    each arm's statistics count, and the CPU seconds its simulation took (the worker's process time, bootstrap
+    excluded)."""
 
     point: int
     statistics: dict[str, float]
     variances: dict[str, float]
     patients: dict[str, pd.DataFrame]
+    counted: dict[str, int]
     cpu_seconds: float = math.nan
 
 
@@ -93,7 +101,7 @@ def evaluate(task: EvaluationTask) -> Evaluation:
         values = np.array([b[name] for b in boots], dtype=float)
         values = values[np.isfinite(values)]
         variances[name] = float(np.var(values, ddof=1)) if len(values) >= 2 else math.nan
-    return Evaluation(task.point, stats, variances, arms, cpu_seconds)
+    return Evaluation(task.point, stats, variances, arms, sim.counted(arms), cpu_seconds)
 
 
 class WaveStore:
@@ -130,14 +138,23 @@ class WaveStore:
             rows = table.assign(point=result.point, patient=np.arange(len(table))).to_dict("records")
             self._append_rows(self.path(wave, f"patients_{arm}"), rows)
         row = {"point": result.point, **result.statistics, **{f"var.{k}": v for k, v in result.variances.items()},
-               "cpu_seconds": result.cpu_seconds, DONE: 1}
+               **{f"n.{arm}": n for arm, n in result.counted.items()}, "cpu_seconds": result.cpu_seconds, DONE: 1}
         self._append_rows(self.path(wave, "evaluations"), [row])
 
     @staticmethod
     def _append_rows(path: Path, rows: list[dict]) -> None:
+        """Append rows under the file's header; a key it lacks (a screened candidate's outcomes, where the earlier
+        points enrolled nobody) rewrites the file with the new column first, empty in the earlier rows."""
+        fields = list(rows[0])
+        if path.is_file() and path.stat().st_size > 0:
+            with path.open(newline="") as handle:
+                header = next(csv.reader(handle))
+            fields = header + [k for k in fields if k not in header]
+            if fields != header:
+                _rewrite_with_columns(path, fields)
         new = not path.is_file() or path.stat().st_size == 0
         with path.open("a", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer = csv.DictWriter(handle, fieldnames=fields)
             if new:
                 writer.writeheader()
             writer.writerows(rows)
@@ -152,3 +169,15 @@ class WaveStore:
         done = set(self.evaluations(wave)["point"])
         table = table[table["point"].isin(done)]  # a point redone after an interruption: its last rows
         return table.drop_duplicates(["point", "patient"], keep="last").reset_index(drop=True)
+
+
+def _rewrite_with_columns(path: Path, fields: list[str]) -> None:
+    """Rewrite a CSV file under the header `fields` (a superset of its own), atomically."""
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    tmp = path.with_name(f".tmp-{path.name}")
+    with tmp.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)

@@ -225,12 +225,21 @@ def _fit(k: int, design: pd.DataFrame, evaluations: pd.DataFrame, simulator: Sim
         noise = _noise_floor(var[ok])
         emulators[obs.name] = StatisticEmulator(options.restarts, gp_seed).fit(u[ok], y[ok], noise)
         rows.append(_diagnostic_row(k, obs.name, "mean", emulators[obs.name]))
-        if obs.needs_unit_variance:
-            n_arm = simulator.arm_sizes[simulator.statistics_arm[obs.name]]
+        if obs.needs_unit_variance:  # the per-patient variance: the bootstrap's x the patients it counted there
+            n_arm = _counted(table, simulator.statistics_arm[obs.name])
             unit[obs.name] = StatisticEmulator(options.restarts, gp_seed).fit(
-                u[good], np.log(var[good] * n_arm), np.full(good.sum(), 2.0 / (options.bootstrap - 1)))
+                u[good], np.log(var[good] * n_arm[good]), np.full(good.sum(), 2.0 / (options.bootstrap - 1)))
             rows.append(_diagnostic_row(k, obs.name, "log per-patient variance", unit[obs.name]))
     return Wave(k, design, emulators, unit, pd.DataFrame(rows))
+
+
+def _counted(table: pd.DataFrame, arm: str) -> np.ndarray:
+    """The patients behind one arm's statistics at each evaluation (`n.<arm>` of the stored evaluations)."""
+    column = f"n.{arm}"
+    require(column in table.columns, f"the stored evaluations lack {column} (the patients behind the {arm} arm's "
+                                     "statistics, recorded since the standard-care run-in): simulate the waves "
+                                     "again in a new folder")
+    return table[column].to_numpy(dtype=float)
 
 
 def _noise_floor(var: np.ndarray) -> np.ndarray:
