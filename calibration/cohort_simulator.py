@@ -1,9 +1,12 @@
 """woundsim's calibration cohorts as a history-matching simulator (`calibration.history_matching.evaluations`).
 
-One evaluation simulates the calibration's trial arm and standard-care cohort at one particle, exactly as the
-ABC-SMC model (`calibration.model.CohortModel`) does, but returns the per-patient tables, so history matching
-can bootstrap the patients for the evaluation's Monte Carlo variance and store the closure states. The
-patients and seeds are `CalibrationSetup.arms` of the particle with the evaluation's seed as the root seed.
+One evaluation simulates the calibration's trial arm and screens its standard-care candidates through the run-in
+at one particle, exactly as the ABC-SMC model (`calibration.model.CohortModel`) does, but returns the per-patient
+tables (standard care: one `woundsim.trial.pools.candidate_row` row per screened candidate), so history matching
+can bootstrap the patients for the evaluation's Monte Carlo variance and store the closure states. A bootstrap
+resamples the screened candidates, and the standard-care statistics then count the enrolled of the resample (as
+`calibration.feasibility.bootstrap_sd` does). The patients and seeds are `CalibrationSetup.arms` of the particle
+with the evaluation's seed as the root seed.
 """
 
 from __future__ import annotations
@@ -14,8 +17,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from calibration.setup import CalibrationSetup
-from calibration.statistics import SOC_STATISTICS, TRIAL_STATISTICS, soc_statistics, trial_statistics
-from woundsim.cohort import patient_outcome
+from calibration.statistics import SOC_STATISTICS, TRIAL_STATISTICS, enrolled, enrolled_soc_statistics, trial_statistics
 
 
 class CohortSimulator:
@@ -28,11 +30,12 @@ class CohortSimulator:
 
     def patients(self, particle: Mapping[str, float], seed: int) -> dict[str, pd.DataFrame]:
         arms = dataclasses.replace(self.setup, seed=int(seed)).arms(particle)
-        return {name: pd.DataFrame([patient_outcome(task) for task in run.tasks()]) for name, run in arms.items()}
+        return {name: run.rows() for name, run in arms.items()}
 
     def statistics(self, arms: Mapping[str, pd.DataFrame]) -> dict[str, float]:
-        return {**trial_statistics(arms["trial"], self.setup.trial.visit_interval_days), **soc_statistics(arms["soc"])}
+        return {**trial_statistics(arms["trial"], self.setup.trial.visit_interval_days),
+                **enrolled_soc_statistics(arms["soc"])}
 
     def counted(self, arms: Mapping[str, pd.DataFrame]) -> dict[str, int]:
-        """Patients each arm's statistics count: every simulated patient."""
-        return {arm: len(table) for arm, table in arms.items()}
+        """Patients each arm's statistics count: the trial arm's, and the candidates the run-in enrolled."""
+        return {"trial": len(arms["trial"]), "soc": len(enrolled(arms["soc"]))}

@@ -10,12 +10,12 @@ Two stages share this code:
 - **confirmation** (`woundsim calibrate confirm`): one parameter set, 20 replicate trial arms and at least
   1,000 enrolled standard-care patients on seeds the search never used (`woundsim.seeds.FEASIBILITY_CONFIRM`).
 
-Every patient is simulated by the studies' own task functions: a trial patient by
-`woundsim.cohort.patient_outcome` on the patients and seeds `calibration.setup.arm_run` gives (as the
-calibration's trial arm), a standard-care candidate by `woundsim.trial.pools.candidate_row` (the virtual
-trial's run-in: 14 days of standard care, ulcers that shrink by more than 30% or close are excluded, the
-enrolled patients' outcomes re-based to randomisation). The statistics are `calibration.statistics`'
-(`trial_statistics`, `enrolled_soc_statistics`), whose endpoints are `woundsim.endpoints`'.
+Every patient is simulated by the studies' own task functions on the patients and seeds
+`calibration.setup.arm_run` gives, as in the calibration's own arms: a trial patient by
+`woundsim.cohort.patient_outcome`, a standard-care candidate by `woundsim.trial.pools.candidate_row` (the virtual
+trial's run-in, `FeasibilityDesign.runin`: 14 days of standard care, ulcers that shrink by more than 30% or close
+are excluded, the enrolled patients' outcomes re-based to randomisation). The statistics are
+`calibration.statistics`' (`trial_statistics`, `enrolled_soc_statistics`), whose endpoints are `woundsim.endpoints`'.
 
 Each patient's row is stored as it finishes (`woundsim.store.ResultStore`), so an interrupted study resumes;
 its Monte Carlo noise is estimated by bootstrapping the patients inside each evaluation (or, with replicate
@@ -40,8 +40,7 @@ from woundsim.errors import require
 from woundsim.parallel import ParallelConfig
 from woundsim.seeds import PRIOR_PREDICTIVE, feasibility_rng, feasibility_seed
 from woundsim.store import ResultStore, run_resumable
-from woundsim.trial.pools import PoolSpec, RunIn, candidate_row
-from woundsim.units import weeks_to_days
+from woundsim.trial.pools import RunIn, candidate_row
 
 STAGES = {"prior_predictive": PRIOR_PREDICTIVE}  # the confirmation's key is FEASIBILITY_CONFIRM (see seeds)
 BOOTSTRAP_REPLICATES = 200  # resamples of the patients of one evaluation for its Monte Carlo SD
@@ -134,12 +133,10 @@ def point_tasks(setup: CalibrationSetup, design: FeasibilityDesign, draw: int, a
             for i, inner in enumerate(arm_run(setup.trial, trial_params, treatment, seed).tasks()):
                 tasks.append(("trial", _labels(draw, "trial", r, i), inner))
                 keys.append(_key(draw, "trial", r, i))
-    confirm_weeks = soc_params.numerics.confirm_weeks
-    followup = weeks_to_days(setup.soc.horizon_weeks + confirm_weeks)
+    batch = dataclasses.replace(setup.soc, n_patients=design.soc_batch, runin=design.runin)
     for b in batches:
-        spec = PoolSpec(soc_params, setup.soc.spec, setup.soc.treatment, design.soc_batch,
-                        feasibility_seed(design.seed, design.stage_key, draw, 1, b), design.runin, followup)
-        for inner in spec.tasks():
+        seed = feasibility_seed(design.seed, design.stage_key, draw, 1, b)
+        for inner in arm_run(batch, soc_params, setup.soc.treatment, seed).tasks():
             tasks.append(("soc", _labels(draw, "soc", b, inner[-1]), inner))
             keys.append(_key(draw, "soc", b, inner[-1]))
     return tasks, keys

@@ -1,9 +1,12 @@
 """The model pyabc calibrates: a parameter dict in, the cohort summary statistics out.
 
 `CohortModel(setup)(pars)` is a plain function of a parameter dict (ABC space, pyabc's keys): it
-builds the model parameters and the trial treatment, draws a trial cohort and a standard-care cohort
-(exactly as `woundsim.cohort.simulate_cohort` would, same patients and per-patient seeds), simulates
-every patient with `woundsim.simulate.simulate` and returns the statistics of `calibration.statistics`.
+builds the model parameters and the trial treatment, draws a trial cohort (exactly as
+`woundsim.cohort.simulate_cohort` would, same patients and per-patient seeds) and screens standard-care
+candidates through the run-in (the virtual trial's `woundsim.trial.pools.PoolSpec` and `candidate_row`, as the
+feasibility studies do), simulates every patient with `woundsim.simulate.simulate` (`CalibrationSetup.arms`) and
+returns the statistics of `calibration.statistics`: the standard-care ones over the enrolled candidates, from
+randomisation.
 
 Seeds: a particle's cohorts are drawn from a seed derived from the calibration seed and the particle's
 parameter values (a hash of their float64 bytes), so re-running one particle reproduces it exactly and
@@ -13,9 +16,11 @@ database, not a bit-reproducible computation.)
 
 Early rejection (`integrated_simulate`): the trial arm is simulated first; if its terms alone put the
 distance above the current threshold the particle is rejected without simulating standard care.
-Standard-care patients are then simulated one by one and the particle is rejected as soon as the
-closed fractions can no longer come close enough, whatever the remaining patients do. Both bounds are
-exact, so a particle is rejected early only if the full simulation would have rejected it.
+Standard-care candidates are then screened one by one and the particle is rejected as soon as the
+closed fractions of the enrolled can no longer come close enough, whatever the remaining candidates do
+(each may be excluded, or enrolled and closed, or enrolled and open: `enrolled_fraction_bounds`; a
+statistic that may stay undefined may still cost only `nan_penalty`). Both bounds are exact, so a particle
+is rejected early only if the full simulation would have rejected it.
 """
 
 from __future__ import annotations
@@ -30,15 +35,16 @@ from pyabc.model import ModelResult
 
 from calibration.distance import ToleranceDistance, norm
 from calibration.setup import ArmSetup, CalibrationSetup, arm_run
-from calibration.statistics import soc_fraction_bounds, soc_statistics, trial_statistics
-from woundsim.cohort import patient_outcome
+from calibration.statistics import enrolled_fraction_bounds, enrolled_soc_statistics, trial_statistics
 from woundsim.seeds import particle_seeds  # noqa: F401  (re-exported)
 from woundsim.params import ModelParams
 from woundsim.treatment import Treatment
 
+_CLOSED_COLUMNS = {"soc_closed_week12": "closed_by_week12", "soc_closed_week20": "closed_by_week20"}
+
 
 def arm_tasks(arm: ArmSetup, params: ModelParams, treatment: Treatment, seed: int) -> list[tuple]:
-    """The per-patient tasks of `simulate_cohort(arm.spec, n, treatment, params, seed=seed)`."""
+    """The per-patient tasks of one arm (`calibration.setup.arm_run(...).tasks()`)."""
     return arm_run(arm, params, treatment, seed).tasks()
 
 
@@ -59,35 +65,30 @@ class CohortModel(pyabc.IntegratedModel):
 
     def __call__(self, pars: Mapping[str, float]) -> dict[str, float]:
         """Summary statistics of one particle (full simulation of both arms)."""
-        trial_tasks, soc_tasks = self._tasks(pars)
-        trial = pd.DataFrame([patient_outcome(t) for t in trial_tasks])
-        soc = pd.DataFrame([patient_outcome(t) for t in soc_tasks])
-        return {**trial_statistics(trial, self.setup.trial.visit_interval_days), **soc_statistics(soc)}
+        arms = self.setup.arms(pars)
+        return {**trial_statistics(arms["trial"].rows(), self.setup.trial.visit_interval_days),
+                **enrolled_soc_statistics(arms["soc"].rows())}
 
     def sample(self, pars: pyabc.Parameter) -> dict[str, float]:
         return self(pars)
 
     def integrated_simulate(self, pars: pyabc.Parameter, eps: float) -> ModelResult:
         """Simulate with early rejection against threshold `eps` (see the module docstring)."""
-        trial_tasks, soc_tasks = self._tasks(pars)
-        trial = trial_statistics(pd.DataFrame([patient_outcome(t) for t in trial_tasks]),
-                                 self.setup.trial.visit_interval_days)
+        arms = self.setup.arms(pars)
+        trial = trial_statistics(arms["trial"].rows(), self.setup.trial.visit_interval_days)
         known = self._known_terms(trial)
         if norm(known, self.distance.p) > eps:
             return ModelResult(accepted=False, distance=norm(known, self.distance.p))
-        rows = []
-        for task in soc_tasks:
-            rows.append(patient_outcome(task))
-            bound = self._soc_bound(rows, len(soc_tasks))
+        soc, rows = arms["soc"], []
+        tasks = soc.tasks()
+        for task in tasks:
+            rows.append(soc.outcome(task))
+            bound = self._soc_bound(rows, len(tasks))
             if norm(np.concatenate([known, bound]), self.distance.p) > eps:
                 return ModelResult(accepted=False, distance=norm(np.concatenate([known, bound]), self.distance.p))
-        stats = {**trial, **soc_statistics(pd.DataFrame(rows))}
+        stats = {**trial, **enrolled_soc_statistics(pd.DataFrame(rows))}
         d = self.distance(stats)
         return ModelResult(sum_stat=stats, distance=d, accepted=d <= eps)
-
-    def _tasks(self, pars: Mapping[str, float]) -> tuple[list[tuple], list[tuple]]:
-        arms = self.setup.arms(pars)
-        return arms["trial"].tasks(), arms["soc"].tasks()
 
     def _known_terms(self, trial: dict[str, float]) -> np.ndarray:
         terms = []
@@ -98,11 +99,18 @@ class CohortModel(pyabc.IntegratedModel):
         return np.array(terms)
 
     def _soc_bound(self, rows: list[dict], n_total: int) -> np.ndarray:
-        """Lower bounds of the standard-care closed-fraction terms given the patients simulated so far."""
+        """Lower bounds of the standard-care closed-fraction terms given the candidates screened so far
+        (`candidate_row` rows) of `n_total`: exact (see the module docstring)."""
+        enrolled = np.array([bool(r["eligible"]) for r in rows])
         terms = []
         for target in self.distance.targets:
-            column = {"soc_closed_week12": "closed_by_week12", "soc_closed_week20": "closed_by_week20"}.get(target.name)
-            if column is not None:
-                closed = np.array([bool(r[column]) for r in rows])
-                terms.append(target.z_lower_bound(*soc_fraction_bounds(closed, n_total)))
+            column = _CLOSED_COLUMNS.get(target.name)
+            if column is None:
+                continue
+            closed = np.array([bool(r[column]) for r, e in zip(rows, enrolled) if e])
+            lowest, highest = enrolled_fraction_bounds(enrolled, closed, n_total)
+            term = self.distance.nan_penalty if math.isnan(lowest) else target.z_lower_bound(lowest, highest)
+            if not enrolled.any():  # nobody enrolled yet: the statistic may stay undefined
+                term = min(term, self.distance.nan_penalty)
+            terms.append(term)
         return np.array(terms)

@@ -115,7 +115,8 @@ def finish(setup: CalibrationSetup, fit: BackendFit, out_dir: Path,
     plot_calibration(out_dir)
     run = {"name": setup.name, **fit.run, "sampler": setup.options["sampler"],
            "grid": {k: getattr(setup.base.numerics, k) for k in ("dx_um", "dt_agent_h", "dt_field_h")},
-           "n_trial": setup.trial.n_patients, "n_soc": setup.soc.n_patients, "draws": draws_n}
+           "n_trial": setup.trial.n_patients, "n_soc": setup.soc.n_patients, "soc_runin": setup.soc.runin,
+           "draws": draws_n}
     corr = correlations(posterior, setup.parameters)
     report = write_calibration_report(out_dir, run, fit.report_progress, ident, corr, ppc,
                                       diagnostics=fit.tables.get("emulators.csv"),

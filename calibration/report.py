@@ -79,13 +79,20 @@ def misfits(ppc: pd.DataFrame) -> list[str]:
     return list(bad["target"])
 
 
+def _soc_arm(run: dict) -> str:
+    """The standard-care arm in words: candidates screened through the run-in, the statistics over the enrolled."""
+    runin = run["soc_runin"]
+    return (f"{run['n_soc']} candidates screened per particle through a {runin.days:g}-day run-in (excluded if "
+            f"shrinking more than {100 * runin.max_shrink_fraction:g}% or closed; statistics over the enrolled)")
+
+
 def write_calibration_report(out_dir: Path, run: dict, generations: pd.DataFrame, ident: pd.DataFrame,
                              corr: pd.DataFrame, ppc: pd.DataFrame, diagnostics: pd.DataFrame | None = None,
                              wall_time: pd.DataFrame | None = None) -> Path:
     """Write report.md: run facts, generations (ABC-SMC) or waves and emulator diagnostics (history matching),
     posterior predictive table, identifiability."""
     lines = [f"# Calibration `{run['name']}`", "", *_method_lines(run),
-             f"- resolution {run['grid']}; trial arm {run['n_trial']} patients, standard care {run['n_soc']} patients",
+             f"- resolution {run['grid']}; trial arm {run['n_trial']} patients, standard care {_soc_arm(run)}",
              "", *_progress_lines(run, generations, diagnostics, wall_time),
              "## Posterior predictive check", "",
              f"{run['draws']} posterior draws, each simulated with fresh patients and seeds.", "",

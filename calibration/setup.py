@@ -1,8 +1,12 @@
 """A calibration problem built from its config (conf/calibration/*.yaml): cohorts, base model, priors.
 
 `load_setup(config)` turns the plain config mapping into a `CalibrationSetup` holding only plain
-objects (ModelParams, CohortSpec, Treatment, FreeParameter, Target), so the model function that pyabc
+objects (ModelParams, CohortSpec, Treatment, RunIn, FreeParameter, Target), so the model function that pyabc
 calls is picklable and never sees a DictConfig.
+
+The standard-care arm is a control population enrolled as the pivotal trials enrolled it: its candidates go
+through the virtual trial's run-in (`soc.runin`; `woundsim.trial.pools.PoolSpec` and `candidate_row`), the
+same screening as the feasibility studies'. The trial arm has no run-in (`woundsim.cohort.patient_outcome`).
 """
 
 from __future__ import annotations
@@ -13,17 +17,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from calibration.distance import Target, targets_from_config
 from calibration.priors import FreeParameter, natural_values, parameters_from_config
-from woundsim.cohort import sample_patients
+from woundsim.cohort import patient_outcome, sample_patients
 from woundsim.config import CONF_DIR, cohort_from, named_option
-from woundsim.errors import require
+from woundsim.errors import InputError, require
 from woundsim.params import (RETIRED_PARAMETERS, ModelParams, policy_horizon_weeks, validate, validate_horizon_weeks,
                              with_horizon, with_overrides)
 from woundsim.patient import CohortSpec, Patient
 from woundsim.posterior import posterior_metadata
 from woundsim.seeds import particle_seeds, task_seeds
 from woundsim.treatment import Treatment, standard_care
+from woundsim.trial.pools import PoolSpec, RunIn, candidate_row
+from woundsim.units import weeks_to_days
 
 _NUMERICS = ("dx_um", "dt_agent_h", "dt_field_h", "margin_mm")
 
@@ -34,10 +42,13 @@ class ArmSetup:
 
     Attributes:
         spec: cohort specification the patients are drawn from.
-        n_patients: patients per simulated cohort.
+        n_patients: patients per simulated cohort (with a run-in: candidates screened).
         treatment: regimen (standard care alone for the natural-history arm).
-        horizon_weeks: simulated horizon before the 2-week confirmation window (weeks).
+        horizon_weeks: simulated horizon before the 2-week confirmation window (weeks; with a run-in, after
+            randomisation).
         visit_interval_days: days between assessment visits (0: exact closure day).
+        runin: the run-in its candidates are screened through (`woundsim.trial.pools.RunIn`: the standard-care
+            arm's); None: no run-in (the trial arm).
     """
 
     spec: CohortSpec
@@ -45,6 +56,7 @@ class ArmSetup:
     treatment: Treatment
     horizon_weeks: float
     visit_interval_days: float = 0.0
+    runin: RunIn | None = None
 
 
 @dataclass
@@ -54,9 +66,11 @@ class ArmRun:
     Attributes:
         params: model parameters (the particle's values on the base, the arm's horizon).
         treatment: the arm's regimen (the particle's `treatment.*` values on the trial regimen).
-        patients: the arm's patients (`woundsim.cohort.sample_patients(spec, n, seed)`).
-        seeds: patient i's run seed (`woundsim.seeds.task_seeds(seed, n)[i]`).
+        patients: the arm's patients (`woundsim.cohort.sample_patients(spec, n, seed)`; with a run-in the
+            candidates screened, `screening`'s).
+        seeds: patient i's run seed (`woundsim.seeds.task_seeds(seed, n)[i]`; with a run-in `screening`'s).
         visit_interval_days: days between assessment visits of the arm's statistics.
+        screening: the run-in screening of the candidates (`woundsim.trial.pools.PoolSpec`); None: no run-in.
     """
 
     params: ModelParams
@@ -64,10 +78,23 @@ class ArmRun:
     patients: list[Patient]
     seeds: list[int]
     visit_interval_days: float
+    screening: PoolSpec | None = None
 
-    def tasks(self) -> list[tuple[ModelParams, Patient, Treatment, int]]:
-        """The per-patient tasks of `woundsim.cohort.patient_outcome`, in patient order."""
+    def tasks(self) -> list[tuple]:
+        """The per-patient tasks of `outcome`, in patient order: `woundsim.cohort.patient_outcome`'s, or with a
+        run-in `woundsim.trial.pools.candidate_row`'s (`PoolSpec.tasks`)."""
+        if self.screening is not None:
+            return self.screening.tasks()
         return [(self.params, p, self.treatment, s) for p, s in zip(self.patients, self.seeds)]
+
+    def outcome(self, task: tuple) -> dict:
+        """One patient's row: a screened candidate's (`candidate_row`: `eligible`, outcomes from randomisation)
+        or, without a run-in, `patient_outcome`'s."""
+        return candidate_row(task) if self.screening is not None else patient_outcome(task)
+
+    def rows(self) -> pd.DataFrame:
+        """Every patient's row, in patient order (simulated here, one after another)."""
+        return pd.DataFrame([self.outcome(task) for task in self.tasks()])
 
 
 @dataclass
@@ -122,23 +149,40 @@ class CalibrationSetup:
 
 
 def arm_run(arm: ArmSetup, params: ModelParams, treatment: Treatment, seed: int) -> ArmRun:
-    """The patients and seeds `simulate_cohort(arm.spec, n, treatment, params, seed=seed)` would simulate."""
-    return ArmRun(params, treatment, sample_patients(arm.spec, arm.n_patients, seed),
-                  [int(s) for s in task_seeds(seed, arm.n_patients)], arm.visit_interval_days)
+    """The patients and seeds of one arm: those `simulate_cohort(arm.spec, n, treatment, params, seed=seed)` would
+    simulate, or with a run-in the candidates of the virtual trial's screening pool
+    `PoolSpec(params, arm.spec, treatment, n, seed, arm.runin, followup)`, followed for the arm's horizon plus the
+    confirmation window after randomisation."""
+    if arm.runin is None:
+        return ArmRun(params, treatment, sample_patients(arm.spec, arm.n_patients, seed),
+                      [int(s) for s in task_seeds(seed, arm.n_patients)], arm.visit_interval_days)
+    followup = weeks_to_days(arm.horizon_weeks + params.numerics.confirm_weeks)
+    pool = PoolSpec(params, arm.spec, treatment, arm.n_patients, seed, arm.runin, followup)
+    screened = [(patient, run_seed) for _, patient, _, run_seed, _, _ in pool.tasks()]
+    return ArmRun(params, treatment, [p for p, _ in screened], [s for _, s in screened], arm.visit_interval_days,
+                  pool)
 
 
 def posterior_setup(path: str | Path | None = None) -> CalibrationSetup:
     """The calibration problem an installed posterior was fitted on (for `CalibrationSetup.arms` of its particles).
 
     The posterior file's metadata hold the calibration's config (files written before it did name the
-    calibration; its conf/calibration/<name>.yaml is read then, which must not have changed since).
+    calibration; its conf/calibration/<name>.yaml is read then, which must not have changed since). A posterior
+    whose config has no `soc.runin`, or that carries none, was fitted before the standard-care arm was screened
+    through a run-in: its standard-care arm is rebuilt without one, as it was simulated.
 
     Args:
         path: posterior Parquet file (default conf/model/calibrated_posterior.parquet).
     """
     meta = posterior_metadata(path)
-    config = meta.get("config") or named_option("calibration", str(meta.get("calibration", "")))
+    stored = meta.get("config")
+    config = dict(stored or named_option("calibration", str(meta.get("calibration", ""))))
+    before_runin = not stored or "runin" not in (stored.get("soc") or {})
+    if "soc" in config:  # a run-in to parse; dropped below when the fit had none
+        config["soc"] = {"runin": {}, **config["soc"]}
     setup = load_setup(config)
+    if before_runin:
+        setup.soc = dataclasses.replace(setup.soc, runin=None)
     if meta.get("parameters"):  # the free parameters it was fitted on (a config read by name may have changed)
         setup.parameters = [FreeParameter(**p) for p in meta["parameters"]]
     return setup
@@ -170,7 +214,7 @@ def load_setup(config: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> Calibrat
     validate(base)
     setup = CalibrationSetup(
         name=str(c["name"]), seed=int(c.get("seed", 0)), base=base,
-        trial=_arm(conf_dir, c["trial"], "trial"), soc=_arm(conf_dir, c["soc"], "soc"),
+        trial=_arm(conf_dir, c["trial"], "trial"), soc=_arm(conf_dir, c["soc"], "soc", screened=True),
         parameters=_free(parameters_from_config(c["parameters"]), c.get("free")), targets=targets_from_config(c["targets"]),
         options={"method": str(c.get("method") or "abc_smc"),
                  **{k: c.get(k) or {} for k in ("abc", "sampler", "distance", "check", "history_matching")}})
@@ -195,9 +239,11 @@ def _free(parameters: list[FreeParameter], free: list[str] | None) -> list[FreeP
     return [p for p in parameters if p.key in set(free)]
 
 
-def _arm(conf_dir: Path, arm: Mapping[str, Any], label: str) -> ArmSetup:
+def _arm(conf_dir: Path, arm: Mapping[str, Any], label: str, screened: bool = False) -> ArmSetup:
+    """One arm's config; `screened`: its candidates go through `runin` (required), else it has none."""
     arm = dict(arm)
-    allowed = {"cohort", "cohort_overrides", "treatment", "n_patients", "horizon_weeks", "visit_interval_days"}
+    allowed = {"cohort", "cohort_overrides", "treatment", "n_patients", "horizon_weeks", "visit_interval_days",
+               *(["runin"] if screened else [])}
     unknown = set(arm) - allowed
     require(not unknown, f"calibration.{label} has unknown keys {sorted(unknown)}; allowed {sorted(allowed)}")
     spec = cohort_from({**named_option("cohort", arm.get("cohort", ""), conf_dir), **(arm.get("cohort_overrides") or {})})
@@ -209,7 +255,20 @@ def _arm(conf_dir: Path, arm: Mapping[str, Any], label: str) -> ArmSetup:
     require(visit >= 0, f"calibration.{label}.visit_interval_days = {visit} must be >= 0 (days)")
     horizon = arm.get("horizon_weeks", policy_horizon_weeks(treatment.injects))
     validate_horizon_weeks(horizon, f"calibration.{label}.horizon_weeks")
-    return ArmSetup(spec, n, treatment, float(horizon), visit)
+    runin = _runin(arm.get("runin"), f"calibration.{label}.runin") if screened else None
+    return ArmSetup(spec, n, treatment, float(horizon), visit, runin)
+
+
+def _runin(value: Any, where: str) -> RunIn:
+    """The run-in of `{days, max_shrink_fraction}` (either may be left at `RunIn`'s 14 d / 0.30)."""
+    require(isinstance(value, Mapping), f"{where} = {value!r}; give {{days: 14, max_shrink_fraction: 0.30}} "
+                                        "(the pivotal trials' run-in)")
+    unknown = set(value) - {"days", "max_shrink_fraction"}
+    require(not unknown, f"{where} has unknown keys {sorted(unknown)}; allowed days, max_shrink_fraction")
+    try:
+        return RunIn(**value)
+    except InputError as exc:
+        raise InputError(f"{where}.{str(exc).removeprefix('runin.')}") from None
 
 
 def dotted(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -159,6 +159,33 @@ def soc_fraction_bounds(closed: np.ndarray, n_total: int) -> tuple[float, float]
     return k / n_total, (k + remaining) / n_total
 
 
+def enrolled_fraction_bounds(enrolled: np.ndarray, closed: np.ndarray, n_total: int) -> tuple[float, float]:
+    """Range the closed fraction of the enrolled can still take after the first candidates are screened.
+
+    Each of the r candidates still to screen may be excluded, or enrolled and closed, or enrolled and open, so
+    with e enrolled so far, c of them closed, the final fraction lies in [c / (e + r), (c + r) / (e + r)]
+    (`soc_fraction_bounds` of the enrolled among e + r); it is undefined if nobody is enrolled in the end.
+
+    Args:
+        enrolled: booleans of the candidates screened so far (passed the run-in).
+        closed: booleans of the enrolled ones (closed by the week the fraction counts).
+        n_total: candidates screened in all.
+
+    Returns:
+        (lowest, highest) final fraction over its defined outcomes; (NaN, NaN) when none is left that could be
+        enrolled (every candidate screened, nobody enrolled).
+    """
+    enrolled = np.asarray(enrolled, dtype=bool)
+    if len(closed) != int(enrolled.sum()):
+        raise InputError(f"{len(closed)} closure states given for {int(enrolled.sum())} enrolled candidates")
+    remaining = n_total - len(enrolled)
+    if remaining < 0:
+        raise InputError(f"n_total = {n_total} is smaller than the {len(enrolled)} candidates given")
+    if len(closed) + remaining == 0:
+        return math.nan, math.nan
+    return soc_fraction_bounds(np.asarray(closed, dtype=bool), len(closed) + remaining)
+
+
 def _require_columns(table: pd.DataFrame, columns: tuple[str, ...], label: str) -> None:
     require_columns(table, columns, f"{label} table (the per-patient summary keys of docs/ARCHITECTURE.md)")
     if len(table) == 0:

@@ -21,8 +21,8 @@ from calibration.report import identifiability, verdict
 from calibration.resolution import summarise
 from calibration.runner import StoppingRule, generations, run_smc
 from calibration.setup import load_setup
-from calibration.statistics import ALL_STATISTICS, observed_closure_day, soc_fraction_bounds, soc_statistics, \
-    trial_statistics
+from calibration.statistics import ALL_STATISTICS, SOC_STATISTICS, enrolled_fraction_bounds, \
+    enrolled_soc_statistics, observed_closure_day, soc_fraction_bounds, soc_statistics, trial_statistics
 from woundsim.codekey import baseline_digest, code_key
 from woundsim.cohort import simulate_cohort
 from woundsim.errors import InputError
@@ -32,6 +32,8 @@ from woundsim.posterior import (apply_particle, draw_params, draw_scenarios, loa
                                 weighted_quantile)
 from woundsim.tables import read_parquet
 from woundsim.treatment import Treatment
+from woundsim.trial.pools import PoolSpec, RunIn, candidate_row
+from woundsim.units import weeks_to_days
 
 NAN = math.nan
 
@@ -94,10 +96,92 @@ def test_statistics_refuse_tables_without_the_summary_keys():
         trial_statistics(pd.DataFrame({"time_to_closure_days": [1.0]}))
 
 
+def test_standard_care_statistics_count_only_the_candidates_the_run_in_enrolled():
+    """Excluded candidates (here given closures that would raise every share) do not enter the statistics."""
+    screened = pd.concat([soc_table().assign(eligible=True),
+                          soc_table().assign(eligible=False, closed_by_week12=True, closed_by_week20=True,
+                                             time_to_closure_days=5.0, recurrence_any_site_12m=0.9)],
+                         ignore_index=True)
+    assert enrolled_soc_statistics(screened) == soc_statistics(soc_table())
+    assert enrolled_soc_statistics(screened)["soc_closed_week12"] == 0.25
+    nobody = enrolled_soc_statistics(screened.assign(eligible=False))
+    assert list(nobody) == list(SOC_STATISTICS) and all(math.isnan(v) for v in nobody.values())
+    with pytest.raises(InputError, match="eligible"):
+        enrolled_soc_statistics(soc_table())  # a table that was not screened
+
+
+def test_the_history_matching_simulator_counts_the_enrolled_of_its_screened_candidates():
+    from calibration.cohort_simulator import CohortSimulator
+
+    sim = CohortSimulator(load_setup(compose_config(["calibration=tiny"])))
+    soc = pd.concat([soc_table().assign(eligible=True), pd.DataFrame({"eligible": [False] * 3})], ignore_index=True)
+    arms = {"trial": trial_table(), "soc": soc}
+    assert sim.statistics(arms) == pytest.approx({**trial_statistics(trial_table(), 7.0),
+                                                  **soc_statistics(soc_table())})
+    assert sim.counted(arms) == {"trial": 4, "soc": 4}
+
+
 def test_fraction_bounds_after_some_patients():
     assert soc_fraction_bounds(np.array([True, False]), 4) == (0.25, 0.75)
     with pytest.raises(InputError):
         soc_fraction_bounds(np.array([True, True, True]), 2)
+
+
+EXCLUDED, CLOSED, OPEN = "x", "c", "o"  # a screened candidate: excluded, enrolled and closed, enrolled and open
+
+
+def _closed_share(outcomes) -> float:
+    enrolled = [o for o in outcomes if o != EXCLUDED]
+    return enrolled.count(CLOSED) / len(enrolled) if enrolled else NAN
+
+
+def _screened(outcomes) -> tuple[np.ndarray, np.ndarray]:
+    return np.array([o != EXCLUDED for o in outcomes], dtype=bool), np.array([o == CLOSED for o in outcomes
+                                                                              if o != EXCLUDED], dtype=bool)
+
+
+def test_enrolled_fraction_bounds_are_the_exact_range_of_every_completion():
+    """Brute force over every screening of up to 4 candidates: after any k screened, the bounds are the least and
+    greatest closed share of the enrolled over all outcomes of the rest (NaN exactly when none can be defined)."""
+    import itertools
+
+    for n in range(1, 5):
+        for first in range(n + 1):
+            for done in itertools.product((EXCLUDED, CLOSED, OPEN), repeat=first):
+                finals = [_closed_share(done + rest)
+                          for rest in itertools.product((EXCLUDED, CLOSED, OPEN), repeat=n - first)]
+                defined = [f for f in finals if not math.isnan(f)]
+                lowest, highest = enrolled_fraction_bounds(*_screened(done), n)
+                if defined:
+                    assert (lowest, highest) == pytest.approx((min(defined), max(defined))), (done, n)
+                else:
+                    assert math.isnan(lowest) and math.isnan(highest), (done, n)
+    with pytest.raises(InputError, match="smaller than"):
+        enrolled_fraction_bounds(np.array([True, True]), np.array([True, False]), 1)
+
+
+def test_early_rejection_bound_never_exceeds_the_full_distance():
+    """CohortModel's standard-care bound after k of n candidates is at most the terms of any completion (NaN
+    statistics charged nan_penalty), so early rejection rejects only what the full simulation would."""
+    import itertools
+
+    model = CohortModel(load_setup(compose_config(["calibration=tiny"])))
+    fractions = [t for t in model.distance.targets if t.name in ("soc_closed_week12", "soc_closed_week20")]
+    closed = ToleranceDistance(fractions, nan_penalty=model.distance.nan_penalty)
+
+    def row(week12: str, week20: str) -> dict:
+        if week12 == EXCLUDED:
+            return {"eligible": False}
+        return {"eligible": True, "closed_by_week12": week12 == CLOSED, "closed_by_week20": week20 == CLOSED,
+                "time_to_closure_days": 50.0 if week20 == CLOSED else NAN, "recurrence_any_site_12m": 0.3}
+
+    kinds = [(EXCLUDED, EXCLUDED), (CLOSED, CLOSED), (OPEN, CLOSED), (OPEN, OPEN)]
+    n = 3
+    for outcomes in itertools.product(kinds, repeat=n):
+        rows = [row(*o) for o in outcomes]
+        final = np.abs(list(closed.terms(enrolled_soc_statistics(pd.DataFrame(rows))).values()))
+        for k in range(1, n + 1):
+            assert np.all(model._soc_bound(rows[:k], n) <= final + 1e-12), (outcomes, k)
 
 
 # ---- distance ---------------------------------------------------------------------------------------
@@ -176,20 +260,28 @@ def test_particle_seeds_depend_on_values_only():
     assert a != particle_seeds(1, {"x": 0.5000001, "y": 2.0}) and a != particle_seeds(2, {"x": 0.5, "y": 2.0})
 
 
-def test_model_statistics_equal_those_of_simulate_cohort():
-    """The pyabc model simulates exactly the cohorts woundsim.cohort.simulate_cohort would."""
+def test_model_simulates_the_trial_cohort_and_the_feasibility_screening_of_standard_care():
+    """The pyabc model and the history-matching simulator simulate the trial arm exactly as
+    woundsim.cohort.simulate_cohort would, and standard care exactly as the feasibility studies screen a batch of
+    the same size and seed: the virtual trial's pool (14-day run-in, 20 weeks + the confirmation window after
+    randomisation), the statistics over the enrolled."""
+    from calibration.cohort_simulator import CohortSimulator
+
     setup = load_setup(compose_config(["calibration=tiny"]))
-    model = CohortModel(setup)
+    assert setup.soc.runin == RunIn(14.0, 0.30) and setup.trial.runin is None
     pars = {p.key: float(p.distribution().median()) for p in setup.parameters}
-    stats = model(pars)
+    stats = CohortModel(setup)(pars)
     trial_params, treatment, soc_params = setup.arm_objects({p.target: p.to_natural(pars[p.key])
                                                              for p in setup.parameters})
     trial_seed, soc_seed = particle_seeds(setup.seed, pars)
     serial = ParallelConfig(backend="serial", progress=False)
     trial = simulate_cohort(setup.trial.spec, 3, treatment, trial_params, seed=trial_seed, parallel=serial)
-    soc = simulate_cohort(setup.soc.spec, 3, setup.soc.treatment, soc_params, seed=soc_seed, parallel=serial)
-    expected = {**trial_statistics(trial, 7.0), **soc_statistics(soc)}
-    assert stats == pytest.approx(expected, nan_ok=True)
+    batch = PoolSpec(soc_params, setup.soc.spec, setup.soc.treatment, 3, soc_seed, RunIn(14.0, 0.30),
+                     weeks_to_days(20 + 2))
+    soc = pd.DataFrame([candidate_row(task) for task in batch.tasks()])
+    assert stats == pytest.approx({**trial_statistics(trial, 7.0), **enrolled_soc_statistics(soc)}, nan_ok=True)
+    patients = CohortSimulator(setup).patients(pars, setup.seed)
+    pd.testing.assert_frame_equal(patients["soc"], soc)
 
 
 # ---- the ABC-SMC machinery on a cheap stand-in model with known parameters ---------------------------
@@ -382,20 +474,47 @@ def test_resolution_summary_compares_only_patients_that_close_on_both_grids():
 
 def test_the_calibrations_arms_for_a_posterior_draw_are_one_call():
     """A draw of the installed posterior rebuilds the patients and seeds the fit simulated for its particle."""
-    from calibration.model import CohortModel
     from calibration.setup import posterior_setup
     from woundsim.posterior import draw_particles, load_particles
 
     setup = posterior_setup()
+    assert setup.soc.runin is None  # fitted before the standard-care run-in: its arm is rebuilt without one
     draw = draw_particles(1, np.random.default_rng(4)).iloc[0]
     arms = setup.arms(draw)
     assert len(arms["trial"].patients) == setup.trial.n_patients and len(arms["soc"].seeds) == setup.soc.n_patients
     assert arms["trial"].treatment.dose_ug_per_site == pytest.approx(draw["treatment.dose_ug_per_site"])
     assert arms["soc"].treatment == setup.soc.treatment and arms["soc"].params.numerics.horizon_weeks == 20.0
     pars = {p.key: float(draw[f"abc.{p.key}"]) for p in setup.parameters}
-    assert CohortModel(setup)._tasks(pars) == (arms["trial"].tasks(), arms["soc"].tasks())
+    assert all(setup.arms(pars)[arm].tasks() == arms[arm].tasks() for arm in ("trial", "soc"))
     row = load_particles().set_index("particle").loc[draw["particle"]]
     assert setup.arms(row)["trial"].seeds == arms["trial"].seeds
+
+
+@pytest.mark.parametrize("runin, message", [
+    ({"days": 100}, r"^calibration\.soc\.runin\.days = 100 d is out of range; allowed \[0\.0, 56\.0\] d"),
+    ({"days": 14.5}, r"^calibration\.soc\.runin\.days = 14\.5 must be a whole number of days$"),
+    ({"days": 14, "max_shrink_fraction": 1.5}, r"^calibration\.soc\.runin\.max_shrink_fraction = 1\.5 is out of range"),
+    ({"days": "two weeks"}, r"^calibration\.soc\.runin\.days must be a number, got 'two weeks'$"),
+    ({"days": 14, "shrink": 0.3},
+     r"^calibration\.soc\.runin has unknown keys \['shrink'\]; allowed days, max_shrink_fraction$"),
+    (None, r"^calibration\.soc\.runin = None; give \{days: 14, max_shrink_fraction: 0\.30\}"),
+])
+def test_a_bad_standard_care_run_in_is_refused_in_one_line(runin, message):
+    config = compose_config(["calibration=tiny"])
+    config["soc"]["runin"] = runin
+    with pytest.raises(InputError, match=message):
+        load_setup(config)
+
+
+def test_only_the_standard_care_arm_has_a_run_in():
+    config = compose_config(["calibration=tiny"])
+    config["trial"]["runin"] = {"days": 14}
+    with pytest.raises(InputError, match=r"calibration\.trial has unknown keys \['runin'\]"):
+        load_setup(config)
+    config = compose_config(["calibration=tiny"])
+    del config["soc"]["runin"]
+    with pytest.raises(InputError, match=r"calibration\.soc\.runin = None"):
+        load_setup(config)
 
 
 def test_a_config_calibrating_version_1_recurrence_is_refused_in_one_line():

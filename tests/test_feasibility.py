@@ -16,8 +16,11 @@ from calibration.feasibility_cli import confirmation_table, prior_predictive_com
 from calibration.implausibility import Z95, implausibility, observed_sizes, reach_table
 from calibration.setup import load_setup
 from calibration.statistics import soc_statistics, trial_statistics
-from woundsim.seeds import FEASIBILITY_CONFIRM, PRIOR_PREDICTIVE
+from calibration.priors import natural_values
+from woundsim.seeds import FEASIBILITY_CONFIRM, PRIOR_PREDICTIVE, feasibility_seed
 from woundsim.tables import read_parquet
+from woundsim.trial.pools import PoolSpec, RunIn
+from woundsim.units import weeks_to_days
 
 CLOSED_ALL = Target("trial_closed_fraction", 1.0, 0.6915, 1.0)  # 10/10 closed
 NONE_RECURRED = Target("trial_recurrence_followup", 0.0, 0.0, 0.3085)  # 0/10 recurred
@@ -91,6 +94,18 @@ def test_confirmation_never_uses_the_search_seeds(tiny):
     confirm = FeasibilityDesign(FEASIBILITY_CONFIRM, tiny.seed, trial_arms=2, soc_batch=3)
     seeds = [{inner[3] for _, _, inner in point_tasks(tiny, d, 0, abc, [0, 1])[0]} for d in (search, confirm)]
     assert len(seeds[0]) == len(seeds[1]) == 2 * 3 + 2 * 3 and not seeds[0] & seeds[1]
+
+
+def test_a_standard_care_batch_is_the_virtual_trials_pool_of_its_seed(tiny):
+    """point_tasks screens each standard-care batch as PoolSpec(params, cohort, standard care, n, seed, run-in,
+    20 weeks + the confirmation window) does (the calibration's own arm is the same pool: calibration.setup.arm_run)."""
+    abc = abc_values(tiny, prior_draws(tiny, 1, 5).iloc[0])
+    design = FeasibilityDesign(PRIOR_PREDICTIVE, tiny.seed, soc_batch=3, runin=RunIn(7.0, 0.5))
+    soc = [inner for arm, _, inner in point_tasks(tiny, design, 0, abc, [1])[0] if arm == "soc"]
+    soc_params = tiny.arm_objects(natural_values(tiny.parameters, abc))[2]
+    pool = PoolSpec(soc_params, tiny.soc.spec, tiny.soc.treatment, 3,
+                    feasibility_seed(tiny.seed, PRIOR_PREDICTIVE, 0, 1, 1), RunIn(7.0, 0.5), weeks_to_days(22.0))
+    assert soc == pool.tasks()
 
 
 def test_standard_care_statistics_count_only_the_patients_the_run_in_enrolled():
