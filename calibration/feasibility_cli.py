@@ -272,7 +272,12 @@ def read_study(folder: Path) -> dict:
 
     path = Path(folder) / "study.json"
     require(path.is_file(), f"{folder} is not a feasibility study folder (no study.json)")
-    return json.loads(path.read_text())
+    study = json.loads(path.read_text())
+    soc = (study.get("calibration") or {}).get("soc")
+    if isinstance(soc, dict) and "runin" not in soc and "runin" in (study.get("design") or {}):
+        # made before calibration configs had `soc.runin`: its candidates went through the design's run-in
+        soc["runin"] = dict(study["design"]["runin"])
+    return study
 
 
 def _grid(setup: CalibrationSetup) -> str:

@@ -190,6 +190,21 @@ def test_confirm_from_a_study_takes_its_config_and_the_draw_s_values(tmp_path, t
     assert changed["abc"] == {**drawn, "recurrence_risk": 0.3}
 
 
+def test_a_study_made_before_soc_runin_was_configured_reads_with_its_design_s_run_in(tmp_path, tiny):
+    from calibration.feasibility_cli import read_study
+    from woundsim.output import write_json
+
+    config = compose_config(["calibration=tiny"])
+    old = {**config, "soc": {k: v for k, v in config["soc"].items() if k != "runin"}}
+    design = FeasibilityDesign(PRIOR_PREDICTIVE, 1, runin=RunIn(10.0, 0.4))
+    write_json(tmp_path / "study.json", {"stage": "prior_predictive", "calibration": old, "design": design.to_dict()})
+    study = read_study(tmp_path)
+    assert study["calibration"]["soc"]["runin"] == {"days": 10.0, "max_shrink_fraction": 0.4}
+    assert load_setup(study["calibration"]).soc.runin == RunIn(10.0, 0.4)
+    write_json(tmp_path / "study.json", {"stage": "prior_predictive", "calibration": config, "design": design.to_dict()})
+    assert read_study(tmp_path)["calibration"]["soc"]["runin"] == config["soc"]["runin"]  # a configured one stays
+
+
 # ---- the search between the prior predictive check and the confirmation ---------------------------------
 def test_emulated_implausibility_is_the_feasibility_rule_with_the_emulator_variance():
     from calibration.feasibility_search import emulated_implausibility
