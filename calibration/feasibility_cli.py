@@ -184,7 +184,7 @@ def confirm_command(args: list[str]) -> Path:
     setup = load_setup(config)
     design = FeasibilityDesign(FEASIBILITY_CONFIRM, setup.seed, opts.trial_arms, opts.soc_candidates, opts.soc_enrolled,
                                RunIn(opts.runin_days, opts.runin_max_shrink))
-    row = point_row(setup, point["draw"], point["abc"] if "abc" in point else _abc_of(setup, point["natural"]))
+    row = point_row(setup, point["draw"], point["abc"] if "abc" in point else abc_of(setup, point["natural"]))
     label = (f"draw{point['draw']}" + (f"-set-{config_hash(sorted(opts.values))[:8]}" if opts.values else "")
              if opts.source else f"point-{config_hash(row)[:8]}")
     folder = opts.out or Path("outputs/calibration/feasibility") / setup.name / f"confirm-{label}"
@@ -195,7 +195,7 @@ def confirm_command(args: list[str]) -> Path:
 
 def _confirm_point(opts: argparse.Namespace, overrides: list[str]) -> tuple[dict, dict]:
     """(calibration config, {"draw", "abc"} or {"draw", "natural"}) of the parameter set to confirm."""
-    values = _set_values(opts.values)
+    values = set_values(opts.values)
     if opts.source is not None:
         require(opts.draw is not None and not overrides,
                 "confirm --from STUDY needs --draw K and takes no config overrides (the study's are used)")
@@ -206,12 +206,12 @@ def _confirm_point(opts: argparse.Namespace, overrides: list[str]) -> tuple[dict
         setup = load_setup(study["calibration"])
         abc = abc_values(setup, hit.iloc[0])
         # --set replaces some of the draw's values (e.g. post-closure parameters fitted on its stored closure states)
-        return study["calibration"], {"draw": int(opts.draw), "abc": _abc_of(setup, values, keep=abc)}
+        return study["calibration"], {"draw": int(opts.draw), "abc": abc_of(setup, values, keep=abc)}
     require(opts.draw is None, "--draw needs --from STUDY")
     return compose_config(overrides), {"draw": 0, "natural": values}
 
 
-def _set_values(items: list[str]) -> dict[str, float]:
+def set_values(items: list[str]) -> dict[str, float]:
     """{key: natural value} of the --set KEY=VALUE options."""
     values = {}
     for item in items:
@@ -224,7 +224,7 @@ def _set_values(items: list[str]) -> dict[str, float]:
     return values
 
 
-def _abc_of(setup: CalibrationSetup, natural: dict[str, float], keep: dict[str, float] | None = None) -> dict[str, float]:
+def abc_of(setup: CalibrationSetup, natural: dict[str, float], keep: dict[str, float] | None = None) -> dict[str, float]:
     """ABC-space values of the free parameters: the given natural values by key, else `keep`'s (a draw's) or the
     prior medians."""
     keys = {p.key for p in setup.parameters}

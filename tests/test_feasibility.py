@@ -205,6 +205,13 @@ def test_a_study_made_before_soc_runin_was_configured_reads_with_its_design_s_ru
     assert read_study(tmp_path)["calibration"]["soc"]["runin"] == config["soc"]["runin"]  # a configured one stays
 
 
+def test_the_probe_script_refuses_a_folder_that_is_no_study_in_one_line(tmp_path):
+    from scripts.feasibility_probe import main as probe_main
+
+    with pytest.raises(SystemExit, match="is not a feasibility study folder"):
+        probe_main(["--from", str(tmp_path), "--draw", "1"])
+
+
 # ---- the search between the prior predictive check and the confirmation ---------------------------------
 def test_emulated_implausibility_is_the_feasibility_rule_with_the_emulator_variance():
     from calibration.feasibility_search import emulated_implausibility
