@@ -184,7 +184,7 @@ def confirm_command(args: list[str]) -> Path:
     setup = load_setup(config)
     design = FeasibilityDesign(FEASIBILITY_CONFIRM, setup.seed, opts.trial_arms, opts.soc_candidates, opts.soc_enrolled,
                                RunIn(opts.runin_days, opts.runin_max_shrink))
-    row = point_row(setup, point["draw"], point["abc"] if "abc" in point else abc_of(setup, point["natural"]))
+    row = point_row(setup, point["draw"], point["abc"] if "abc" in point else _abc_of(setup, point["natural"]))
     label = (f"draw{point['draw']}" + (f"-set-{config_hash(sorted(opts.values))[:8]}" if opts.values else "")
              if opts.source else f"point-{config_hash(row)[:8]}")
     folder = opts.out or Path("outputs/calibration/feasibility") / setup.name / f"confirm-{label}"
@@ -199,16 +199,22 @@ def _confirm_point(opts: argparse.Namespace, overrides: list[str]) -> tuple[dict
     if opts.source is not None:
         require(opts.draw is not None and not overrides,
                 "confirm --from STUDY needs --draw K and takes no config overrides (the study's are used)")
-        study = read_study(opts.source)
-        table = read_parquet(opts.source / "statistics.parquet")
-        hit = table[table["draw"] == opts.draw]
-        require(len(hit) == 1, f"{opts.source}: no draw {opts.draw}; it has draws {table['draw'].min()}-{table['draw'].max()}")
-        setup = load_setup(study["calibration"])
-        abc = abc_values(setup, hit.iloc[0])
-        # --set replaces some of the draw's values (e.g. post-closure parameters fitted on its stored closure states)
-        return study["calibration"], {"draw": int(opts.draw), "abc": abc_of(setup, values, keep=abc)}
+        study, _, abc = study_draw(opts.source, opts.draw, values)
+        return study["calibration"], {"draw": int(opts.draw), "abc": abc}
     require(opts.draw is None, "--draw needs --from STUDY")
     return compose_config(overrides), {"draw": 0, "natural": values}
+
+
+def study_draw(folder: Path, draw: int, values: dict[str, float]) -> tuple[dict, CalibrationSetup, dict[str, float]]:
+    """(study, its calibration problem, the ABC-space values of its draw `draw`) of a finished feasibility study,
+    with `values` ({key: natural value}) replacing some of the draw's (e.g. post-closure parameters fitted on its
+    stored closure states)."""
+    study = read_study(folder)
+    table = read_parquet(Path(folder) / "statistics.parquet")
+    hit = table[table["draw"] == draw]
+    require(len(hit) == 1, f"{folder}: no draw {draw}; it has draws {table['draw'].min()}-{table['draw'].max()}")
+    setup = load_setup(study["calibration"])
+    return study, setup, _abc_of(setup, values, keep=abc_values(setup, hit.iloc[0]))
 
 
 def set_values(items: list[str]) -> dict[str, float]:
@@ -224,7 +230,7 @@ def set_values(items: list[str]) -> dict[str, float]:
     return values
 
 
-def abc_of(setup: CalibrationSetup, natural: dict[str, float], keep: dict[str, float] | None = None) -> dict[str, float]:
+def _abc_of(setup: CalibrationSetup, natural: dict[str, float], keep: dict[str, float] | None = None) -> dict[str, float]:
     """ABC-space values of the free parameters: the given natural values by key, else `keep`'s (a draw's) or the
     prior medians."""
     keys = {p.key for p in setup.parameters}

@@ -25,14 +25,13 @@ import numpy as np
 import pandas as pd
 
 from calibration.app_config import compose_config
-from calibration.feasibility import FeasibilityDesign, abc_values, point_row, point_statistics, simulate_points
-from calibration.feasibility_cli import abc_of, set_values, read_study
+from calibration.feasibility import FeasibilityDesign, point_row, point_statistics, simulate_points
+from calibration.feasibility_cli import set_values, study_draw
 from calibration.setup import load_setup
 from woundsim.errors import InputError, require
 from woundsim.parallel import ParallelConfig
 from woundsim.seeds import FEASIBILITY_SEARCH
 from woundsim.store import ResultStore
-from woundsim.tables import read_parquet
 from woundsim.trial.pools import RunIn
 
 SHOWN = ("trial_closed_fraction", "trial_mean_closure_days", "trial_recurrence_followup", "soc_closed_week12",
@@ -42,17 +41,12 @@ SHOWN = ("trial_closed_fraction", "trial_mean_closure_days", "trial_recurrence_f
 def probe(source: Path, draw: int, values: dict[str, float], overrides: list[str], trial_arms: int,
           soc_candidates: int, jobs: int) -> dict[str, float]:
     """The statistics of draw `draw` of the study in `source` with `values` replaced (see the module docstring)."""
-    study = read_study(source)
-    table = read_parquet(source / "statistics.parquet")
-    hit = table[table["draw"] == draw]
-    require(len(hit) == 1, f"{source}: no draw {draw}")
-    setup = load_setup(study["calibration"])
+    study, setup, abc = study_draw(source, draw, values)
     if overrides:  # the current calibration config with the overrides: it must pose the study's priors
         changed = load_setup(compose_config(overrides))
         require(changed.parameters == setup.parameters, f"conf/calibration's priors differ from {source}'s study; "
                                                         "probe it without Hydra overrides")
         setup = changed
-    abc = abc_of(setup, values, keep=abc_values(setup, hit.iloc[0]))
     design = FeasibilityDesign(FEASIBILITY_SEARCH, setup.seed, trial_arms, soc_candidates, 0,
                                RunIn(**study["design"]["runin"]))
     folder = Path(tempfile.mkdtemp(prefix="woundsim-probe-"))
