@@ -144,7 +144,7 @@ class WaveStore:
     @staticmethod
     def _append_rows(path: Path, rows: list[dict]) -> None:
         """Append rows under the file's header; a key it lacks (a screened candidate's outcomes, where the earlier
-        points enrolled nobody) rewrites the file with the new column first, empty in the earlier rows."""
+        points enrolled nobody) rewrites the file with the new columns appended, empty in the earlier rows."""
         fields = list(rows[0])
         if path.is_file() and path.stat().st_size > 0:
             with path.open(newline="") as handle:
