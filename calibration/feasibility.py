@@ -125,12 +125,14 @@ def point_tasks(setup: CalibrationSetup, design: FeasibilityDesign, draw: int, a
                 batches: Sequence[int]) -> tuple[list[tuple], list[str]]:
     """The tasks and store keys of one parameter set: its trial arms (if `batches` starts at 0) and the given
     standard-care batches."""
-    trial_params, treatment, soc_params = setup.arm_objects(natural_values(setup.parameters, abc))
+    natural = natural_values(setup.parameters, abc)
+    trial_params, treatment, soc_params = setup.arm_objects(natural)
     tasks, keys = [], []
     if 0 in batches:
+        trial = setup.trial_arm(natural)
         for r in range(design.trial_arms):
             seed = feasibility_seed(design.seed, design.stage_key, draw, 0, r)
-            for i, inner in enumerate(arm_run(setup.trial, trial_params, treatment, seed).tasks()):
+            for i, inner in enumerate(arm_run(trial, trial_params, treatment, seed).tasks()):
                 tasks.append(("trial", _labels(draw, "trial", r, i), inner))
                 keys.append(_key(draw, "trial", r, i))
     batch = dataclasses.replace(setup.soc, n_patients=design.soc_batch, runin=design.runin)

@@ -28,6 +28,8 @@ from woundsim.errors import InputError, require
 PRIORS = {"uniform": ("low", "high"), "loguniform": ("low", "high"), "normal": ("mean", "sd"),
           "lognormal": ("median", "gsd")}
 LOG_PRIORS = ("loguniform", "lognormal")
+# What a free parameter may set: the model, the seed trial's regimen, the seed trial's population and care.
+TARGET_PREFIXES = ("model.", "treatment.", "trial.cohort.")
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,8 @@ class FreeParameter:
 
     Attributes:
         key: pyabc parameter name (letters, digits, underscores).
-        target: `model.<ModelParams dotted name>` or `treatment.<Treatment field>`.
+        target: `model.<ModelParams dotted name>`, `treatment.<Treatment field>` (the seed trial's regimen) or
+            `trial.cohort.<CohortSpec field>` (the seed trial's population and care: `calibration.setup.TRIAL_COHORT`).
         prior: uniform | loguniform | normal | lognormal.
         args: the prior's arguments in natural units (see the module table).
         note: the justification of the prior (kept with the posterior).
@@ -50,8 +53,9 @@ class FreeParameter:
 
     def __post_init__(self) -> None:
         require(self.key.isidentifier(), f"calibration.parameters: key {self.key!r} must be an identifier")
-        require(self.target.startswith(("model.", "treatment.")),
-                f"calibration.parameters.{self.key}.target = {self.target!r} must start with 'model.' or 'treatment.'")
+        require(self.target.startswith(TARGET_PREFIXES),
+                f"calibration.parameters.{self.key}.target = {self.target!r} must start with "
+                f"{', '.join(repr(t) for t in TARGET_PREFIXES)}")
         require(self.prior in PRIORS, f"calibration.parameters.{self.key}.prior = {self.prior!r} is unknown; "
                                       f"allowed {', '.join(PRIORS)}")
         for name in PRIORS[self.prior]:

@@ -32,7 +32,7 @@ def resolution_tasks(setup: CalibrationSetup, natural: dict[str, float], referen
     """Tasks (label, grid, arm, patient index, replicate, task) for both grids and both arms."""
     trial_params, treatment, soc_params = setup.arm_objects(natural)
     tasks = []
-    for arm_name, arm, params, treat in (("trial", setup.trial, trial_params, treatment),
+    for arm_name, arm, params, treat in (("trial", setup.trial_arm(natural), trial_params, treatment),
                                          ("soc", setup.soc, soc_params, setup.soc.treatment)):
         patients = sample_patients(arm.spec, n_patients, seed)
         seeds = task_seeds(seed, n_patients * n_seeds).reshape(n_patients, n_seeds)

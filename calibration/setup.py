@@ -34,6 +34,7 @@ from woundsim.trial.pools import PoolSpec, RunIn, candidate_row
 from woundsim.units import weeks_to_days
 
 _NUMERICS = ("dx_um", "dt_agent_h", "dt_field_h", "margin_mm")
+TRIAL_COHORT = "trial.cohort."  # free parameters of the seed trial's population and care (CohortSpec fields)
 
 
 @dataclass
@@ -110,8 +111,31 @@ class CalibrationSetup:
     targets: list[Target]
     options: dict[str, Any] = field(default_factory=dict)  # method; abc, sampler, distance, check, history_matching
 
+    def trial_arm(self, natural: Mapping[str, float]) -> ArmSetup:
+        """The trial arm at natural parameter values {target: value}: its cohort spec with the `trial.cohort.*`
+        values applied (the seed trial's unpublished population and care, nuisance quantities as its dose is;
+        `TRIAL_COHORT`), or the arm itself when there are none.
+
+        Raises:
+            InputError: an unknown or non-numeric cohort field, or a value the cohort spec refuses.
+        """
+        cohort = {k[len(TRIAL_COHORT):]: float(v) for k, v in natural.items() if k.startswith(TRIAL_COHORT)}
+        if not cohort:
+            return self.trial
+        spec = self.trial.spec
+        numeric = {f.name for f in dataclasses.fields(spec) if isinstance(getattr(spec, f.name), (int, float))}
+        unknown = set(cohort) - numeric
+        require(not unknown, f"calibration.parameters: unknown numeric seed-trial cohort fields {sorted(unknown)}; "
+                             f"allowed {sorted(numeric)}")
+        try:
+            spec = dataclasses.replace(spec, **cohort)
+        except InputError as exc:
+            raise InputError(f"calibration.parameters ({TRIAL_COHORT}*): {exc}") from None
+        return dataclasses.replace(self.trial, spec=spec)
+
     def arm_objects(self, natural: Mapping[str, float]) -> tuple[ModelParams, Treatment, ModelParams]:
-        """(trial params, trial treatment, standard-care params) at natural parameter values {target: value}.
+        """(trial params, trial treatment, standard-care params) at natural parameter values {target: value}
+        (the `trial.cohort.*` values act on the trial arm's patients: `trial_arm`).
 
         Version 1's recurrence targets (`woundsim.params.RETIRED_PARAMETERS`, only in a version-1 posterior's
         setup: `load_setup` refuses them) are not applied: their values still seed the particle's patients."""
@@ -142,9 +166,10 @@ class CalibrationSetup:
         pars = {k: float(row[f"abc.{k}"] if f"abc.{k}" in row else row[k]) for k in keys if k in row or f"abc.{k}" in row}
         missing = sorted(set(keys) - set(pars))
         require(not missing, f"particle lacks the ABC-space values of {missing}; give {{key: value}} or abc.<key> columns")
-        trial_params, treatment, soc_params = self.arm_objects(natural_values(self.parameters, pars))
+        natural = natural_values(self.parameters, pars)
+        trial_params, treatment, soc_params = self.arm_objects(natural)
         trial_seed, soc_seed = particle_seeds(self.seed, pars)
-        return {"trial": arm_run(self.trial, trial_params, treatment, trial_seed),
+        return {"trial": arm_run(self.trial_arm(natural), trial_params, treatment, trial_seed),
                 "soc": arm_run(self.soc, soc_params, self.soc.treatment, soc_seed)}
 
 
@@ -224,7 +249,8 @@ def load_setup(config: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> Calibrat
     retired = [p.key for p in setup.parameters if p.target.removeprefix("model.") in RETIRED_PARAMETERS]
     require(not retired, f"calibration.parameters {retired} set version 1's recurrence (retired: "
                          f"{', '.join(RETIRED_PARAMETERS)}); use model.recurrence.reference_risk_12m, same_site_share, ...")
-    setup.arm_objects({p.target: p.interval(0.5)[0] for p in setup.parameters})  # names and ranges check
+    middle = {p.target: p.interval(0.5)[0] for p in setup.parameters}
+    setup.arm_objects(middle), setup.trial_arm(middle)  # names and ranges check
     return setup
 
 

@@ -254,6 +254,45 @@ def test_unknown_parameter_targets_are_refused():
         load_setup(config)
 
 
+def test_the_seed_trials_population_and_care_act_on_the_trial_arm_only():
+    """`trial.cohort.*` free parameters (the seed trial's unpublished areas and offloading) change the trial arm's
+    patients and nothing else: the standard-care arm's patients, the model parameters and the regimen are those of
+    the same particle without them."""
+    config = compose_config(["calibration=tiny"])
+    config["free"] = ["kc_speed", "trial_area", "trial_offloading"]
+    setup = load_setup(config)
+    assert [p.target for p in setup.parameters][1:] == ["trial.cohort.area_median_cm2",
+                                                        "trial.cohort.offloading_adherence_mean"]
+    natural = {p.target: p.to_natural(float(p.distribution().median())) for p in setup.parameters}
+    small = {**natural, "trial.cohort.area_median_cm2": 0.3, "trial.cohort.offloading_adherence_mean": 0.9}
+    assert setup.arm_objects(small) == setup.arm_objects(natural)
+    arm = setup.trial_arm(small)
+    assert (arm.spec.area_median_cm2, arm.spec.offloading_adherence_mean) == (0.3, 0.9)
+    assert arm.spec.area_gsd == setup.trial.spec.area_gsd and arm.n_patients == setup.trial.n_patients
+    assert setup.trial_arm({"model.keratinocyte.speed_um_day": 60.0}) is setup.trial
+    pars = {p.key: float(p.distribution().median()) for p in setup.parameters}
+    base = setup.arms(pars)
+    low = setup.arms({**pars, "trial_offloading": 0.71})
+    high = setup.arms({**pars, "trial_offloading": 0.90})
+    adherence = [np.mean([p.offloading_adherence for p in a["trial"].patients]) for a in (low, high)]
+    assert adherence[0] < adherence[1]
+    assert len(base["trial"].patients) == setup.trial.n_patients
+
+
+@pytest.mark.parametrize("target, value, message", [
+    ("trial.cohort.no_such_field", 1.0, r"unknown numeric seed-trial cohort fields \['no_such_field'\]"),
+    ("trial.cohort.grade_mix", 1.0, r"unknown numeric seed-trial cohort fields \['grade_mix'\]"),
+    ("trial.cohort.offloading_adherence_mean", 0.97, r"^calibration\.parameters \(trial\.cohort\.\*\): cohort "
+                                                      r"seed_trial: offloading adherence mean 0\.97\d* and SD 0\.25"),
+])
+def test_a_bad_seed_trial_cohort_parameter_is_refused_in_one_line(target, value, message):
+    config = compose_config(["calibration=tiny"])
+    config["parameters"] = {k: v for k, v in config["parameters"].items() if v["target"] != target}
+    config["parameters"]["kc_speed"] = {"target": target, "prior": "uniform", "low": value, "high": value + 0.01}
+    with pytest.raises(InputError, match=message):
+        load_setup(config)
+
+
 def test_particle_seeds_depend_on_values_only():
     a = particle_seeds(1, {"x": 0.5, "y": 2.0})
     assert a == particle_seeds(1, {"y": 2.0, "x": 0.5})
