@@ -61,12 +61,21 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--soc-candidates", type=int, default=60, metavar="N",
                         help="standard-care candidates screened per batch (default 60: about 50 enrolled if the run-in "
                              "excludes 10-30%%, as real run-ins did)")
-    parser.add_argument("--runin-days", type=float, default=RunIn.days, help="run-in length (d; default 14)")
-    parser.add_argument("--runin-max-shrink", type=float, default=RunIn.max_shrink_fraction,
-                        help="exclude ulcers that shrink by more than this fraction in the run-in (default 0.30)")
+    parser.add_argument("--runin-days", type=float, default=None,
+                        help="run-in length (d; default the calibration's soc.runin.days, 14)")
+    parser.add_argument("--runin-max-shrink", type=float, default=None,
+                        help="exclude ulcers that shrink by more than this fraction in the run-in (default the "
+                             "calibration's soc.runin.max_shrink_fraction, 0.30)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--backend", default="loky", help="woundsim.parallel back end: serial | loky | dask | ray")
     parser.add_argument("--out", type=Path, default=None, help="study folder (default under outputs/calibration/feasibility/)")
+
+
+def _runin(opts: argparse.Namespace, setup: CalibrationSetup) -> RunIn:
+    """The study's run-in: the calibration's (`soc.runin`) unless --runin-days / --runin-max-shrink replace it."""
+    runin = setup.soc.runin or RunIn()
+    return RunIn(runin.days if opts.runin_days is None else opts.runin_days,
+                 runin.max_shrink_fraction if opts.runin_max_shrink is None else opts.runin_max_shrink)
 
 
 def _parse(parser: argparse.ArgumentParser, args: list[str]) -> tuple[argparse.Namespace, list[str]]:
@@ -90,7 +99,7 @@ def prior_predictive_command(args: list[str]) -> Path:
     config = compose_config(overrides)
     setup = load_setup(config)
     design = FeasibilityDesign(PRIOR_PREDICTIVE, setup.seed, 1, opts.soc_candidates, 0,
-                               RunIn(opts.runin_days, opts.runin_max_shrink))
+                               _runin(opts, setup))
     folder = opts.out or Path("outputs/calibration/feasibility") / setup.name / "prior_predictive"
     study = open_study(folder, "prior_predictive", config, design, setup, {"draws": opts.draws})
     points = prior_draws(setup, opts.draws, setup.seed)
@@ -133,7 +142,7 @@ def search_command(args: list[str]) -> Path:
     points, scored = choose_candidates(setup, emulators, options, feasibility_rng(setup.seed, FEASIBILITY_SEARCH, wave - 1),
                                        observed_sizes(), first=FIRST_CANDIDATE * wave)
     design = FeasibilityDesign(FEASIBILITY_SEARCH, setup.seed, opts.trial_arms, opts.soc_candidates, opts.soc_enrolled,
-                               RunIn(opts.runin_days, opts.runin_max_shrink))
+                               _runin(opts, setup))
     folder = opts.out or opts.source[0].parent / ("search" if wave == 1 else f"search-{wave}")
     sources = str(opts.source[0]) if wave == 1 else [str(f) for f in opts.source]
     study = open_study(folder, "search", config, design, setup,
@@ -169,7 +178,7 @@ def confirm_command(args: list[str]) -> Path:
     parser = argparse.ArgumentParser(
         prog="woundsim calibrate confirm",
         description="Confirm one parameter set on seeds the search never used: replicate seed-trial arms and at "
-                    "least N enrolled standard-care patients; each statistic's mean against its 95%% interval.",
+                    "least N enrolled standard-care patients; each statistic's mean against its 95% interval.",
         epilog="Other arguments are Hydra overrides of the calibration config (not with --from).")
     parser.add_argument("--from", dest="source", type=Path, default=None, help="a prior predictive or search study folder")
     parser.add_argument("--draw", type=int, default=None, help="the draw of that study to confirm")
@@ -183,7 +192,7 @@ def confirm_command(args: list[str]) -> Path:
     config, point = _confirm_point(opts, overrides)
     setup = load_setup(config)
     design = FeasibilityDesign(FEASIBILITY_CONFIRM, setup.seed, opts.trial_arms, opts.soc_candidates, opts.soc_enrolled,
-                               RunIn(opts.runin_days, opts.runin_max_shrink))
+                               _runin(opts, setup))
     row = point_row(setup, point["draw"], point["abc"] if "abc" in point else _abc_of(setup, point["natural"]))
     label = (f"draw{point['draw']}" + (f"-set-{config_hash(sorted(opts.values))[:8]}" if opts.values else "")
              if opts.source else f"point-{config_hash(row)[:8]}")

@@ -277,3 +277,17 @@ def test_search_end_to_end_simulates_candidates_on_seeds_of_its_own_and_confirm_
     assert list(read_parquet(again / "statistics.parquet")["draw"]) == [2000]
     fitted = pd.read_csv(again / "emulators.csv").set_index("target")
     assert fitted.loc["trial_closed_fraction", "evaluations"] == 6 + 2  # defined in every evaluated set
+
+
+def test_a_studys_run_in_is_the_calibrations_unless_the_command_line_replaces_it():
+    """--runin-days / --runin-max-shrink default to the calibration's `soc.runin`, not to RunIn()'s 14 d / 0.30."""
+    import argparse
+
+    from calibration.feasibility_cli import _runin
+
+    config = compose_config(["calibration=tiny"])
+    config["soc"]["runin"] = {"days": 10, "max_shrink_fraction": 0.2}
+    setup = load_setup(config)
+    assert _runin(argparse.Namespace(runin_days=None, runin_max_shrink=None), setup) == RunIn(10.0, 0.2)
+    assert _runin(argparse.Namespace(runin_days=21.0, runin_max_shrink=None), setup) == RunIn(21.0, 0.2)
+    assert _runin(argparse.Namespace(runin_days=None, runin_max_shrink=0.5), setup) == RunIn(10.0, 0.5)
