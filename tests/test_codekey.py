@@ -77,6 +77,34 @@ def test_a_store_of_unknown_code_is_refused_until_adopted(tmp_path):
         adopt(store.root)
 
 
+def test_a_store_of_other_code_is_rebound_only_with_the_same_baseline_and_a_passing_check(tmp_path, monkeypatch):
+    from woundsim.codekey import rebind
+
+    store = ResultStore(tmp_path / "s")
+    bind_store(store.root)
+    store.write("a", {"x": 1})
+    with pytest.raises(InputError, match="records no code"):
+        rebind(tmp_path)
+    monkeypatch.setattr(codekey, "code_key", lambda root=None: "1" * 16)  # a result-preserving refactor
+    with pytest.raises(StaleStoreError, match=r"baseline is unchanged since: `python -m woundsim\.codekey rebind"):
+        bind_store(store.root)
+    with pytest.raises(InputError, match=r"regression check exits 1 here"):
+        rebind(store.root, check=lambda: 1)
+    with pytest.raises(StaleStoreError):
+        bind_store(store.root)  # a failed rebind leaves the record alone
+    old = json.loads((store.root / CODE_FILE).read_text())
+    record = rebind(store.root, check=lambda: 0)
+    assert record["code_key"] == "1" * 16 and record["rebound_from"][0]["code_key"] == old["code_key"]
+    assert bind_store(store.root)["code_key"] == "1" * 16
+    monkeypatch.setattr(codekey, "code_key", lambda root=None: "2" * 16)
+    monkeypatch.setattr(codekey, "baseline_digest", lambda folder=None: "0" * 16)  # results changed since
+    with pytest.raises(InputError, match="results changed since; recompute in a new folder"):
+        rebind(store.root, check=lambda: 0)
+    with pytest.raises(StaleStoreError) as err:
+        bind_store(store.root)
+    assert "rebind" not in str(err.value)
+
+
 def test_sweep_point_refuses_a_store_of_other_code_before_simulating(tmp_path, monkeypatch):
     from tests.test_sweep import kill_scenario
     from woundsim.sweep import run_cohort_scenario

@@ -14,6 +14,7 @@ regression baseline answers (tests/regression/baseline, refreshed only by result
 
     python -m woundsim.codekey                 # the current key and its modules
     python -m woundsim.codekey adopt STORE     # vouch for a store written before stores recorded their code
+    python -m woundsim.codekey rebind STORE    # resume a store after a refactor the regression check passes
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ import functools
 import hashlib
 import json
 import os
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from woundsim.errors import InputError, renamed
@@ -180,7 +183,10 @@ def bind_store(root: Path | str, *, what: str = "store", has_results: bool | Non
             raise StaleStoreError(
                 f"{what} {root} holds results of other simulation code (code key {stored.get('code_key')} at commit "
                 f"{commit}, now {current['code_key']}; changed: {', '.join(changed) or 'unknown'}); "
-                f"use a new output folder to recompute, or delete {root}")
+                f"use a new output folder to recompute, or delete {root}"
+                + (f" (the regression baseline is unchanged since: `python -m woundsim.codekey rebind {root}` resumes "
+                   "it if the regression check passes)"
+                   if stored.get("baseline_digest") and stored.get("baseline_digest") == current["baseline_digest"] else ""))
         return stored
     if _holds_results(root) if has_results is None else has_results:
         raise StaleStoreError(
@@ -259,18 +265,64 @@ def adopt(root: Path | str) -> dict:
     return record
 
 
+def rebind(root: Path | str, check: Callable[[], int] | None = None) -> dict:
+    """Record the current code in a store filled by other code that the regression baseline shows to compute the same.
+
+    For a long study resumed across a result-preserving refactor (a calibration's waves over several sessions).
+    Allowed only when the store's recorded baseline digest equals the current one (no result-changing commit
+    between them: such a commit refreshes the baseline) and the regression check passes here now. The earlier
+    records are kept under `rebound_from`.
+
+    Args:
+        root: the store's folder.
+        check: runs the regression check and returns its exit status (default `python -m tests.regression check`
+            in the source checkout, which the command needs).
+
+    Raises:
+        InputError: no code record, a changed baseline, or a failing regression check.
+    """
+    root = Path(root)
+    path = root / CODE_FILE
+    if not path.is_file():
+        raise InputError(f"rebind: {root} records no code ({CODE_FILE}); a store of unknown code is adopted, not rebound")
+    stored, current = _read_record(path), code_record()
+    if stored.get("code_key") == current["code_key"]:
+        return stored
+    if not stored.get("baseline_digest") or stored.get("baseline_digest") != current["baseline_digest"]:
+        raise InputError(f"rebind: {root} was filled when the regression baseline was {stored.get('baseline_digest')}, "
+                         f"now {current['baseline_digest']}: results changed since; recompute in a new folder")
+    status = (check or _regression_check)()
+    if status != 0:
+        raise InputError(f"rebind: the regression check exits {status} here (`python -m tests.regression check`), so "
+                         "this code is not shown to compute what the store holds; recompute in a new folder")
+    earlier = {k: stored.get(k) for k in ("code_key", "git", "baseline_digest", "recorded_at")}
+    record = {**current, "rebound_from": [earlier, *stored.get("rebound_from", [])]}
+    write_json_atomic(path, record)
+    return record
+
+
+def _regression_check() -> int:
+    """Exit status of `python -m tests.regression check` in the source checkout holding this package."""
+    checkout = PACKAGE_ROOT.parent
+    if not (checkout / "tests" / "regression").is_dir():
+        raise InputError(f"rebind needs the source checkout's tests/regression (not found under {checkout})")
+    return subprocess.run([sys.executable, "-m", "tests.regression", "check"], cwd=checkout).returncode
+
+
 def print_code_key(argv: list[str] | None = None) -> int:
-    """`python -m woundsim.codekey [adopt STORE]`."""
+    """`python -m woundsim.codekey [adopt STORE | rebind STORE]`."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         if args[:1] == ["adopt"] and len(args) == 2:
             print(f"{args[1]}: recorded code key {adopt(args[1])['code_key']}")
+        elif args[:1] == ["rebind"] and len(args) == 2:
+            print(f"{args[1]}: recorded code key {rebind(args[1])['code_key']}")
         elif not args:
             print(f"code key {code_key()} (baseline {baseline_digest()})")
             for name, digest in code_modules().items():
                 print(f"  {digest}  {name}")
         else:
-            print("usage: python -m woundsim.codekey [adopt STORE]", file=sys.stderr)
+            print("usage: python -m woundsim.codekey [adopt STORE | rebind STORE]", file=sys.stderr)
             return 2
     except InputError as exc:
         print(f"woundsim.codekey: error: {exc}", file=sys.stderr)
