@@ -249,8 +249,9 @@ def load_setup(config: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> Calibrat
     retired = [p.key for p in setup.parameters if p.target.removeprefix("model.") in RETIRED_PARAMETERS]
     require(not retired, f"calibration.parameters {retired} set version 1's recurrence (retired: "
                          f"{', '.join(RETIRED_PARAMETERS)}); use model.recurrence.reference_risk_12m, same_site_share, ...")
-    middle = {p.target: p.interval(0.5)[0] for p in setup.parameters}
-    setup.arm_objects(middle), setup.trial_arm(middle)  # names and ranges check
+    setup.arm_objects({p.target: p.interval(0.5)[0] for p in setup.parameters})  # names and ranges check
+    for level in (0, 1):  # the seed trial's cohort at both ends of its priors (a beta's mean has a bound)
+        setup.trial_arm({p.target: p.interval(0.9999)[level] for p in setup.parameters if p.target.startswith(TRIAL_COHORT)})
     return setup
 
 

@@ -293,6 +293,13 @@ def test_a_bad_seed_trial_cohort_parameter_is_refused_in_one_line(target, value,
         load_setup(config)
 
 
+def test_a_seed_trial_prior_that_leaves_the_cohorts_range_only_at_its_end_is_refused():
+    config = compose_config([])
+    config["parameters"]["trial_offloading"]["high"] = 0.95  # a beta of SD 0.25 needs a mean below 0.93
+    with pytest.raises(InputError, match=r"offloading adherence mean 0\.94\d* and SD 0\.25"):
+        load_setup(config)
+
+
 def test_particle_seeds_depend_on_values_only():
     a = particle_seeds(1, {"x": 0.5, "y": 2.0})
     assert a == particle_seeds(1, {"y": 2.0, "x": 0.5})
