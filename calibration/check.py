@@ -1,20 +1,22 @@
 """Posterior predictive check: each target against the same statistic simulated over posterior draws.
 
 Draws are particles of the final generation resampled by weight; each is simulated afresh (new
-patients, new seeds: the check's own root seed), through the same `CohortModel` the fit used, so
-the simulated statistics carry both the parameter uncertainty and the cohort-sampling noise of a
-10-patient trial arm and an n-patient standard-care cohort.
+patients, new seeds: the check's own root seed), through the arms the fit simulated (`CohortSimulator`, whose
+statistics are the fit's), so the simulated statistics carry both the parameter uncertainty and the
+cohort-sampling noise of a 10-patient trial arm and an n-patient standard-care cohort. `calibration.predictive`
+reads them at the observed studies' sizes and gives the check's verdicts.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import math
 
 import numpy as np
 import pandas as pd
 
 from calibration.distance import Target
-from calibration.model import CohortModel
+from calibration.cohort_simulator import CohortSimulator
+from calibration.statistics import statistic_sizes, trial_closure_days
 from woundsim.posterior import weighted_quantile
 from calibration.setup import CalibrationSetup
 from woundsim.errors import require
@@ -24,8 +26,18 @@ from woundsim.seeds import predictive_check_seed, task_seeds
 
 
 def _simulate_draw(task: tuple[CalibrationSetup, dict, int]) -> dict:
+    """One draw's statistics (as the fit computes them), the per-patient SD of the trial's closure day among its
+    healed (`sd.trial_mean_closure_days`, for the check at the observed study's size: `calibration.predictive`) and
+    the patients behind each statistic (`n.<statistic>`)."""
     setup, pars, seed = task
-    return CohortModel(dataclasses.replace(setup, seed=int(seed)))(pars)
+    simulator = CohortSimulator(setup)
+    arms = simulator.patients(pars, int(seed))
+    visit = setup.trial.visit_interval_days
+    closure = trial_closure_days(arms["trial"], visit)
+    healed = closure[np.isfinite(closure)]
+    sd = float(np.std(healed, ddof=1)) if healed.size > 1 else math.nan
+    sizes = statistic_sizes(arms["trial"], arms["soc"], visit)
+    return {**simulator.statistics(arms), "sd.trial_mean_closure_days": sd, **{f"n.{k}": v for k, v in sizes.items()}}
 
 
 def predictive_draws(setup: CalibrationSetup, posterior: pd.DataFrame, n_draws: int, rng: np.random.Generator,

@@ -13,7 +13,8 @@ Output folder (outputs/calibration/<name>/ by default):
     projected_wall_time.csv     history matching: the waves' simulation hours against workers
     posterior.parquet           the posterior's draws, weights, natural and ABC-space values
     predictive_draws.parquet    statistics simulated over posterior draws
-    predictive_table.csv        each target against its simulated distribution
+    predictive_table.csv        each target against its simulated distribution (at the calibration's arm sizes)
+    predictive_check.csv        the check's verdicts at the observed studies' sizes (calibration.predictive)
     identifiability.csv         prior vs posterior interval widths and verdicts
     figures/                    marginals, pairs, predictive check, generations
     report.md                   all of the above in words
@@ -27,9 +28,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from calibration.check import predictive_draws, predictive_table
+from calibration.history_matching.implausibility import observations_from_config
+from calibration.predictive import plot_predictive_check, predictive_check
 from calibration.backends import BackendFit, backend_for, parallel_config
 from calibration.backends.abc_smc import stopping_rule  # noqa: F401  (moved there; re-exported for scripts)
 from calibration.posterior import CONF_MODEL, write_posterior
@@ -42,7 +46,7 @@ from woundsim.config import named_option
 from woundsim.errors import InputError
 from woundsim.output import remove_outputs
 from woundsim.posterior import load_posterior, posterior_metadata, weighted_medians
-from woundsim.seeds import predictive_draws_rng
+from woundsim.seeds import predictive_draws_rng, predictive_replicates_rng
 from woundsim.store import config_hash
 
 PROBLEM_KEYS = ("seed", "base_model", "grid", "trial", "soc", "parameters", "targets", "distance")
@@ -110,6 +114,7 @@ def finish(setup: CalibrationSetup, fit: BackendFit, out_dir: Path,
     draws.to_parquet(out_dir / "predictive_draws.parquet", index=False)
     ppc = predictive_table(draws, setup.targets)
     ppc.to_csv(out_dir / "predictive_table.csv", index=False)
+    check_table = _check_at_study_sizes(setup, draws, out_dir, progress)
     ident = identifiability(posterior, setup.parameters)
     ident.to_csv(out_dir / "identifiability.csv", index=False)
     plot_calibration(out_dir)
@@ -118,16 +123,35 @@ def finish(setup: CalibrationSetup, fit: BackendFit, out_dir: Path,
            "n_trial": setup.trial.n_patients, "n_soc": setup.soc.n_patients, "soc_runin": setup.soc.runin,
            "draws": draws_n}
     corr = correlations(posterior, setup.parameters)
-    report = write_calibration_report(out_dir, run, fit.report_progress, ident, corr, ppc,
+    report = write_calibration_report(out_dir, run, fit.report_progress, ident, corr, ppc, check_table,
                                       diagnostics=fit.tables.get("emulators.csv"),
                                       wall_time=fit.tables.get("projected_wall_time.csv"))
     progress(f"report: {report}")
     return report
 
 
+def _check_at_study_sizes(setup: CalibrationSetup, draws: pd.DataFrame, out_dir: Path,
+                          progress: Callable[[str], None]) -> pd.DataFrame | None:
+    """The predictive check at the observed studies' sizes (`calibration.predictive`): predictive_check.csv and
+    figures/predictive_check.png; None (said) when the config states no observation model."""
+    config = (setup.options.get("history_matching") or {}).get("observations")
+    if not config:
+        progress("predictive check at the studies' sizes: skipped (no history_matching.observations in the config)")
+        return None
+    observations = observations_from_config(config, {t.name: t.observed for t in setup.targets})
+    sizes = {t.name: float(draws[f"n.{t.name}"].mean()) for t in setup.targets if f"n.{t.name}" in draws}
+    table, reps = predictive_check(draws, setup.targets, observations, predictive_replicates_rng(setup.seed),
+                                   simulated_n=sizes)
+    table.to_csv(out_dir / "predictive_check.csv", index=False)
+    plot_predictive_check(table, reps, out_dir / "figures" / "predictive_check.png")
+    verdicts = ", ".join(f"{r.target} {r.verdict}" for r in table.itertuples(index=False))
+    progress(f"predictive check at the studies' sizes: {verdicts}")
+    return table
+
+
 FINISH_OUTPUTS = ("report.md", "generations.csv", "waves.csv", "emulators.csv", "projected_wall_time.csv",
                   "posterior.parquet",
-                  "predictive_draws.parquet", "predictive_table.csv", "identifiability.csv",
+                  "predictive_draws.parquet", "predictive_table.csv", "predictive_check.csv", "identifiability.csv",
                   "figures")  # what finish() writes
 
 

@@ -48,6 +48,27 @@ def identifiability(posterior: pd.DataFrame, parameters: list[FreeParameter], le
     return pd.DataFrame(rows)
 
 
+def _check_lines(check: pd.DataFrame) -> list[str]:
+    """The report's section on the check at the observed studies' sizes (`calibration.predictive`)."""
+    cols = ["target", "observed", "low", "high", "study_n", "simulated_n", "median", "p05", "p95",
+            "observed_in_central_90", "median_in_interval", "verdict"]
+    undecided = check.loc[check["verdict"] == "undecided", "target"].tolist()
+    failed = check.loc[check["verdict"] == "FAIL", "target"].tolist()
+    lines = ["### At the observed studies' sizes", "",
+             "Each draw's statistics read as a replicate of the observed study would report them at its size "
+             "(`study_n`; `simulated_n`: mean patients behind each draw's statistic): the observed value must lie in "
+             "the predictive central 90% (p05-p95) and the predictive median in the target's 95% interval, both at "
+             "either end of their bootstrap Monte Carlo intervals (`predictive_check.csv`; "
+             "figures/predictive_check.png).", "", markdown_table(check[cols]), ""]
+    if failed:
+        lines += [f"**Not reproduced**: {', '.join(failed)}.", ""]
+    if undecided:
+        lines += [f"**Undecided** (rerun the check with more draws, `calibration.check.draws`): {', '.join(undecided)}.", ""]
+    if not failed and not undecided:
+        lines += ["Every target is reproduced.", ""]
+    return lines
+
+
 def verdict(ratio: float) -> str:
     """Verdict of a posterior/prior interval width ratio."""
     if ratio < IDENTIFIED:
@@ -87,8 +108,8 @@ def _soc_arm(run: dict) -> str:
 
 
 def write_calibration_report(out_dir: Path, run: dict, generations: pd.DataFrame, ident: pd.DataFrame,
-                             corr: pd.DataFrame, ppc: pd.DataFrame, diagnostics: pd.DataFrame | None = None,
-                             wall_time: pd.DataFrame | None = None) -> Path:
+                             corr: pd.DataFrame, ppc: pd.DataFrame, check: pd.DataFrame | None = None,
+                             diagnostics: pd.DataFrame | None = None, wall_time: pd.DataFrame | None = None) -> Path:
     """Write report.md: run facts, generations (ABC-SMC) or waves and emulator diagnostics (history matching),
     posterior predictive table, identifiability."""
     lines = [f"# Calibration `{run['name']}`", "", *_method_lines(run),
@@ -100,6 +121,8 @@ def write_calibration_report(out_dir: Path, run: dict, generations: pd.DataFrame
     bad = misfits(ppc)
     if bad:
         lines += [f"**Not reproduced** (simulated 95% interval misses the observed one): {', '.join(bad)}.", ""]
+    if check is not None:
+        lines += _check_lines(check)
     lines += ["## Identifiability", "",
               "Width of the 90% posterior interval over the prior's (ABC space): < 0.5 identified, "
               "0.5-0.8 weakly, >= 0.8 not identified.", "", markdown_table(ident), ""]

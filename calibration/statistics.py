@@ -78,10 +78,7 @@ def trial_statistics(table: pd.DataFrame, visit_interval_days: float = 7.0) -> d
         days); the mean and the recurrence are NaN when no patient closed.
     """
     _require_columns(table, _TRIAL_COLUMNS, "trial")
-    if "visit_closure_day" in table.columns and visit_interval_days == VISIT_INTERVAL_DAYS:
-        closure = table["visit_closure_day"].to_numpy(dtype=float)  # read against the detection limit
-    else:
-        closure = observed_closure_day(table["time_to_closure_days"].to_numpy(dtype=float), visit_interval_days)
+    closure = trial_closure_days(table, visit_interval_days)
     healed = np.isfinite(closure)
     risk = table["recurrence_same_site_followup"].to_numpy(dtype=float)[healed]
     return {
@@ -89,6 +86,27 @@ def trial_statistics(table: pd.DataFrame, visit_interval_days: float = 7.0) -> d
         "trial_mean_closure_days": float(closure[healed].mean()) if healed.any() else math.nan,
         "trial_recurrence_followup": float(np.mean(risk)) if healed.any() else math.nan,
     }
+
+
+def trial_closure_days(table: pd.DataFrame, visit_interval_days: float = 7.0) -> np.ndarray:
+    """Each trial patient's closure day as the trial saw it (NaN: not closed): the first visit at or after a
+    confirmed closure (`woundsim.endpoints.observed_closure_day`), or the planimetry reading `visit_closure_day`
+    when the table has it and visits are weekly."""
+    if "visit_closure_day" in table.columns and visit_interval_days == VISIT_INTERVAL_DAYS:
+        return table["visit_closure_day"].to_numpy(dtype=float)  # read against the detection limit
+    return observed_closure_day(table["time_to_closure_days"].to_numpy(dtype=float), visit_interval_days)
+
+
+def statistic_sizes(trial: pd.DataFrame, soc: pd.DataFrame, visit_interval_days: float = 7.0) -> dict[str, int]:
+    """The patients behind each statistic of `trial_statistics` and `enrolled_soc_statistics` (a share's or a
+    mean's denominator): the trial arm, its healed (mean closure day, recurrence), the enrolled standard-care
+    patients, and their healed (recurrence)."""
+    healed = int(np.isfinite(trial_closure_days(trial, visit_interval_days)).sum())
+    rows = enrolled(soc)
+    seen = "visit_closure_day" if "visit_closure_day" in rows.columns else "time_to_closure_days"
+    soc_healed = int(np.isfinite(rows[seen].to_numpy(dtype=float)).sum()) if len(rows) else 0
+    return {"trial_closed_fraction": len(trial), "trial_mean_closure_days": healed, "trial_recurrence_followup": healed,
+            "soc_closed_week12": len(rows), "soc_closed_week20": len(rows), "soc_recurrence_12m": soc_healed}
 
 
 def soc_statistics(table: pd.DataFrame) -> dict[str, float]:

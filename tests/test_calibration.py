@@ -328,6 +328,11 @@ def test_model_simulates_the_trial_cohort_and_the_feasibility_screening_of_stand
     assert stats == pytest.approx({**trial_statistics(trial, 7.0), **enrolled_soc_statistics(soc)}, nan_ok=True)
     patients = CohortSimulator(setup).patients(pars, setup.seed)
     pd.testing.assert_frame_equal(patients["soc"], soc)
+    from calibration.check import _simulate_draw  # the predictive check's draws: the same statistics, and more
+
+    draw = _simulate_draw((setup, pars, setup.seed))
+    assert {k: draw[k] for k in stats} == pytest.approx(stats, nan_ok=True)
+    assert draw["n.trial_closed_fraction"] == 3 and draw["n.soc_closed_week12"] == int(soc["eligible"].sum())
 
 
 # ---- the ABC-SMC machinery on a cheap stand-in model with known parameters ---------------------------

@@ -290,6 +290,13 @@ def test_tiny_history_matching_calibration_runs_end_to_end_and_refits_from_its_t
     assert {"## Waves", "## Emulator diagnostics", "## Projected wall time",
             "## Identifiability"} <= set(report.read_text().splitlines())
     assert (waves["cpu_s_per_evaluation"] > 0).all()
+    check = pd.read_csv(out / "predictive_check.csv")  # at the observed studies' sizes (calibration.predictive)
+    assert set(check["target"]) == set(pd.read_csv(out / "predictive_table.csv")["target"])
+    assert set(check["verdict"]) <= {"pass", "FAIL", "undecided"} and list(check["study_n"][:3]) == [10, 10, 10]
+    assert "### At the observed studies' sizes" in report.read_text()
+    assert (out / "figures" / "predictive_check.png").stat().st_size > 0
+    draws = read_parquet(out / "predictive_draws.parquet")
+    assert (draws["n.trial_closed_fraction"] == 3).all() and "sd.trial_mean_closure_days" in draws
     first = read_parquet(out / "posterior.parquet")
     lines.clear()
     resume_finish(out, progress=lines.append)  # from the stored evaluations: nothing simulated again

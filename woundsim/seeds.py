@@ -25,6 +25,7 @@ cached pool or store would differ).
 | the feasibility search's candidates, arms and cohorts | `feasibility_rng(seed, FEASIBILITY_SEARCH, *key)`, `feasibility_seed(...)` |
 | the feasibility confirmation's arms and cohorts | `feasibility_seed(seed, FEASIBILITY_CONFIRM, *key)`: never the search's patients |
 | a feasibility study's bootstrap of its patients | `feasibility_bootstrap_rng(seed, stage)`: spawn key (`FEASIBILITY_BOOTSTRAP`, stage) |
+| the predictive check's replicated studies | `predictive_replicates_rng(seed)`: spawn key `PREDICTIVE_REPLICATES` |
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ PRIOR_PREDICTIVE = 0xFEA5  # the prior predictive check (calibration.feasibility
 FEASIBILITY_SEARCH = 0x5EA2  # the emulator-guided search after the prior predictive check: candidates, arms, cohorts
 FEASIBILITY_CONFIRM = 0xC04F  # the confirmation of one parameter set on seeds the search never used
 FEASIBILITY_BOOTSTRAP = 0xB007  # the Monte Carlo SDs of a feasibility study (bootstrap of its patients)
+PREDICTIVE_REPLICATES = 0x2E9  # the predictive check's replicated studies and their bootstrap (calibration.predictive)
 PREDICTIVE_CHECK_OFFSET = 7919  # the predictive check's patients: root seed + this (never the fit's patients)
 PREDICTIVE_DRAWS_OFFSET = 1  # the predictive check's posterior draws: root seed + this
 DESIGN_CHECK_OFFSET = 7919  # the trial designer's statistical checks: design seed + this (+1, +2)
@@ -141,6 +143,11 @@ def predictive_check_seed(seed: int) -> int:
 def predictive_draws_rng(seed: int) -> np.random.Generator:
     """Generator of the posterior draws of the predictive check."""
     return np.random.default_rng(int(seed) + PREDICTIVE_DRAWS_OFFSET)
+
+
+def predictive_replicates_rng(seed: int) -> np.random.Generator:
+    """Generator of the predictive check's replicates of the observed studies and of their Monte Carlo bootstrap."""
+    return keyed_rng(seed, PREDICTIVE_REPLICATES)
 
 
 def design_check_seeds(seed: int) -> tuple[int, int, int]:

@@ -52,7 +52,8 @@ class HistoryMatchingBackend:
 
     def fit(self, setup: CalibrationSetup, out_dir: Path, meta: dict,
             progress: Callable[[str], None] = print) -> BackendFit:
-        return self._run(setup, out_dir, progress, parallel_config(setup.options["sampler"], progress=False))
+        # a wave of 60 evaluations takes an hour or more on 2 cores: show its evaluations as they finish
+        return self._run(setup, out_dir, progress, parallel_config(setup.options["sampler"]))
 
     def refit(self, setup: CalibrationSetup, out_dir: Path, progress: Callable[[str], None] = print) -> BackendFit:
         return self._run(setup, out_dir, progress, ParallelConfig(backend="serial", progress=False), stored_only=True)
