@@ -119,7 +119,7 @@ class WaveStore:
 
     def design(self, wave: int) -> pd.DataFrame | None:
         path = self.path(wave, "design")
-        return pd.read_csv(path) if path.is_file() else None
+        return _read(path) if path.is_file() else None
 
     def evaluations(self, wave: int) -> pd.DataFrame:
         """The stored evaluations of a wave (complete rows only), one row per point."""
@@ -127,7 +127,7 @@ class WaveStore:
         if not path.is_file() or path.stat().st_size == 0:
             return pd.DataFrame()
         try:
-            table = pd.read_csv(path)
+            table = _read(path)
         except pd.errors.ParserError as exc:
             raise InputError(f"{path} is damaged ({exc}); delete its last line and resume") from None
         return table[table[DONE] == 1].drop(columns=DONE).drop_duplicates("point", keep="last").reset_index(drop=True)
@@ -165,10 +165,16 @@ class WaveStore:
         path = self.path(wave, f"patients_{arm}")
         if not path.is_file():
             raise InputError(f"{path} not found: wave {wave} stored no patients of arm {arm!r}")
-        table = pd.read_csv(path)
+        table = _read(path)
         done = set(self.evaluations(wave)["point"])
         table = table[table["point"].isin(done)]  # a point redone after an interruption: its last rows
         return table.drop_duplicates(["point", "patient"], keep="last").reset_index(drop=True)
+
+
+def _read(path: Path) -> pd.DataFrame:
+    """A wave table as written: floats parsed to the same double (pandas' default parser can be one ulp off, which
+    made a resumed calibration's emulators, and the region they cut, differ from the uninterrupted run's)."""
+    return pd.read_csv(path, float_precision="round_trip")
 
 
 def _rewrite_with_columns(path: Path, fields: list[str]) -> None:
