@@ -25,7 +25,7 @@ from woundsim.tables import read_parquet  # noqa: E402
 PERCENT = ("fraction",)  # units drawn as percentages
 
 
-def _label(statistic: str) -> tuple[str, bool]:
+def clinical_label(statistic: str) -> tuple[str, bool]:
     """(clinician's title with the target id, whether the statistic is a fraction drawn in %)."""
     row = targets_by_statistic().get(statistic)
     if row is None:
@@ -40,7 +40,7 @@ def plot_prior_predictive(folder: Path) -> Path:
     rows = math.ceil(len(reach) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 2.9 * rows), squeeze=False)
     for ax, t in zip(axes.flat, reach.itertuples(index=False)):
-        title, pct = _label(t.target)
+        title, pct = clinical_label(t.target)
         scale = 100.0 if pct else 1.0
         values = table[t.target].to_numpy(float) * scale
         values = values[np.isfinite(values)]
@@ -70,7 +70,7 @@ def plot_confirmation(folder: Path) -> Path:
     table = pd.read_csv(folder / "confirmation.csv")
     fig, axes = plt.subplots(len(table), 1, figsize=(7, 1.1 * len(table) + 0.8), squeeze=False)
     for ax, t in zip(axes.flat, table.itertuples(index=False)):
-        title, pct = _label(t.target)
+        title, pct = clinical_label(t.target)
         scale = 100.0 if pct else 1.0
         ax.axvspan(t.low * scale, t.high * scale, color="tab:red", alpha=0.15)
         ax.axvline(t.observed * scale, color="tab:red", lw=2)

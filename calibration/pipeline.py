@@ -33,7 +33,7 @@ import yaml
 
 from calibration.check import predictive_draws, predictive_table
 from calibration.history_matching.implausibility import observations_from_config
-from calibration.predictive import plot_predictive_check, predictive_check
+from calibration.predictive import predictive_check
 from calibration.backends import BackendFit, backend_for, parallel_config
 from calibration.backends.abc_smc import stopping_rule  # noqa: F401  (moved there; re-exported for scripts)
 from calibration.posterior import CONF_MODEL, write_posterior
@@ -132,18 +132,17 @@ def finish(setup: CalibrationSetup, fit: BackendFit, out_dir: Path,
 
 def _check_at_study_sizes(setup: CalibrationSetup, draws: pd.DataFrame, out_dir: Path,
                           progress: Callable[[str], None]) -> pd.DataFrame | None:
-    """The predictive check at the observed studies' sizes (`calibration.predictive`): predictive_check.csv and
-    figures/predictive_check.png; None (said) when the config states no observation model."""
+    """The predictive check at the observed studies' sizes (`calibration.predictive`): predictive_check.csv (drawn by
+    `calibration.plots.predictive_check`); None (said) when the config states no observation model."""
     config = (setup.options.get("history_matching") or {}).get("observations")
     if not config:
         progress("predictive check at the studies' sizes: skipped (no history_matching.observations in the config)")
         return None
     observations = observations_from_config(config, {t.name: t.observed for t in setup.targets})
     sizes = {t.name: float(draws[f"n.{t.name}"].mean()) for t in setup.targets if f"n.{t.name}" in draws}
-    table, reps = predictive_check(draws, setup.targets, observations, predictive_replicates_rng(setup.seed),
-                                   simulated_n=sizes)
-    table.to_csv(out_dir / "predictive_check.csv", index=False)
-    plot_predictive_check(table, reps, out_dir / "figures" / "predictive_check.png")
+    table = predictive_check(draws, setup.targets, observations, predictive_replicates_rng(setup.seed),
+                             simulated_n=sizes)
+    table.to_csv(out_dir / "predictive_check.csv", index=False)  # plot_calibration draws it
     verdicts = ", ".join(f"{r.target} {r.verdict}" for r in table.itertuples(index=False))
     progress(f"predictive check at the studies' sizes: {verdicts}")
     return table

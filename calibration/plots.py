@@ -1,7 +1,7 @@
 """Figures of a calibration, drawn from its output folder (and nothing else).
 
 Reads `posterior.parquet` (particles, weights, parameter specifications in its metadata),
-`predictive_draws.parquet`, `predictive_table.csv` and `generations.csv`; writes `figures/`.
+`predictive_draws.parquet`, `predictive_table.csv`, `predictive_check.csv` and `generations.csv`; writes `figures/`.
 """
 
 from __future__ import annotations
@@ -33,9 +33,42 @@ def plot_calibration(out_dir: Path) -> list[Path]:
     if (out_dir / "predictive_draws.parquet").is_file():
         files.append(predictive(read_parquet(out_dir / "predictive_draws.parquet"),
                                 pd.read_csv(out_dir / "predictive_table.csv"), figures / "posterior_predictive.png"))
+    if (out_dir / "predictive_check.csv").is_file():
+        files.append(predictive_check(pd.read_csv(out_dir / "predictive_check.csv"), figures / "predictive_check.png"))
     if (out_dir / "generations.csv").is_file():
         files.append(epsilons(pd.read_csv(out_dir / "generations.csv"), figures / "generations.png"))
     return files
+
+
+def predictive_check(table: pd.DataFrame, path: Path) -> Path:
+    """The predictive check at the observed studies' sizes, one row per clinical figure: the clinic's value and 95%
+    interval (red) against the replicated studies' median and central 90% (black), with the verdict."""
+    from calibration.feasibility_report import clinical_label
+
+    colours = {"pass": "tab:green", "FAIL": "tab:red", "undecided": "tab:orange"}
+    fig, axes = plt.subplots(len(table), 1, figsize=(7.0, 1.4 + 0.9 * len(table)), squeeze=False)
+    for ax, row in zip(axes[:, 0], table.itertuples(index=False)):
+        title, percent = clinical_label(row.target)
+        scale, unit = (100.0, "%") if percent else (1.0, "days" if "days" in row.target else "")
+        ax.axvspan(row.low * scale, row.high * scale, color="tab:red", alpha=0.15)
+        ax.plot([row.observed * scale], [0.3], "o", color="tab:red", label="clinic (95% interval)")
+        if math.isfinite(row.median):
+            ax.plot([row.p05 * scale, row.p95 * scale], [-0.3, -0.3], color="black", lw=2.5,
+                    label="model: replicated studies, central 90%")
+            ax.plot([row.median * scale], [-0.3], "o", color="black", label="model: median")
+        ax.set_ylim(-1, 1)
+        ax.set_yticks([])
+        ax.set_title(f"{title} (study of {row.study_n}): {row.verdict}", fontsize=8, loc="left",
+                     color=colours.get(row.verdict, "black"))
+        ax.set_xlabel(unit, fontsize=7)
+        ax.tick_params(labelsize=7)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.suptitle("Does the calibrated model reproduce each clinical figure at its study's size?", fontsize=9)
+    fig.legend(handles, labels, fontsize=7, loc="upper center", ncol=3, bbox_to_anchor=(0.5, 0.965), frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
 
 
 def _label(p: FreeParameter) -> str:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -90,8 +89,8 @@ def _verdict(holds_everywhere: bool, fails_everywhere: bool) -> str:
 
 def predictive_check(draws: pd.DataFrame, targets: Sequence[Target], observations: Sequence[Observation],
                      rng: np.random.Generator, replicates: int = REPLICATES, boot: int = 1000,
-                     simulated_n: Mapping[str, float] | None = None) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """The check's table (one row per target) and the replicates it was computed from ({target: (draws, replicates)}).
+                     simulated_n: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """The check's table, one row per target (`calibration.plots.predictive_check` draws it).
 
     Columns: target, observed, low, high (the target's 95% interval), study_n (the observed study's size), draws,
     undefined_draws, simulated_n (mean patients behind each draw's statistic, if given), the predictive p05, median
@@ -102,11 +101,10 @@ def predictive_check(draws: pd.DataFrame, targets: Sequence[Target], observation
     missing = [t.name for t in targets if t.name not in by_name]
     require(not missing, f"predictive check: no observation model (history_matching.observations) for {missing}")
     require(boot >= 100, f"predictive check: boot = {boot} must be >= 100")
-    rows, reps = [], {}
+    rows = []
     for t in targets:
         obs = by_name[t.name]
         values = replicate(draws, obs, rng, replicates)
-        reps[t.name] = values
         p05, median, p95 = _summary(values)
         if math.isnan(median):  # no draw defines it: nobody healed
             lo = hi = np.full(3, math.nan)
@@ -126,42 +124,4 @@ def predictive_check(draws: pd.DataFrame, targets: Sequence[Target], observation
                      "median": median, "median_mc_low": lo[1], "median_mc_high": hi[1],
                      "p95": p95, "p95_mc_low": lo[2], "p95_mc_high": hi[2],
                      "observed_in_central_90": inside, "median_in_interval": centred, "verdict": verdict})
-    return pd.DataFrame(rows), reps
-
-
-def plot_predictive_check(table: pd.DataFrame, reps: Mapping[str, np.ndarray], path: Path) -> Path:
-    """One panel per target: the replicated studies' values (histogram), their central 90% and median, the
-    observed value and its 95% interval, and the verdict in the title."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n = len(table)
-    cols = min(3, n)
-    rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
-    for ax, row in zip(axes.flat, table.itertuples(index=False)):
-        values = reps[row.target]
-        values = values[np.isfinite(values)]
-        percent = row.target != "trial_mean_closure_days"
-        scale = 100.0 if percent else 1.0
-        if values.size:
-            ax.hist(values * scale, bins=30, color="tab:blue", alpha=0.55, label="replicated studies")
-        ax.axvspan(row.low * scale, row.high * scale, color="tab:red", alpha=0.12, label="clinic, 95% interval")
-        ax.axvline(row.observed * scale, color="tab:red", lw=2, label="clinic")
-        for x, style in ((row.p05, ":"), (row.median, "-"), (row.p95, ":")):
-            if math.isfinite(x):
-                ax.axvline(x * scale, color="black", ls=style, lw=1)
-        ax.set_title(f"{row.target} (n = {row.study_n}): {row.verdict}", fontsize=8)
-        ax.set_xlabel("%" if percent else "days", fontsize=8)
-        ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[n:]:
-        ax.axis("off")
-    axes.flat[0].legend(fontsize=6, loc="best")
-    fig.suptitle("Posterior predictive check at the clinical studies' sizes (black: median and central 90%)", fontsize=9)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return pd.DataFrame(rows)

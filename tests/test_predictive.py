@@ -34,7 +34,7 @@ def draws(n: int = 50, seed: int = 0, **columns) -> pd.DataFrame:
 
 
 def check(table: pd.DataFrame, targets=(SEED01, SEED02, SEED03, SOC01), seed: int = 1) -> pd.DataFrame:
-    return predictive_check(table, list(targets), OBSERVATIONS, np.random.default_rng(seed))[0].set_index("target")
+    return predictive_check(table, list(targets), OBSERVATIONS, np.random.default_rng(seed)).set_index("target")
 
 
 def test_a_posterior_that_reproduces_every_study_passes():
