@@ -103,10 +103,16 @@ def statistic_sizes(trial: pd.DataFrame, soc: pd.DataFrame, visit_interval_days:
     patients, and their healed (recurrence)."""
     healed = int(np.isfinite(trial_closure_days(trial, visit_interval_days)).sum())
     rows = enrolled(soc)
-    seen = "visit_closure_day" if "visit_closure_day" in rows.columns else "time_to_closure_days"
-    soc_healed = int(np.isfinite(rows[seen].to_numpy(dtype=float)).sum()) if len(rows) else 0
+    soc_healed = int(soc_healed_mask(rows).sum()) if len(rows) else 0
     return {"trial_closed_fraction": len(trial), "trial_mean_closure_days": healed, "trial_recurrence_followup": healed,
             "soc_closed_week12": len(rows), "soc_closed_week20": len(rows), "soc_recurrence_12m": soc_healed}
+
+
+def soc_healed_mask(table: pd.DataFrame) -> np.ndarray:
+    """The standard-care patients the clinic saw healed: closure read at visits (as closed_by_week12/20) when the
+    table has that reading, else the confirmed closure; the recurrence follows each of them (woundsim.summary)."""
+    seen = "visit_closure_day" if "visit_closure_day" in table.columns else "time_to_closure_days"
+    return np.isfinite(table[seen].to_numpy(dtype=float))
 
 
 def soc_statistics(table: pd.DataFrame) -> dict[str, float]:
@@ -125,10 +131,7 @@ def soc_statistics(table: pd.DataFrame) -> dict[str, float]:
         if table[column].isna().any():
             raise InputError(f"standard-care table: {column} is undefined for some patients; "
                              "simulate at least 20 weeks (horizon_weeks >= 20)")
-    # the healers are those the clinic saw healed (closure read at visits, as closed_by_week12/20), when the table
-    # has that reading; the recurrence follows each of them (woundsim.summary)
-    seen = "visit_closure_day" if "visit_closure_day" in table.columns else "time_to_closure_days"
-    healed = np.isfinite(table[seen].to_numpy(dtype=float))
+    healed = soc_healed_mask(table)
     risk = table["recurrence_any_site_12m"].to_numpy(dtype=float)[healed]
     return {
         "soc_closed_week12": float(table["closed_by_week12"].astype(bool).mean()),
