@@ -145,9 +145,11 @@ def _method_lines(run: dict) -> list[str]:
             f"`{run['folder']}` (resume with the same command); sampler {run['sampler']}",
             f"- implausibility cut-off {run['cutoff']:g} on the {run['combine'].replace('_', ' ')} over targets; "
             f"non-implausible share of the prior after the last wave {run['nonimplausible_share']:.3g}",
-            f"- posterior: importance sampling on the last wave's emulator likelihood inside that region, Kish "
-            f"ESS (sum w)^2 / sum w^2 = {run['ess']:.0f} over {run['weighted_draws']} weighted draws "
-            f"({run['proposed']} proposed){'' if run['ess_reached'] else ' (BELOW the configured minimum)'}"]
+            f"- posterior: likelihood-tempered sequential Monte Carlo on the last wave's emulator likelihood inside "
+            f"that region ({run['tempering_stages']} stages, {run['emulator_evaluations']} emulator evaluations, "
+            f"last Metropolis acceptance {run['acceptance']:.2f}); Kish ESS (sum w)^2 / sum w^2 over the "
+            f"{run['distinct_particles']} distinct particles = {run['ess']:.0f}"
+            f"{'' if run['ess_reached'] else ' (BELOW the configured minimum)'}"]
 
 
 def _progress_lines(run: dict, progress: pd.DataFrame, diagnostics: pd.DataFrame | None,

@@ -12,8 +12,8 @@ from calibration.history_matching.emulator import StatisticEmulator, loo_diagnos
 from calibration.history_matching.evaluations import WaveStore
 from calibration.history_matching.implausibility import (Observation, boundary_tail, combine, implausibility,
                                                          log_likelihood)
-from calibration.history_matching.sampling import (SamplingOptions, kish_ess, nearest_to_medians,
-                                                   sample_posterior)
+from calibration.history_matching.sampling import (SamplingOptions, kish_ess, merge_duplicates, nearest_to_medians,
+                                                   next_temperature, sample_posterior, systematic_resample)
 from calibration.history_matching.waves import WaveOptions, run_waves
 from calibration.posterior import write_posterior
 from calibration.standin import STANDIN_PRIORS, STANDIN_TRUTH, StandInSimulator, observed_study
@@ -202,7 +202,7 @@ def test_a_wave_stores_the_enrolled_counts_and_candidate_columns_that_appear_lat
 
 def test_posterior_has_the_installed_format_and_its_ess(standin_waves, tmp_path):
     _, observations, result = standin_waves
-    table, info = sample_posterior(result, observations, STANDIN_PRIORS, SMALL, SamplingOptions(min_ess=200, batch=5000),
+    table, info = sample_posterior(result, observations, STANDIN_PRIORS, SMALL, SamplingOptions(min_ess=200, particles=500),
                                    np.random.default_rng(0))
     assert info["ess"] >= 200 and info["ess"] == pytest.approx(kish_ess(table["weight"].to_numpy()))
     path = write_posterior(table, STANDIN_PRIORS, tmp_path / "posterior.parquet", {"calibration": "standin"})
@@ -243,6 +243,25 @@ def test_projected_wall_time_runs_each_wave_in_rounds_of_workers():
     table = projected_wall_time(waves, workers=(1, 32)).set_index("workers")
     assert table.loc[1, "total_h"] == pytest.approx((60 * 36 + 30 * 72) / 3600)  # 1.2 h
     assert table.loc[32, "wave0_h"] == pytest.approx(2 * 36 / 3600) and table.loc[32, "wave1_h"] == pytest.approx(0.02)
+
+
+def test_each_tempering_stage_keeps_the_asked_effective_sample_size():
+    loglik = np.random.default_rng(3).normal(0.0, 20.0, size=1000)
+    beta = next_temperature(loglik, 0.0, 500.0)
+    assert 0 < beta < 1 and kish_ess(np.exp(beta * (loglik - loglik.max()))) == pytest.approx(500.0, rel=1e-6)
+    assert next_temperature(loglik * 1e-6, 0.0, 500.0) == 1.0  # a flat likelihood: straight to the posterior
+    assert next_temperature(np.zeros(10), 0.7, 5.0) == 1.0
+    with_zeros = np.where(np.arange(1000) < 600, -np.inf, loglik)  # L = 0 on 600 particles: the target counts 400
+    assert 0 < next_temperature(with_zeros, 0.0, 200.0) < 1
+
+
+def test_resampling_is_systematic_and_duplicates_count_once_in_the_ess():
+    picks = systematic_resample(np.array([0.5, 0.25, 0.25, 0.0]), np.random.default_rng(1))
+    assert np.bincount(picks, minlength=4).tolist() == [2, 1, 1, 0]
+    u = np.array([[0.1, 0.2], [0.3, 0.4], [0.1, 0.2], [0.1, 0.2]])
+    distinct, weights = merge_duplicates(u, np.ones(4))
+    assert distinct.tolist() == [[0.1, 0.2], [0.3, 0.4]] and weights.tolist() == [3.0, 1.0]
+    assert kish_ess(weights) == pytest.approx(16 / 10)  # not 4: three of the four particles are one point
 
 
 def test_kish_ess_and_the_point_nearest_the_predictive_medians():

@@ -74,13 +74,15 @@ class HistoryMatchingBackend:
                  f"{len(observations)} targets, {options.waves} waves; output {out_dir}")
         result = run_waves(CohortSimulator(setup), observations, store, options, setup.seed, parallel, progress)
         table, info = sample_posterior(result, observations, setup.parameters, options, sampling,
-                                       keyed_rng(setup.seed, HM_KEY, options.waves, POSTERIOR))
-        progress(f"posterior: Kish ESS {info['ess']:.0f} from {info['kept']} weighted draws ({info['draws']} proposed)"
+                                       keyed_rng(setup.seed, HM_KEY, options.waves, POSTERIOR), progress)
+        progress(f"posterior: Kish ESS {info['ess']:.0f} over {info['kept']} distinct particles after {info['stages']} "
+                 f"tempering stages ({info['draws']} emulator evaluations)"
                  + ("" if info["reached"] else f"; BELOW min_ess = {sampling.min_ess:g}"))
         simulations = int(result.table["evaluations"].sum())
         run = {"method": self.method, "folder": str(Path(out_dir) / WAVES), "waves": len(result.table),
                "simulations": simulations, "ess": info["ess"], "ess_reached": info["reached"],
-               "proposed": info["draws"], "weighted_draws": info["kept"], "cutoff": options.cutoff,
+               "emulator_evaluations": info["draws"], "distinct_particles": info["kept"],
+               "tempering_stages": info["stages"], "acceptance": info["acceptance"], "cutoff": options.cutoff,
                "combine": options.combine, "nonimplausible_share": float(result.table["nonimplausible_share"].iloc[-1])}
         provenance = {"calibration": setup.name, "method": self.method, "waves": len(result.table),
                       "ess": info["ess"], "targets": [t.__dict__ for t in setup.targets],
