@@ -74,6 +74,18 @@ class StandInSimulator:
     def statistics(self, arms: Mapping[str, pd.DataFrame]) -> dict[str, float]:
         return {**trial_statistics(arms["trial"], self.visit_interval_days), **soc_statistics(arms["soc"])}
 
+    after_closure: tuple[str, ...] = ("hazard", "quality_gain")  # act only after closure
+    after_closure_statistics: tuple[str, ...] = ("trial_recurrence_followup", "soc_recurrence_12m")
+
+    def restate(self, arms: Mapping[str, pd.DataFrame], particle: Mapping[str, float]) -> dict[str, pd.DataFrame]:
+        """The arms' stored closure days with the recurrence risks of `particle`'s hazard and quality_gain."""
+        trial, soc = arms["trial"].copy(), arms["soc"].copy()
+        trial["recurrence_same_site_followup"] = recurrence_risk(particle, trial["time_to_closure_days"].to_numpy(),
+                                                                 TRIAL_FOLLOWUP_MONTHS)
+        soc["recurrence_any_site_12m"] = recurrence_risk(particle, soc["time_to_closure_days"].to_numpy(),
+                                                         SOC_FOLLOWUP_MONTHS)
+        return {"trial": trial, "soc": soc}
+
 
 def standin_arm(particle: Mapping[str, float], n: int, treated: bool, rng: np.random.Generator) -> pd.DataFrame:
     """Per-patient table of one stand-in arm (the summary keys `calibration.statistics` reads)."""
@@ -82,14 +94,18 @@ def standin_arm(particle: Mapping[str, float], n: int, treated: bool, rng: np.ra
     weeks = scale * rng.weibull(particle["shape"], n)
     horizon = TRIAL_WEEKS if treated else SOC_WEEKS
     healed = weeks <= horizon
-    hazard = 10.0 ** particle["hazard"] * np.exp(particle["quality_gain"] * (weeks / 12.0 - 1.0))
     days = np.where(healed, weeks * DAYS_PER_WEEK, np.nan)
-    risk = lambda months: np.where(healed, 1.0 - np.exp(-hazard * months), np.nan)  # noqa: E731
     if treated:
         return pd.DataFrame({"time_to_closure_days": days,
-                             "recurrence_same_site_followup": risk(TRIAL_FOLLOWUP_MONTHS)})
+                             "recurrence_same_site_followup": recurrence_risk(particle, days, TRIAL_FOLLOWUP_MONTHS)})
     return pd.DataFrame({"closed_by_week12": weeks <= 12.0, "closed_by_week20": healed, "time_to_closure_days": days,
-                         "recurrence_any_site_12m": risk(SOC_FOLLOWUP_MONTHS)})
+                         "recurrence_any_site_12m": recurrence_risk(particle, days, SOC_FOLLOWUP_MONTHS)})
+
+
+def recurrence_risk(particle: Mapping[str, float], closure_days: np.ndarray, months: float) -> np.ndarray:
+    """Each healed patient's recurrence risk within `months` (NaN where `closure_days` is NaN: not healed)."""
+    hazard = 10.0 ** particle["hazard"] * np.exp(particle["quality_gain"] * (closure_days / DAYS_PER_WEEK / 12.0 - 1.0))
+    return 1.0 - np.exp(-hazard * months)
 
 
 def observed_study(truth: Mapping[str, float], n_trial: int, n_soc: int, seed: int,

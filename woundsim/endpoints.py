@@ -269,6 +269,38 @@ _STATE_FIELDS = ("plantar", "plantar_load", "offloading_adherence", "neuropathy"
                  "smoker", "male", "age_years", "scar_maturity")
 
 
+def followed_closure_day(confirmed_closure_day, visit_confirmed_day):
+    """The day from which recurrence follows a healed patient, as a clinic follows those it saw healed: the model's
+    confirmed closure (limit 0), else the visit that confirmed a closure read at the detection limit (a remnant
+    below 1 mm² the run never covered); NaN when neither (not healed). Per patient (arrays) or one patient."""
+    confirmed = np.asarray(confirmed_closure_day, dtype=float)
+    return np.where(np.isfinite(confirmed), confirmed, np.asarray(visit_confirmed_day, dtype=float))
+
+
+def restated_recurrence(table: pd.DataFrame, params) -> pd.DataFrame:
+    """A stored per-patient table (`woundsim.summary` rows) with its recurrence risks recomputed under other
+    recurrence parameters, without re-simulating healing (the parameters act only after closure): the closure
+    states are the stored ones, followed from `followed_closure_day`. The drawn first events
+    (`RECURRENCE_EVENTS`), drawn under the old parameters, become NaN.
+
+    Args:
+        table: one row per patient with `confirmed_closure_day`, `visit_confirmed_day`, `scar_maturity` and the
+            `Patient` risk columns.
+        params: the recurrence parameters (`woundsim.params.RecurrenceParams`).
+    """
+    require_columns(table, ("confirmed_closure_day", "visit_confirmed_day"), "recurrence of a stored table")
+    state = table.assign(confirmed_closure_day=followed_closure_day(table["confirmed_closure_day"],
+                                                                    table["visit_confirmed_day"]))
+    risks = recurrence_outcomes(state, params)
+    out = table.copy()
+    for name in RECURRENCE_RISKS:
+        out[name] = risks[name].to_numpy()
+    for name in RECURRENCE_EVENTS:
+        if name in out:
+            out[name] = math.nan
+    return out
+
+
 def recurred_within(event_month, months: float):
     """Per patient: a first recurrence drawn (`RECURRENCE_EVENTS`) within `months` of confirmed closure (1.0),
     none (0.0; death first, or later), or NaN when the closure was not confirmed."""

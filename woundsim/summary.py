@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from woundsim.endpoints import PAR_DAY, PRIMARY_DAY, SECONDARY_DAY, closed_by, closure_confirmed, par_at
-from woundsim.endpoints import recurrence_outcomes, visit_read_closure
+from woundsim.endpoints import followed_closure_day, recurrence_outcomes, visit_read_closure
 from woundsim.errors import renamed
 from woundsim.units import hours_to_days, voxels_to_area_cm2, weeks_to_days
 
@@ -49,8 +49,8 @@ def summarise(model, timeseries: pd.DataFrame, *, stopped_early: bool = False) -
         q = model.tissue.scar_maturity(p.foot.maturation_days, p.tissue.scar_maturation_days)
     else:
         q = math.nan
-    closure = {**model.patient.to_dict(), "scar_maturity": q,
-               "confirmed_closure_day": first + confirm_days if confirmed else seen_confirmed}
+    followed_from = float(followed_closure_day(first + confirm_days if confirmed else math.nan, seen_confirmed))
+    closure = {**model.patient.to_dict(), "scar_maturity": q, "confirmed_closure_day": followed_from}
     seed = model.seed if model.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
     recurrence = recurrence_outcomes({k: [v] for k, v in closure.items()}, p.recurrence, seeds=[seed])
     m1 = timeseries["m1_fraction"].to_numpy(dtype=float)

@@ -16,7 +16,11 @@ An emulator is a linear regression on the inputs plus a zero-mean Gaussian proce
 variance: the evaluations' noise is not added back). The leave-one-out diagnostic (`loo_errors`) uses the
 closed form for a GP with fixed hyperparameters (Rasmussen & Williams 2006, eq. 5.12): with K_y = K + diag(alpha),
 the standardised LOO error of point i is [K_y^-1 r]_i / sqrt([K_y^-1]_ii), the error of predicting the noisy
-evaluation i from the others divided by its predictive SD. An emulator passes when at least 95% of them lie
+evaluation i from the others divided by its predictive SD. Rows that share a design point's patients (the
+after-closure statistics' restatements, `calibration.history_matching.waves._restated_rows`) are left out
+together: for the rows G of one point the errors are [K_y^-1]_GG^-1 [K_y^-1 r]_G with covariance
+[K_y^-1]_GG^-1, each standardised by its own SD (Rasmussen & Williams's block form), so a point's
+restatements cannot predict each other. An emulator passes when at least 95% of them lie
 within +-3 and their SD is within 0.7-1.4: an inflated nugget makes the SD too small and fails.
 """
 
@@ -77,8 +81,10 @@ class StatisticEmulator:
     def __init__(self, restarts: int = 2, seed: int = 0) -> None:
         self.restarts, self.seed = int(restarts), int(seed)
 
-    def fit(self, u: np.ndarray, y: np.ndarray, noise_var: np.ndarray) -> StatisticEmulator:
-        """Fit to evaluations y at inputs u (n x d) with Monte Carlo variances noise_var (per point)."""
+    def fit(self, u: np.ndarray, y: np.ndarray, noise_var: np.ndarray,
+            groups: np.ndarray | None = None) -> StatisticEmulator:
+        """Fit to evaluations y at inputs u (n x d) with Monte Carlo variances noise_var (per row); rows with the
+        same `groups` label share their patients and are left out together by `loo_errors` (None: each alone)."""
         u, y, noise = np.atleast_2d(u).astype(float), np.asarray(y, dtype=float), np.asarray(noise_var, dtype=float)
         need = min_evaluations(u.shape[1])
         require(len(y) >= need, f"an emulator needs at least {need} evaluations, got {len(y)}")
@@ -95,6 +101,8 @@ class StatisticEmulator:
             warnings.simplefilter("ignore", ConvergenceWarning)  # a length scale at its bound is a valid fit
             self.gp.fit(u, resid / self.scale)
         self.u, self.resid = u, resid / self.scale
+        self.groups = np.arange(len(y)) if groups is None else np.asarray(groups)
+        require(len(self.groups) == len(y), f"{len(self.groups)} group labels for {len(y)} evaluations")
         return self
 
     @staticmethod
@@ -113,7 +121,13 @@ class StatisticEmulator:
         k_y = self.gp.kernel_(self.u) + np.diag(self.alpha)
         factor = cho_factor(k_y, lower=True)
         inverse = cho_solve(factor, np.eye(len(self.u)))
-        return (inverse @ self.resid) / np.sqrt(np.diag(inverse))
+        weighted = inverse @ self.resid
+        errors = np.empty(len(self.u))
+        for label in np.unique(self.groups):
+            rows = np.flatnonzero(self.groups == label)
+            cov = np.linalg.inv(inverse[np.ix_(rows, rows)])
+            errors[rows] = (cov @ weighted[rows]) / np.sqrt(np.diag(cov))
+        return errors
 
     def length_scales(self) -> np.ndarray:
         """Fitted length scales (quantile-space units; large: the statistic ignores that input)."""

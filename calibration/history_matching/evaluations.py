@@ -13,7 +13,8 @@ Every evaluation is written as it arrives (`WaveStore.append`), one CSV row per 
 variances `var.<name>` and the patients counted `n.<arm>`) and the per-patient rows by arm, so a stopped wave
 resumes with what it had. The per-patient tables are the hook for parameters
 that act only after closure (recurrence): their statistics can be recomputed on the stored closure states
-(`WaveStore.patients`) without simulating healing again.
+(`WaveStore.patients`) without simulating healing again (`RestatingSimulator.restate`; the waves'
+`_restated_rows`).
 """
 
 from __future__ import annotations
@@ -59,6 +60,23 @@ class Simulator(Protocol):
         the candidates a run-in screened)."""
 
 
+class RestatingSimulator(Simulator, Protocol):
+    """A simulator some of whose quantities act only after closure (recurrence), so that their effect on stored
+    patients can be recomputed without simulating healing again.
+
+    Attributes:
+        after_closure: keys of the quantities that act only after closure.
+        after_closure_statistics: the statistics they change.
+    """
+
+    after_closure: tuple[str, ...]
+    after_closure_statistics: tuple[str, ...]
+
+    def restate(self, arms: Mapping[str, pd.DataFrame], particle: Mapping[str, float]) -> dict[str, pd.DataFrame]:
+        """Stored per-patient tables by arm as they would read under ABC-space values `particle` (only its
+        `after_closure` values may act)."""
+
+
 @dataclass
 class EvaluationTask:
     """One design point to simulate: the simulator, the point, its seed, the bootstrap size."""
@@ -90,10 +108,17 @@ def evaluate(task: EvaluationTask) -> Evaluation:
     started = time.process_time()
     arms = sim.patients(task.particle, task.seed)
     cpu_seconds = time.process_time() - started
+    stats, variances = bootstrapped_statistics(sim, arms, task.bootstrap, keyed_rng(task.seed, 1))
+    return Evaluation(task.point, stats, variances, arms, sim.counted(arms), cpu_seconds)
+
+
+def bootstrapped_statistics(sim: Simulator, arms: Mapping[str, pd.DataFrame], bootstrap: int,
+                            rng: np.random.Generator) -> tuple[dict[str, float], dict[str, float]]:
+    """The statistics of per-patient tables by arm, and each one's Monte Carlo variance: the variance over
+    `bootstrap` resamples of each arm's rows with replacement (NaN with fewer than 2 defined resamples)."""
     stats = sim.statistics(arms)
-    rng = keyed_rng(task.seed, 1)
     boots = []
-    for _ in range(task.bootstrap):
+    for _ in range(bootstrap):
         resampled = {arm: t.iloc[rng.integers(len(t), size=len(t))].reset_index(drop=True) for arm, t in arms.items()}
         boots.append(sim.statistics(resampled))
     variances = {}
@@ -101,7 +126,7 @@ def evaluate(task: EvaluationTask) -> Evaluation:
         values = np.array([b[name] for b in boots], dtype=float)
         values = values[np.isfinite(values)]
         variances[name] = float(np.var(values, ddof=1)) if len(values) >= 2 else math.nan
-    return Evaluation(task.point, stats, variances, arms, sim.counted(arms), cpu_seconds)
+    return stats, variances
 
 
 class WaveStore:

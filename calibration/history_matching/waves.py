@@ -23,7 +23,8 @@ import pandas as pd
 from calibration.history_matching.design import (bounding_box, latin_hypercube, maximin_subset, sample_region,
                                                  to_abc)
 from calibration.history_matching.emulator import StatisticEmulator, loo_diagnostic, min_evaluations
-from calibration.history_matching.evaluations import EvaluationTask, Simulator, WaveStore, evaluate
+from calibration.history_matching.evaluations import (EvaluationTask, Simulator, WaveStore,
+                                                      bootstrapped_statistics, evaluate)
 from calibration.history_matching.implausibility import CUTOFF, Observation, combine, implausibility
 from woundsim.errors import InputError, require
 from woundsim.parallel import ParallelConfig, map_tasks
@@ -31,7 +32,7 @@ from woundsim.seeds import keyed_rng
 
 SECONDS_PER_HOUR = 3600.0
 HM_KEY = 18  # spawn-key word of history matching's generators (issue 18)
-DESIGN, REGION, EMULATOR, POSTERIOR = range(4)  # purposes of keyed_rng(seed, HM_KEY, wave, purpose)
+DESIGN, REGION, EMULATOR, POSTERIOR, RESTATE = range(5)  # purposes of keyed_rng(seed, HM_KEY, wave, purpose)
 
 
 @dataclass
@@ -49,6 +50,9 @@ class WaveOptions:
         max_draws: most draws of one region sampling.
         region_size: non-implausible points wanted from one region sampling.
         restarts: extra optimiser starts of each GP fit.
+        restate_draws: for a simulator with quantities that act only after closure (`RestatingSimulator`), the
+            values of those quantities at which each design point's stored patients are restated, adding as many
+            rows to the emulators of the statistics they change (0: none; see `_restated_rows`).
     """
 
     waves: int = 3
@@ -61,11 +65,13 @@ class WaveOptions:
     max_draws: int = 400000
     region_size: int = 2000
     restarts: int = 2
+    restate_draws: int = 0
 
     def __post_init__(self) -> None:
         require(self.waves >= 1, f"history_matching.waves = {self.waves} must be >= 1")
         require(self.bootstrap >= 10, f"history_matching.bootstrap = {self.bootstrap} must be >= 10")
         require(self.cutoff > 0, f"history_matching.cutoff = {self.cutoff} must be > 0")
+        require(self.restate_draws >= 0, f"history_matching.restate_draws = {self.restate_draws} must be >= 0")
         require(self.combine in ("max", "second_max"), f"history_matching.combine = {self.combine!r}; allowed max, second_max")
 
 
@@ -138,7 +144,8 @@ def run_waves(simulator: Simulator, observations: list[Observation], store: Wave
     for k in range(options.waves):
         design = _design(k, region, params, store, options, seed)
         _simulate(k, design, simulator, store, options, parallel or ParallelConfig(backend="serial"), progress)
-        wave = _fit(k, design, store.evaluations(k), simulator, observations, options, seed)
+        wave = _fit(k, design, store.evaluations(k), simulator, observations, options, seed,
+                    _restated_rows(k, design, store, simulator, options, seed, region))
         waves.append(wave)
         box = bounding_box(region) if len(region) else None
         region, share_in_box, draws = sample_region(plausible_under(waves, observations, options), d,
@@ -206,9 +213,11 @@ def _simulate(k: int, design: pd.DataFrame, simulator: Simulator, store: WaveSto
 
 
 def _fit(k: int, design: pd.DataFrame, evaluations: pd.DataFrame, simulator: Simulator,
-         observations: list[Observation], options: WaveOptions, seed: int) -> Wave:
+         observations: list[Observation], options: WaveOptions, seed: int,
+         restated: pd.DataFrame | None = None) -> Wave:
     table = design.merge(evaluations, on="point")
-    u = table[[c for c in design.columns if c.startswith("u.")]].to_numpy(dtype=float)
+    u_columns = [c for c in design.columns if c.startswith("u.")]
+    u = table[u_columns].to_numpy(dtype=float)
     gp_seed = int(keyed_rng(seed, HM_KEY, k, EMULATOR).integers(2**31))
     emulators, unit, rows = {}, {}, []
     need = min_evaluations(u.shape[1])
@@ -222,15 +231,69 @@ def _fit(k: int, design: pd.DataFrame, evaluations: pd.DataFrame, simulator: Sim
             # report names it and the real-model predictive check judges it in the end
             rows.append(_diagnostic_row(k, obs.name, "mean", None, int(ok.sum())))
             continue
-        noise = _noise_floor(var[ok])
-        emulators[obs.name] = StatisticEmulator(options.restarts, gp_seed).fit(u[ok], y[ok], noise)
-        rows.append(_diagnostic_row(k, obs.name, "mean", emulators[obs.name]))
+        inputs, outputs, noise, groups = u[ok], y[ok], var[ok], table["point"].to_numpy()[ok]
+        what = "mean"
+        if restated is not None and obs.name in restated.columns:  # the same points' patients at other values of
+            extra = restated[np.isfinite(restated[obs.name].to_numpy(dtype=float))]  # the after-closure quantities
+            inputs = np.vstack([inputs, extra[u_columns].to_numpy(dtype=float)])
+            outputs = np.concatenate([outputs, extra[obs.name].to_numpy(dtype=float)])
+            noise = np.concatenate([noise, extra[f"var.{obs.name}"].to_numpy(dtype=float)])
+            groups = np.concatenate([groups, extra["point"].to_numpy()])
+            what = f"mean, {options.restate_draws} restatements per point"
+        emulators[obs.name] = StatisticEmulator(options.restarts, gp_seed).fit(inputs, outputs, _noise_floor(noise),
+                                                                               groups=groups)
+        rows.append(_diagnostic_row(k, obs.name, what, emulators[obs.name]))
         if obs.needs_unit_variance:  # the per-patient variance: the bootstrap's x the patients it counted there
             n_arm = _counted(table, simulator.statistics_arm[obs.name])
             unit[obs.name] = StatisticEmulator(options.restarts, gp_seed).fit(
                 u[good], np.log(var[good] * n_arm[good]), np.full(good.sum(), 2.0 / (options.bootstrap - 1)))
             rows.append(_diagnostic_row(k, obs.name, "log per-patient variance", unit[obs.name]))
     return Wave(k, design, emulators, unit, pd.DataFrame(rows))
+
+
+def _restated_rows(k: int, design: pd.DataFrame, store: WaveStore, simulator: Simulator, options: WaveOptions,
+                   seed: int, region: np.ndarray) -> pd.DataFrame | None:
+    """Rows that fit the after-closure statistics' emulators on stored closure states (issue 18 item 1).
+
+    A simulator whose recurrence quantities act only after closure (`RestatingSimulator`) lets each simulated
+    design point's stored patients be read again under other values of those quantities without simulating
+    healing: for each point, `restate_draws` values of them are drawn (the after-closure coordinates of a uniform
+    pick of the region the design was drawn from; uniform on the prior for wave 0), the point's stored tables are
+    restated under them, and the statistics they change, with their bootstrap variances, become extra emulator
+    rows at the point's other coordinates. The rows of one point share its patients, so the emulators' leave-one-out
+    diagnostic leaves out a whole point (`StatisticEmulator.loo_errors`).
+
+    Returns:
+        one row per point and draw (`point`, the `u.<key>` inputs, each statistic and `var.<statistic>`), or None.
+    """
+    after = tuple(getattr(simulator, "after_closure", ()))
+    if options.restate_draws == 0 or not after:
+        return None
+    evaluations = store.evaluations(k)
+    keys = [p.key for p in simulator.parameters]
+    columns = [keys.index(key) for key in after]
+    arms = sorted(set(simulator.statistics_arm.values()))
+    stored = {arm: store.patients(k, arm) for arm in arms}
+    by_point = {arm: {int(p): t.drop(columns=["point", "patient"]).reset_index(drop=True)
+                      for p, t in stored[arm].groupby("point")} for arm in arms}
+    empty = {arm: stored[arm].drop(columns=["point", "patient"]).iloc[:0] for arm in arms}
+    design = design[design["point"].isin(set(evaluations["point"]))]
+    rng = keyed_rng(seed, HM_KEY, k, RESTATE)
+    rows = []
+    for _, row in design.iterrows():
+        point = int(row["point"])
+        arms_at = {arm: by_point[arm].get(point, empty[arm]) for arm in arms}
+        for j in range(options.restate_draws):
+            u = row[[f"u.{key}" for key in keys]].to_numpy(dtype=float)
+            source = region[rng.integers(len(region))] if len(region) else rng.random(len(keys))
+            u[columns] = source[columns]
+            particle = to_abc(simulator.parameters, u[None, :]).iloc[0].to_dict()
+            stats, variances = bootstrapped_statistics(simulator, simulator.restate(arms_at, particle),
+                                                       options.bootstrap, keyed_rng(seed, HM_KEY, k, RESTATE, point, j))
+            rows.append({"point": point, **{f"u.{key}": v for key, v in zip(keys, u)},
+                         **{s: stats[s] for s in simulator.after_closure_statistics},
+                         **{f"var.{s}": variances[s] for s in simulator.after_closure_statistics}})
+    return pd.DataFrame(rows)
 
 
 def _counted(table: pd.DataFrame, arm: str) -> np.ndarray:
