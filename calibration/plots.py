@@ -105,12 +105,19 @@ def marginals(posterior: pd.DataFrame, parameters: list[FreeParameter], path: Pa
     return path
 
 
+PAIRS_MAX_INCHES = 24.0  # side of the pairs figure (2,640 px at 110 dpi)
+
+
 def pairs(posterior: pd.DataFrame, parameters: list[FreeParameter], path: Path) -> Path:
     """Pairwise scatter of the particles (point area proportional to weight), ABC space."""
     n = len(parameters)
-    fig, axes = plt.subplots(n, n, figsize=(1.9 * n + 1, 1.9 * n + 1), squeeze=False)
+    side = min(1.9 * n + 1, PAIRS_MAX_INCHES)  # 25 quantities at 1.9 inches a panel made an 18 MB figure
+    fig, axes = plt.subplots(n, n, figsize=(side, side), squeeze=False)
     w = posterior["weight"].to_numpy(dtype=float)
-    size = 200 * w / w.max()
+    panel = side / (n + 0.5)
+    # the marker area shrinks with the panel and, beyond 300 particles, with their number (2,000 SMC particles
+    # at the ABC-SMC size were one blot)
+    size = 200 * w / w.max() * min(1.0, (panel / 1.9) ** 2) * min(1.0, 300 / len(w))
     for i, pi in enumerate(parameters):
         for j, pj in enumerate(parameters):
             ax = axes[i, j]
