@@ -23,7 +23,8 @@ import pandas as pd
 
 from calibration.priors import natural_values
 from calibration.setup import CalibrationSetup
-from calibration.statistics import SOC_STATISTICS, TRIAL_STATISTICS, enrolled, enrolled_soc_statistics, trial_statistics
+from calibration.statistics import (RECURRENCE_STATISTICS, SOC_STATISTICS, TRIAL_STATISTICS, enrolled,
+                                   enrolled_soc_statistics, trial_statistics)
 from woundsim.endpoints import restated_recurrence
 
 AFTER_CLOSURE = "model.recurrence."  # targets of the quantities that act only after closure
@@ -37,7 +38,7 @@ class CohortSimulator:
         self.parameters = list(setup.parameters)
         self.statistics_arm = {**{s: "trial" for s in TRIAL_STATISTICS}, **{s: "soc" for s in SOC_STATISTICS}}
         self.after_closure = tuple(p.key for p in self.parameters if p.target.startswith(AFTER_CLOSURE))
-        self.after_closure_statistics = ("trial_recurrence_followup", "soc_recurrence_12m")
+        self.after_closure_statistics = RECURRENCE_STATISTICS
 
     def patients(self, particle: Mapping[str, float], seed: int) -> dict[str, pd.DataFrame]:
         arms = dataclasses.replace(self.setup, seed=int(seed)).arms(particle)

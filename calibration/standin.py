@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from calibration.priors import FreeParameter
-from calibration.statistics import soc_statistics, trial_statistics
+from calibration.statistics import RECURRENCE_STATISTICS, soc_statistics, trial_statistics
 from woundsim.units import DAYS_PER_WEEK
 
 STANDIN_PRIORS = [
@@ -55,6 +55,8 @@ class StandInSimulator:
     n_soc: int = 30
     visit_interval_days: float = 7.0
     parameters: list[FreeParameter] = field(default_factory=lambda: list(STANDIN_PRIORS))
+    after_closure: tuple[str, ...] = ("hazard", "quality_gain")  # act only after closure (`restate`)
+    after_closure_statistics: tuple[str, ...] = RECURRENCE_STATISTICS
 
     @property
     def statistics_arm(self) -> dict[str, str]:
@@ -73,9 +75,6 @@ class StandInSimulator:
 
     def statistics(self, arms: Mapping[str, pd.DataFrame]) -> dict[str, float]:
         return {**trial_statistics(arms["trial"], self.visit_interval_days), **soc_statistics(arms["soc"])}
-
-    after_closure: tuple[str, ...] = ("hazard", "quality_gain")  # act only after closure
-    after_closure_statistics: tuple[str, ...] = ("trial_recurrence_followup", "soc_recurrence_12m")
 
     def restate(self, arms: Mapping[str, pd.DataFrame], particle: Mapping[str, float]) -> dict[str, pd.DataFrame]:
         """The arms' stored closure days with the recurrence risks of `particle`'s hazard and quality_gain."""

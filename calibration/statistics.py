@@ -46,6 +46,7 @@ from woundsim.errors import InputError
 
 TRIAL_STATISTICS = ("trial_closed_fraction", "trial_mean_closure_days", "trial_recurrence_followup")
 SOC_STATISTICS = ("soc_closed_week12", "soc_closed_week20", "soc_recurrence_12m")
+RECURRENCE_STATISTICS = ("trial_recurrence_followup", "soc_recurrence_12m")  # those read after closure
 ALL_STATISTICS = TRIAL_STATISTICS + SOC_STATISTICS
 RENAMED = {"trial_recurrence_24m": "trial_recurrence_followup"}  # old statistic name -> new one
 

@@ -230,7 +230,7 @@ def test_after_closure_quantities_are_fitted_on_the_stored_closure_states(tmp_pa
                        progress=lambda line: None)
     store = WaveStore(tmp_path)
     design = store.design(0)
-    rows = _restated_rows(0, design, store, sim, options, 5, np.empty((0, len(STANDIN_PRIORS))))
+    rows = _restated_rows(0, design, store.evaluations(0), store, sim, options, 5, np.empty((0, len(STANDIN_PRIORS))))
     assert len(rows) == 3 * len(design) and set(rows["point"]) == set(design["point"])
     merged = rows.merge(design, on="point", suffixes=("", ".design"))
     for p in STANDIN_PRIORS:

@@ -144,8 +144,9 @@ def run_waves(simulator: Simulator, observations: list[Observation], store: Wave
     for k in range(options.waves):
         design = _design(k, region, params, store, options, seed)
         _simulate(k, design, simulator, store, options, parallel or ParallelConfig(backend="serial"), progress)
-        wave = _fit(k, design, store.evaluations(k), simulator, observations, options, seed,
-                    _restated_rows(k, design, store, simulator, options, seed, region))
+        evaluations = store.evaluations(k)
+        wave = _fit(k, design, evaluations, simulator, observations, options, seed,
+                    _restated_rows(k, design, evaluations, store, simulator, options, seed, region))
         waves.append(wave)
         box = bounding_box(region) if len(region) else None
         region, share_in_box, draws = sample_region(plausible_under(waves, observations, options), d,
@@ -155,7 +156,6 @@ def run_waves(simulator: Simulator, observations: list[Observation], store: Wave
         emulated = wave.diagnostics["emulated"].astype(bool)
         passed = bool(wave.diagnostics.loc[emulated, "passed"].astype(bool).all())
         skipped = sorted(set(wave.diagnostics.loc[~emulated, "statistic"]))
-        evaluations = store.evaluations(k)
         rows.append({"wave": k, "design_size": len(design), "evaluations": len(evaluations),
                      "cpu_s_per_evaluation": float(evaluations["cpu_seconds"].mean()),
                      "emulators_passed": passed, "not_emulated": " ".join(skipped), "nonimplausible_share": share, "region_draws": draws})
@@ -251,8 +251,8 @@ def _fit(k: int, design: pd.DataFrame, evaluations: pd.DataFrame, simulator: Sim
     return Wave(k, design, emulators, unit, pd.DataFrame(rows))
 
 
-def _restated_rows(k: int, design: pd.DataFrame, store: WaveStore, simulator: Simulator, options: WaveOptions,
-                   seed: int, region: np.ndarray) -> pd.DataFrame | None:
+def _restated_rows(k: int, design: pd.DataFrame, evaluations: pd.DataFrame, store: WaveStore, simulator: Simulator,
+                   options: WaveOptions, seed: int, region: np.ndarray) -> pd.DataFrame | None:
     """Rows that fit the after-closure statistics' emulators on stored closure states (issue 18 item 1).
 
     A simulator whose recurrence quantities act only after closure (`RestatingSimulator`) lets each simulated
@@ -269,7 +269,6 @@ def _restated_rows(k: int, design: pd.DataFrame, store: WaveStore, simulator: Si
     after = tuple(getattr(simulator, "after_closure", ()))
     if options.restate_draws == 0 or not after:
         return None
-    evaluations = store.evaluations(k)
     keys = [p.key for p in simulator.parameters]
     columns = [keys.index(key) for key in after]
     arms = sorted(set(simulator.statistics_arm.values()))
@@ -283,8 +282,9 @@ def _restated_rows(k: int, design: pd.DataFrame, store: WaveStore, simulator: Si
     for _, row in design.iterrows():
         point = int(row["point"])
         arms_at = {arm: by_point[arm].get(point, empty[arm]) for arm in arms}
+        own = row[[f"u.{key}" for key in keys]].to_numpy(dtype=float)
         for j in range(options.restate_draws):
-            u = row[[f"u.{key}" for key in keys]].to_numpy(dtype=float)
+            u = own.copy()
             source = region[rng.integers(len(region))] if len(region) else rng.random(len(keys))
             u[columns] = source[columns]
             particle = to_abc(simulator.parameters, u[None, :]).iloc[0].to_dict()
